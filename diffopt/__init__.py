@@ -1,0 +1,21 @@
+"""diffopt: derivatives of NumPy programs by every method, and the optimizers that use them.
+
+>>> import diffopt
+>>> import diffopt.numpy as np
+>>> diffopt.grad(lambda x: np.sin(x) * x)(1.0)
+"""
+
+from . import numpy
+from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from .transforms import (
+    checkpoint, custom_jvp, custom_vjp, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
+    linearize, value_and_grad, vjp, vmap,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "numpy", "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd", "jacrev",
+    "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp", "tree_flatten",
+    "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
+]

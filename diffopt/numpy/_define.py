@@ -1,0 +1,55 @@
+"""Helpers that turn a rule-table entry into a primitive and its public NumPy-named function."""
+
+from __future__ import annotations
+
+from ..core.batching import batch_elementwise
+from ..core.primitive import Primitive
+
+
+def public(prim: Primitive, name: str | None = None, doc: str | None = None, nargs: int = 1):
+    """The public function for a primitive whose parameters are all positional arguments."""
+    bind = prim.bind
+    if nargs == 1:
+        def fn(x):
+            return bind(x)
+    elif nargs == 2:
+        def fn(x, y):
+            return bind(x, y)
+    else:
+        def fn(*args):
+            return bind(*args)
+    fn.__name__ = fn.__qualname__ = name or prim.name
+    fn.__doc__ = doc
+    fn.primitive = prim
+    return fn
+
+
+def _scaled_rule(deriv):
+    """The JVP/VJP rule ``t * deriv(ans, *args)`` (1 and -1 short-cut to ``t`` and ``-t``)."""
+    if deriv is None:
+        return None
+    if isinstance(deriv, (int, float)) and deriv == 1:
+        return lambda t, ans, *args, **params: t
+    if isinstance(deriv, (int, float)) and deriv == -1:
+        return lambda t, ans, *args, **params: -t
+    return lambda t, ans, *args, **params: t * deriv(ans, *args, **params)
+
+
+def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str | None = None):
+    """Define an elementwise primitive from its partial derivatives ``d(ans, *args)``.
+
+    With the convention of this library (the VJP is the transpose of the JVP under the pairing
+    ``<u, v> = Re sum(u * v)``) holomorphic and real functions share one rule: multiply by the
+    partial derivative, in both modes.
+    """
+    prim = Primitive(name, impl)
+    rules = tuple(_scaled_rule(d) for d in derivs)
+    prim.defjvp(*rules)
+    prim.defvjp(*rules)
+    prim.batch = batch_elementwise
+    if doc is None:
+        doc = f"Differentiable ``numpy.{name}``, elementwise."
+        if example:
+            doc += f"\n\n>>> {example}"
+    return public(prim, name, doc, nargs=len(derivs))
+

@@ -1,0 +1,354 @@
+"""Elementwise functions: the rule table.
+
+Each row is ``name = elementwise("name", numpy impl, d/darg0, d/darg1, ...)`` where each partial
+derivative is written with diffopt.numpy functions of ``(ans, *args)``; ``1`` and ``-1`` mean the
+identity and negation. Functions that are not holomorphic in complex inputs (abs, real, imag, conj,
+angle) have explicit rules at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.batching import batch_elementwise
+from ..core.primitive import Primitive
+from ._define import elementwise, public
+
+_LOG2 = float(np.log(2.0))
+_LOG10 = float(np.log(10.0))
+
+# --- arithmetic ------------------------------------------------------------------------------
+add = elementwise("add", np.add, 1, 1, example="add(1.0, 2.0)  # 3.0")
+subtract = elementwise("subtract", np.subtract, 1, -1, example="subtract(3.0, 1.0)  # 2.0")
+multiply = elementwise(
+    "multiply", np.multiply, lambda ans, x, y: y, lambda ans, x, y: x,
+    example="multiply(2.0, 3.0)  # 6.0",
+)
+divide = elementwise(
+    "divide", np.divide, lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y,
+    example="divide(1.0, 4.0)  # 0.25",
+)
+true_divide = divide
+negative = elementwise("negative", np.negative, -1, example="negative(2.0)  # -2.0")
+positive = elementwise("positive", np.positive, 1, example="positive(2.0)  # 2.0")
+
+
+def _pow_dx(ans, x, y):
+    return y * x ** (y - 1)
+
+
+def _pow_dy(ans, x, y):
+    # d/dy x**y = x**y log x; taken as 0 where x == 0 (the limit for y > 0), as JAX does.
+    zero = x == 0
+    return where(zero, 0.0, ans * log(where(zero, 1.0, x)))
+
+
+power = elementwise("power", np.power, _pow_dx, _pow_dy, example="power(2.0, 3.0)  # 8.0")
+float_power = elementwise(
+    "float_power", np.float_power, _pow_dx, _pow_dy, example="float_power(2.0, 0.5)  # 1.414..."
+)
+square = elementwise("square", np.square, lambda ans, x: 2 * x, example="square(3.0)  # 9.0")
+sqrt = elementwise("sqrt", np.sqrt, lambda ans, x: 0.5 / ans, example="sqrt(4.0)  # 2.0")
+cbrt = elementwise("cbrt", np.cbrt, lambda ans, x: 1 / (3 * ans**2), example="cbrt(8.0)  # 2.0")
+reciprocal = elementwise(
+    "reciprocal", np.reciprocal, lambda ans, x: -(ans**2), example="reciprocal(4.0)  # 0.25"
+)
+
+# --- exponentials and logarithms -------------------------------------------------------------
+exp = elementwise("exp", np.exp, lambda ans, x: ans, example="exp(0.0)  # 1.0")
+expm1 = elementwise("expm1", np.expm1, lambda ans, x: ans + 1, example="expm1(0.0)  # 0.0")
+exp2 = elementwise("exp2", np.exp2, lambda ans, x: ans * _LOG2, example="exp2(3.0)  # 8.0")
+log = elementwise("log", np.log, lambda ans, x: 1 / x, example="log(1.0)  # 0.0")
+log1p = elementwise("log1p", np.log1p, lambda ans, x: 1 / (1 + x), example="log1p(0.0)  # 0.0")
+log2 = elementwise("log2", np.log2, lambda ans, x: 1 / (x * _LOG2), example="log2(8.0)  # 3.0")
+log10 = elementwise(
+    "log10", np.log10, lambda ans, x: 1 / (x * _LOG10), example="log10(100.0)  # 2.0"
+)
+logaddexp = elementwise(
+    "logaddexp", np.logaddexp, lambda ans, x, y: exp(x - ans), lambda ans, x, y: exp(y - ans),
+    example="logaddexp(0.0, 0.0)  # 0.693...",
+)
+logaddexp2 = elementwise(
+    "logaddexp2", np.logaddexp2, lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans),
+    example="logaddexp2(1.0, 1.0)  # 2.0",
+)
+
+# --- trigonometric and hyperbolic ------------------------------------------------------------
+sin = elementwise("sin", np.sin, lambda ans, x: cos(x), example="sin(0.0)  # 0.0")
+cos = elementwise("cos", np.cos, lambda ans, x: -sin(x), example="cos(0.0)  # 1.0")
+tan = elementwise("tan", np.tan, lambda ans, x: 1 + ans**2, example="tan(0.0)  # 0.0")
+arcsin = elementwise(
+    "arcsin", np.arcsin, lambda ans, x: 1 / sqrt(1 - x**2), example="arcsin(0.0)  # 0.0"
+)
+arccos = elementwise(
+    "arccos", np.arccos, lambda ans, x: -1 / sqrt(1 - x**2), example="arccos(1.0)  # 0.0"
+)
+arctan = elementwise(
+    "arctan", np.arctan, lambda ans, x: 1 / (1 + x**2), example="arctan(0.0)  # 0.0"
+)
+arctan2 = elementwise(
+    "arctan2", np.arctan2,
+    lambda ans, y, x: x / (x**2 + y**2), lambda ans, y, x: -y / (x**2 + y**2),
+    example="arctan2(1.0, 1.0)  # 0.785...",
+)
+hypot = elementwise(
+    "hypot", np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans,
+    example="hypot(3.0, 4.0)  # 5.0",
+)
+sinh = elementwise("sinh", np.sinh, lambda ans, x: cosh(x), example="sinh(0.0)  # 0.0")
+cosh = elementwise("cosh", np.cosh, lambda ans, x: sinh(x), example="cosh(0.0)  # 1.0")
+tanh = elementwise("tanh", np.tanh, lambda ans, x: 1 - ans**2, example="tanh(0.0)  # 0.0")
+arcsinh = elementwise(
+    "arcsinh", np.arcsinh, lambda ans, x: 1 / sqrt(x**2 + 1), example="arcsinh(0.0)  # 0.0"
+)
+arccosh = elementwise(
+    "arccosh", np.arccosh, lambda ans, x: 1 / sqrt(x**2 - 1), example="arccosh(1.0)  # 0.0"
+)
+arctanh = elementwise(
+    "arctanh", np.arctanh, lambda ans, x: 1 / (1 - x**2), example="arctanh(0.0)  # 0.0"
+)
+deg2rad = elementwise(
+    "deg2rad", np.deg2rad, lambda ans, x: np.pi / 180, example="deg2rad(180.0)  # 3.14159..."
+)
+rad2deg = elementwise(
+    "rad2deg", np.rad2deg, lambda ans, x: 180 / np.pi, example="rad2deg(3.14159...)  # 180.0"
+)
+radians, degrees = deg2rad, rad2deg
+
+
+def _sinc_d(ans, x):
+    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, which tends to 0 at x = 0.
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.0, (cos(np.pi * safe) - sinc(safe)) / safe)
+
+
+sinc = elementwise("sinc", np.sinc, _sinc_d, example="sinc(0.0)  # 1.0")
+
+# --- piecewise: zero or one-sided derivatives ------------------------------------------------
+_zero = lambda ans, *args, **params: zeros_like_value(ans)  # noqa: E731
+sign = elementwise("sign", np.sign, _zero, example="sign(-2.0)  # -1.0")
+floor = elementwise("floor", np.floor, _zero, example="floor(1.5)  # 1.0")
+ceil = elementwise("ceil", np.ceil, _zero, example="ceil(1.5)  # 2.0")
+rint = elementwise("rint", np.rint, _zero, example="rint(1.4)  # 1.0")
+trunc = elementwise("trunc", np.trunc, _zero, example="trunc(-1.5)  # -1.0")
+floor_divide = elementwise(
+    "floor_divide", np.floor_divide, _zero, _zero, example="floor_divide(7.0, 2.0)  # 3.0"
+)
+remainder = elementwise(
+    "remainder", np.remainder, 1, lambda ans, x, y: -floor_divide(x, y),
+    example="remainder(7.0, 3.0)  # 1.0",
+)
+mod = remainder
+fmod = elementwise(
+    "fmod", np.fmod, 1, lambda ans, x, y: -trunc(x / y), example="fmod(-7.0, 3.0)  # -1.0"
+)
+
+
+def _ge_share(ans, x, y):
+    # Where x wins it takes the whole derivative; ties split it evenly (as JAX does).
+    return where(x > y, 1.0, where(x == y, 0.5, 0.0))
+
+
+def _le_share(ans, x, y):
+    return where(x < y, 1.0, where(x == y, 0.5, 0.0))
+
+
+maximum = elementwise(
+    "maximum", np.maximum, _ge_share, lambda ans, x, y: _ge_share(ans, y, x),
+    example="maximum(1.0, 2.0)  # 2.0",
+)
+minimum = elementwise(
+    "minimum", np.minimum, _le_share, lambda ans, x, y: _le_share(ans, y, x),
+    example="minimum(1.0, 2.0)  # 1.0",
+)
+
+
+def _fmax_share(ans, x, y):
+    # fmax ignores NaN: the non-NaN argument takes the derivative.
+    return where(isnan(y), 1.0, where(isnan(x), 0.0, _ge_share(ans, x, y)))
+
+
+def _fmin_share(ans, x, y):
+    return where(isnan(y), 1.0, where(isnan(x), 0.0, _le_share(ans, x, y)))
+
+
+fmax = elementwise(
+    "fmax", np.fmax, _fmax_share, lambda ans, x, y: _fmax_share(ans, y, x),
+    example="fmax(1.0, nan)  # 1.0",
+)
+fmin = elementwise(
+    "fmin", np.fmin, _fmin_share, lambda ans, x, y: _fmin_share(ans, y, x),
+    example="fmin(1.0, nan)  # 1.0",
+)
+
+_where = elementwise(
+    "where", np.where, None,
+    lambda ans, c, x, y: where(c, 1.0, 0.0), lambda ans, c, x, y: where(c, 0.0, 1.0),
+)
+
+
+def where(condition, x=None, y=None):
+    """Differentiable ``numpy.where(condition, x, y)``; gradients flow to the chosen branch.
+
+    With only a condition it returns the indices of true entries, like NumPy.
+
+    >>> where(x > 0, x, 0.0)  # relu
+    """
+    if x is None and y is None:
+        return nonzero(condition)
+    return _where(condition, x, y)
+
+
+_clip = elementwise(
+    "clip", np.clip,
+    lambda ans, x, lo, hi: where((x >= lo) & (x <= hi), 1.0, 0.0),
+    lambda ans, x, lo, hi: where(x < lo, 1.0, 0.0),
+    lambda ans, x, lo, hi: where(x > hi, 1.0, 0.0),
+)
+
+
+def clip(a, a_min=None, a_max=None):
+    """Differentiable ``numpy.clip``: derivative 1 inside the bounds, 0 where clipped.
+
+    >>> clip(x, 0.0, 1.0)
+    """
+    return _clip(a, -np.inf if a_min is None else a_min, np.inf if a_max is None else a_max)
+
+
+def round(a, decimals: int = 0):  # noqa: A001 - NumPy's name
+    """Differentiable ``numpy.round`` (zero derivative almost everywhere).
+
+    >>> round(2.567, 2)  # 2.57
+    """
+    return _round.bind(a, decimals=decimals)
+
+
+_round = Primitive("round", lambda x, decimals: np.round(x, decimals))
+_round.defjvp(_zero).defvjp(_zero)
+_round.batch = batch_elementwise
+around = round
+
+# --- complex parts: not holomorphic, so the two modes get separate rules ---------------------
+_real = Primitive("real", np.real)
+_real.defjvp(lambda t, ans, x: real(t)).defvjp(lambda g, ans, x: g)  # g widens back if x is complex
+_real.batch = batch_elementwise
+real = public(_real, doc="Differentiable ``numpy.real``.\n\n>>> real(1 + 2j)  # 1.0")
+_imag = Primitive("imag", np.imag)
+_imag.defjvp(lambda t, ans, x: imag(t)).defvjp(lambda g, ans, x: -1j * g)
+_imag.batch = batch_elementwise
+imag = public(_imag, doc="Differentiable ``numpy.imag``.\n\n>>> imag(1 + 2j)  # 2.0")
+_conj = Primitive("conjugate", np.conjugate)
+_conj.defjvp(lambda t, ans, x: conj(t)).defvjp(lambda g, ans, x: conj(g))
+_conj.batch = batch_elementwise
+conj = conjugate = public(_conj, "conj", "Differentiable ``numpy.conj``.\n\n>>> conj(1 + 2j)")
+
+
+def _abs_jvp(t, ans, x):
+    if _iscomplex(x):
+        return real(conj(x) * t) / ans
+    return t * sign(x)
+
+
+def _abs_vjp(g, ans, x):
+    if _iscomplex(x):
+        return g * conj(x) / ans
+    return g * sign(x)
+
+
+_abs = Primitive("absolute", np.abs).defjvp(_abs_jvp).defvjp(_abs_vjp)
+_abs.batch = batch_elementwise
+absolute = abs = public(_abs, "absolute", "Differentiable ``numpy.abs``.\n\n>>> abs(-2.0)  # 2.0")
+fabs = absolute
+
+
+def angle(z, deg: bool = False):
+    """Differentiable ``numpy.angle``: the argument of a complex number.
+
+    >>> angle(1j)  # 1.5707...
+    """
+    a = arctan2(imag(z), real(z))
+    return a * (180 / np.pi) if deg else a
+
+
+def _iscomplex(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return isinstance(x, complex) if dtype is None else dtype.kind == "c"
+
+
+# --- comparisons and predicates: no derivative, but they batch --------------------------------
+def _nondiff(name, impl, nargs):
+    prim = Primitive(name, impl, differentiable=False)
+    prim.batch = batch_elementwise
+    return public(prim, name, f"``numpy.{name}`` on traced values (no derivative).", nargs)
+
+
+equal = _nondiff("equal", np.equal, 2)
+not_equal = _nondiff("not_equal", np.not_equal, 2)
+less = _nondiff("less", np.less, 2)
+less_equal = _nondiff("less_equal", np.less_equal, 2)
+greater = _nondiff("greater", np.greater, 2)
+greater_equal = _nondiff("greater_equal", np.greater_equal, 2)
+logical_and = _nondiff("logical_and", np.logical_and, 2)
+logical_or = _nondiff("logical_or", np.logical_or, 2)
+logical_xor = _nondiff("logical_xor", np.logical_xor, 2)
+logical_not = _nondiff("logical_not", np.logical_not, 1)
+bitwise_and = _nondiff("bitwise_and", np.bitwise_and, 2)
+bitwise_or = _nondiff("bitwise_or", np.bitwise_or, 2)
+bitwise_xor = _nondiff("bitwise_xor", np.bitwise_xor, 2)
+invert = _nondiff("invert", np.invert, 1)
+isnan = _nondiff("isnan", np.isnan, 1)
+isfinite = _nondiff("isfinite", np.isfinite, 1)
+isinf = _nondiff("isinf", np.isinf, 1)
+signbit = _nondiff("signbit", np.signbit, 1)
+_nonzero_p = Primitive("nonzero", np.nonzero, differentiable=False, multiple_results=True)
+
+
+def zeros_like_value(x):
+    """Zeros shaped like ``x`` as a constant (no derivative, but batched under vmap)."""
+    from .creation import zeros_like
+
+    return zeros_like(x)
+
+
+def nonzero(a):
+    """``numpy.nonzero`` on traced values (indices, no derivative)."""
+    return _nonzero_p.bind(a)
+
+
+# --- dtype conversion ------------------------------------------------------------------------
+def _astype_impl(x, dtype):
+    return np.asarray(x).astype(dtype) if not hasattr(x, "astype") else x.astype(dtype)
+
+
+def _astype_tangent(t, ans, x, dtype):
+    return astype(t, dtype) if np.dtype(dtype).kind in "fc" else None
+
+
+_astype = Primitive("astype", _astype_impl)
+_astype.defjvp(_astype_tangent)
+_astype.defvjp(lambda g, ans, x, dtype: astype(g, getattr(x, "dtype", np.result_type(x))))
+_astype.batch = batch_elementwise
+
+
+def astype(x, dtype):
+    """Differentiable dtype conversion (``x.astype(dtype)``); integer targets carry no derivative.
+
+    >>> astype(x, np.float32)
+    """
+    if getattr(x, "dtype", None) == np.dtype(dtype):
+        return x
+    return _astype.bind(x, dtype=np.dtype(dtype))
+
+
+__all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
+    "power", "float_power", "square", "sqrt", "cbrt", "reciprocal", "exp", "expm1", "exp2",
+    "log", "log1p", "log2", "log10", "logaddexp", "logaddexp2", "sin", "cos", "tan", "arcsin",
+    "arccos", "arctan", "arctan2", "hypot", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "deg2rad", "rad2deg", "radians", "degrees", "sinc", "sign", "floor", "ceil",
+    "rint", "trunc", "floor_divide", "remainder", "mod", "fmod", "maximum", "minimum", "fmax",
+    "fmin", "where", "clip", "round", "around", "real", "imag", "conj", "conjugate", "absolute",
+    "abs", "fabs", "angle", "equal", "not_equal", "less", "less_equal", "greater",
+    "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "invert", "isnan", "isfinite", "isinf", "signbit",
+    "zeros_like_value", "nonzero", "astype"]

@@ -1,0 +1,92 @@
+"""Operators and array methods on traced values, mapped onto diffopt.numpy functions."""
+
+from __future__ import annotations
+
+from ..core.trace import Tracer
+from . import elementwise as ew
+from . import indexing, products, reductions, shape
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _dot(a, b):
+
+    return products.dot(a, b)
+
+
+_BINARY = {
+    "add": ew.add, "sub": ew.subtract, "mul": ew.multiply, "truediv": ew.divide,
+    "floordiv": ew.floor_divide, "mod": ew.remainder, "pow": ew.power,
+    "matmul": products.matmul, "and": ew.bitwise_and, "or": ew.bitwise_or,
+    "xor": ew.bitwise_xor,
+}
+_COMPARE = {
+    "lt": ew.less, "le": ew.less_equal, "gt": ew.greater, "ge": ew.greater_equal,
+    "eq": ew.equal, "ne": ew.not_equal,
+}
+
+# `ndarray <op> tracer` reaches Tracer.__array_ufunc__ with these ufuncs.
+OPERATOR_UFUNCS = {
+    "add": ew.add, "subtract": ew.subtract, "multiply": ew.multiply, "divide": ew.divide,
+    "true_divide": ew.divide, "floor_divide": ew.floor_divide, "remainder": ew.remainder,
+    "power": ew.power, "matmul": products.matmul, "less": ew.less,
+    "less_equal": ew.less_equal, "greater": ew.greater, "greater_equal": ew.greater_equal,
+    "equal": ew.equal, "not_equal": ew.not_equal, "bitwise_and": ew.bitwise_and,
+    "bitwise_or": ew.bitwise_or, "bitwise_xor": ew.bitwise_xor, "logical_and": ew.logical_and,
+    "logical_or": ew.logical_or,
+}
+
+
+def _reduction(fn_name):
+    def method(self, *args, **kwargs):
+        from diffopt import numpy as dnp
+
+        return getattr(dnp, fn_name)(self, *args, **kwargs)
+
+    method.__name__ = fn_name
+    return method
+
+
+def _install():
+    for name, fn in _BINARY.items():
+        setattr(Tracer, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+        setattr(Tracer, f"__r{name}__", _swap(fn))
+    for name, fn in _COMPARE.items():
+        setattr(Tracer, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+    Tracer.__neg__ = lambda self: ew.negative(self)
+    Tracer.__pos__ = lambda self: self
+    Tracer.__abs__ = lambda self: ew.absolute(self)
+    Tracer.__invert__ = lambda self: ew.invert(self)
+    Tracer.__getitem__ = lambda self, idx: indexing.getitem(self, idx)
+    Tracer.at = property(lambda self: indexing.at(self))
+    Tracer.T = property(lambda self: shape.transpose(self))
+    Tracer.mT = property(lambda self: shape.swapaxes(self, -1, -2))
+    Tracer.real = property(lambda self: ew.real(self))
+    Tracer.imag = property(lambda self: ew.imag(self))
+    Tracer.conj = Tracer.conjugate = lambda self: ew.conj(self)
+    Tracer.astype = lambda self, dtype: ew.astype(self, dtype)
+    Tracer.dot = lambda self, other: _dot(self, other)
+    Tracer.reshape = lambda self, *shp, order="C": shape.reshape(
+        self, shp[0] if len(shp) == 1 else shp, order
+    )
+    Tracer.transpose = lambda self, *axes: shape.transpose(
+        self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None
+    )
+    Tracer.ravel = Tracer.flatten = lambda self: shape.ravel(self)
+    Tracer.squeeze = lambda self, axis=None: shape.squeeze(self, axis)
+    Tracer.swapaxes = lambda self, a, b: shape.swapaxes(self, a, b)
+    Tracer.sum = lambda self, axis=None, dtype=None, keepdims=False: reductions.sum(
+        self, axis, dtype, keepdims
+    )
+    Tracer.mean = lambda self, axis=None, dtype=None, keepdims=False: reductions.mean(
+        self, axis, dtype, keepdims
+    )
+    for name in ("prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax", "argmin",
+                 "argsort", "clip", "round", "trace", "diagonal", "sort", "repeat", "take",
+                 "all", "any", "nonzero"):
+        setattr(Tracer, name, _reduction(name))
+
+
+_install()

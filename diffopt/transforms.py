@@ -1,0 +1,573 @@
+"""Function transformations with JAX's signatures: grad, jvp, vjp, vmap, jacobians, hessians...
+
+Each transform flattens its arguments (pytrees, via optree), opens a new trace on this thread's
+stack, wraps the leaves as tracers of that trace, calls the function and reads the result back. The
+transforms nest freely: ``hessian`` is ``jacfwd(grad(f))``, ``hvp`` is ``jvp`` of ``grad``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import numpy as dnp
+from .core import vspace
+from .core.batching import BatchTrace, BatchTracer
+from .core.forward import JVPTrace, JVPTracer
+from .core.primitive import Primitive
+from .core.pytree import tree_flatten, tree_structure, tree_unflatten
+from .core.reverse import Node, ReverseTrace, ReverseTracer, backward
+from .numpy.backend import array_module
+from .core.trace import Tracer, concrete, new_trace
+
+__all__ = [
+    "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd", "jacrev", "jacobian",
+    "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
+]
+
+Argnums = int | Sequence[int]
+
+
+# --- argument handling ----------------------------------------------------------------------------
+def _check_differentiable(leaves: list, what: str) -> list:
+    """Leaves as arrays of a floating or complex dtype; a clear error otherwise."""
+    out = []
+    for x in leaves:
+        if not isinstance(x, Tracer):
+            x = x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)
+        kind = x.dtype.kind
+        if kind not in "fc":
+            raise TypeError(
+                f"{what} needs floating-point (or complex) inputs to differentiate, but got an "
+                f"input of dtype {x.dtype}. Pass floats (3.0 rather than 3) or convert with "
+                "x.astype(float); integer and boolean inputs have no derivative."
+            )
+        out.append(x)
+    return out
+
+
+def _split_args(f: Callable, args: tuple, kwargs: dict, argnums: Argnums):
+    """The differentiated arguments and ``f`` as a function of just those."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"argnums={argnums} but the function was called with {len(args)} "
+                             "positional arguments")
+    nums = tuple(n % len(args) for n in nums)
+
+    def partial(*dargs):
+        full = list(args)
+        for n, d in zip(nums, dargs):
+            full[n] = d
+        return f(*full, **kwargs)
+
+    return tuple(args[n] for n in nums), partial
+
+
+def _unwrap(trace, x):
+    """The value under ``trace``'s tracer (aux outputs leave the transform as plain values)."""
+    if isinstance(x, ReverseTracer) and x._trace is trace:
+        return x.value
+    if isinstance(x, JVPTracer) and x._trace is trace:
+        return x.primal
+    return x
+
+
+# --- reverse mode ---------------------------------------------------------------------------------
+def vjp(f: Callable, *primals, has_aux: bool = False):
+    """Value of ``f(*primals)`` and a function pulling output cotangents back to the inputs.
+
+    ``vjp_fn(cotangent)`` returns a tuple with one entry per primal (pytrees welcome).
+
+    >>> out, vjp_fn = vjp(np.sin, 0.5)
+    >>> vjp_fn(1.0)  # (cos(0.5),)
+    """
+    leaves, in_tree = tree_flatten(primals)
+    leaves = _check_differentiable(leaves, "vjp")
+    with new_trace(ReverseTrace) as trace:
+        inputs = [trace.new_input(x) for x in leaves]
+        result = f(*tree_unflatten(in_tree, inputs))
+        if has_aux:
+            result, aux = _split_aux(result)
+        out_leaves, out_tree = tree_flatten(result)
+    out = tree_unflatten(out_tree, [_unwrap(trace, o) for o in out_leaves])
+
+    def vjp_fn(cotangent):
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ValueError(f"vjp_fn: the cotangent's structure {ct_tree} does not match the "
+                             f"output's {out_tree}")
+        seeds = []
+        for o, c in zip(out_leaves, ct_leaves):
+            if vspace.shape_of(c) != vspace.shape_of(_unwrap(trace, o)):
+                raise ValueError(f"vjp_fn: cotangent of shape {vspace.shape_of(c)} for an output "
+                                 f"of shape {vspace.shape_of(_unwrap(trace, o))}")
+            if isinstance(o, ReverseTracer) and o._trace is trace:
+                seeds.append((o, c))
+        if not seeds:
+            warnings.warn("the output of the differentiated function does not depend on its "
+                          "inputs; returning zero derivatives", stacklevel=2)
+        cts = backward(trace.tape, seeds)
+        grads = [dnp.zeros_like_value(x) if cts[t.node.index] is None else cts[t.node.index]
+                 for x, t in zip(leaves, inputs)]
+        return tree_unflatten(in_tree, grads)
+
+    if has_aux:
+        return out, vjp_fn, tree_map_unwrap(trace, aux)
+    return out, vjp_fn
+
+
+def _split_aux(result):
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
+    return result[0], result[1]
+
+
+def tree_map_unwrap(trace, tree):
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [_unwrap(trace, x) for x in leaves])
+
+
+def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """Like ``grad``, but the new function returns ``(f(x), grad f(x))``.
+
+    >>> value_and_grad(lambda x: x**2)(3.0)  # (9.0, 6.0)
+    """
+
+    @functools.wraps(f)
+    def value_and_grad_f(*args, **kwargs):
+        dargs, partial = _split_args(f, args, kwargs, argnums)
+        res = vjp(partial, *dargs, has_aux=has_aux)
+        out, vjp_fn = res[0], res[1]
+        _check_scalar_output(out, "grad")
+        g = vjp_fn(dnp.ones_like(out))
+        g = g[0] if isinstance(argnums, int) else g
+        return ((out, res[2]), g) if has_aux else (out, g)
+
+    return value_and_grad_f
+
+
+def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """Gradient of a real scalar function, by reverse mode.
+
+    ``argnums`` picks the differentiated positional arguments (an int gives one gradient, a tuple a
+    tuple of them); with ``has_aux`` the function returns ``(value, aux)`` and the new one
+    ``(gradient, aux)``.
+
+    >>> grad(lambda x, y: x**2 * y + y + 2, argnums=(0, 1))(3.0, 4.0)  # (24.0, 10.0)
+    """
+    vg = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def grad_f(*args, **kwargs):
+        (out, aux), g = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
+        return (g, aux) if has_aux else g
+
+    return grad_f
+
+
+def _check_scalar_output(out, what: str):
+    shape = vspace.shape_of(out)
+    if not hasattr(out, "dtype") and not isinstance(out, (int, float, complex)):
+        raise TypeError(f"{what} needs a function returning a real scalar, but it returned "
+                        f"{type(out).__name__}. For several outputs use jacrev or vjp.")
+    if shape != ():
+        raise TypeError(
+            f"{what} needs a function with a scalar output, but the output has shape {shape}. "
+            "Reduce it to a scalar (for example with sum), or use jacrev / jacobian for the full "
+            "Jacobian, or vjp for a vector-Jacobian product."
+        )
+    if vspace.is_complex(out):
+        raise TypeError(f"{what} needs a real scalar output, but it is complex. Differentiate "
+                        "its real part, abs, or abs**2, or use vjp with a complex cotangent.")
+
+
+# --- forward mode ---------------------------------------------------------------------------------
+def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """``(f(*primals), J·tangents)`` by forward mode.
+
+    >>> jvp(np.sin, (0.0,), (1.0,))  # (0.0, 1.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp takes primals and tangents as tuples: jvp(f, (x,), (v,))")
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise ValueError(f"jvp: tangents have structure {t_tree} but primals {p_tree}; pass one "
+                         "tangent per primal, with the same nesting")
+    p_leaves = _check_differentiable(p_leaves, "jvp")
+    for p, t in zip(p_leaves, t_leaves):
+        if vspace.shape_of(p) != vspace.shape_of(t):
+            raise ValueError(f"jvp: a tangent of shape {vspace.shape_of(t)} was given for a primal "
+                             f"of shape {vspace.shape_of(p)}; shapes must match")
+    with new_trace(JVPTrace) as trace:
+        inputs = [JVPTracer(trace, p, t) for p, t in zip(p_leaves, t_leaves)]
+        result = f(*tree_unflatten(p_tree, inputs))
+        if has_aux:
+            result, aux = _split_aux(result)
+        out_leaves, out_tree = tree_flatten(result)
+        outs, touts = [], []
+        for o in out_leaves:
+            if isinstance(o, JVPTracer) and o._trace is trace:
+                outs.append(o.primal)
+                touts.append(o.tangent)
+            else:
+                outs.append(o)
+                touts.append(dnp.zeros_like_value(o))
+    res = tree_unflatten(out_tree, outs), tree_unflatten(out_tree, touts)
+    return (*res, tree_map_unwrap(trace, aux)) if has_aux else res
+
+
+def linearize(f: Callable, *primals):
+    """``(f(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the JVP at ``primals``.
+
+    Each call of ``f_jvp`` runs forward mode again (the value is not stored).
+
+    >>> y, f_jvp = linearize(np.sin, 0.0); f_jvp(2.0)  # 2.0
+    """
+    out = f(*primals)
+
+    def f_jvp(*tangents):
+        return jvp(f, primals, tangents)[1]
+
+    return out, f_jvp
+
+
+# --- batching -------------------------------------------------------------------------------------
+def vmap(f: Callable, in_axes: int | None | Sequence = 0, out_axes: int = 0) -> Callable:
+    """Vectorise ``f`` over an axis of its arguments without a Python loop.
+
+    ``in_axes`` is an int (all arguments), or one entry per argument (int or None = not mapped).
+
+    >>> vmap(lambda x: np.dot(x, x))(np.ones((5, 3)))  # [3., 3., 3., 3., 3.]
+    """
+
+    @functools.wraps(f)
+    def batched(*args):
+        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+        if len(axes) != len(args):
+            raise ValueError(f"vmap: in_axes has {len(axes)} entries for {len(args)} arguments")
+        flat, specs, size = [], [], None
+        for arg, ax in zip(args, axes):
+            leaves, tree = tree_flatten(arg)
+            if ax is not None:
+                leaves = [dnp.moveaxis(x, ax, 0) if ax != 0 else x for x in leaves]
+                for x in leaves:
+                    n = vspace.shape_of(x)[0]
+                    if size is not None and n != size:
+                        raise ValueError(f"vmap: mapped axes have different sizes ({size}, {n})")
+                    size = n
+            flat.append((leaves, tree, ax is not None))
+        if size is None:
+            raise ValueError("vmap needs at least one mapped argument (in_axes all None)")
+        with new_trace(BatchTrace, size) as trace:
+            call = [tree_unflatten(tree, [BatchTracer(trace, x) for x in leaves] if mapped
+                                   else leaves)
+                    for leaves, tree, mapped in flat]
+            specs = call
+            result = f(*specs)
+            out_leaves, out_tree = tree_flatten(result)
+            outs = []
+            for o in out_leaves:
+                if isinstance(o, BatchTracer) and o._trace is trace:
+                    v = o.val
+                else:
+                    v = dnp.broadcast_to(o, (size,) + vspace.shape_of(o))
+                outs.append(dnp.moveaxis(v, 0, out_axes) if out_axes != 0 else v)
+        return tree_unflatten(out_tree, outs)
+
+    return batched
+
+
+# --- Jacobians ------------------------------------------------------------------------------------
+def _flat_sizes(leaves) -> list[int]:
+    return [int(np.prod(vspace.shape_of(x), dtype=np.int64)) for x in leaves]
+
+
+def _basis(n: int, like, dtype):
+    xp = _array_module(like)
+    return xp.eye(n, dtype=dtype)
+
+
+def _array_module(x):
+    return array_module(x)
+
+
+def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
+    """Jacobian by forward mode: all basis tangents pushed through in one batched pass.
+
+    The result has shape ``out.shape + x.shape`` (pytrees: an output tree of input trees).
+
+    >>> jacfwd(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
+    """
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        dargs, partial = _split_args(f, args, kwargs, argnums)
+        in_leaves, in_tree = tree_flatten(dargs)
+        in_leaves = _check_differentiable(in_leaves, "jacfwd")
+        sizes = _flat_sizes(in_leaves)
+        n = sum(sizes)
+        dtype = np.result_type(*[x.dtype for x in in_leaves])
+        eye = _basis(n, concrete(in_leaves[0]), dtype)
+        offs = np.cumsum([0] + sizes)
+        tangents = [eye[:, offs[k]:offs[k + 1]].reshape((n,) + vspace.shape_of(x))
+                    for k, x in enumerate(in_leaves)]
+
+        def push(*t_leaves):
+            return jvp(partial, dargs, tree_unflatten(in_tree, list(t_leaves)))[1]
+
+        out_t = vmap(push)(*tangents)
+        out_leaves, out_tree = tree_flatten(out_t)
+        per_out = []
+        for o in out_leaves:  # o: (n,) + out_shape
+            oshape = vspace.shape_of(o)[1:]
+            o = dnp.moveaxis(o, 0, -1) if oshape else o
+            blocks = [dnp.reshape(o[..., offs[k]:offs[k + 1]], oshape + vspace.shape_of(x))
+                      for k, x in enumerate(in_leaves)]
+            per_out.append(_arg_tree(in_tree, blocks, argnums))
+        return tree_unflatten(out_tree, per_out)
+
+    return jac
+
+
+def _arg_tree(in_tree, blocks, argnums):
+    tree = tree_unflatten(in_tree, blocks)
+    return tree[0] if isinstance(argnums, int) else tree
+
+
+def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> Callable:
+    """Jacobian by reverse mode: batched cotangents pulled back ``chunk_size`` rows at a time.
+
+    >>> jacrev(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
+    """
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        dargs, partial = _split_args(f, args, kwargs, argnums)
+        out, vjp_fn = vjp(partial, *dargs)
+        in_leaves, in_tree = tree_flatten(dargs)
+        out_leaves, out_tree = tree_flatten(out)
+        sizes = _flat_sizes(out_leaves)
+        m = sum(sizes)
+        n = sum(_flat_sizes(in_leaves))
+        dtype = np.result_type(*[getattr(o, "dtype", np.float64) for o in out_leaves])
+        eye = _basis(m, concrete(out_leaves[0]), dtype)
+        offs = np.cumsum([0] + sizes)
+        chunk = chunk_size or max(1, min(m, (1 << 24) // max(n, 1)))
+        pull = vmap(vjp_fn)
+        pieces = []
+        for r0 in range(0, m, chunk):
+            rows = eye[r0:r0 + chunk]
+            cts = [rows[:, offs[j]:offs[j + 1]].reshape((len(rows),) + vspace.shape_of(o))
+                   for j, o in enumerate(out_leaves)]
+            pieces.append(tree_flatten(pull(tree_unflatten(out_tree, cts)))[0])
+        stacked = [p[0] if len(pieces) == 1 else dnp.concatenate(list(p), axis=0)
+                   for p in zip(*pieces)]  # per input leaf: (m,) + in_shape
+        per_out = []
+        for j, o in enumerate(out_leaves):
+            oshape = vspace.shape_of(o)
+            blocks = [dnp.reshape(s[offs[j]:offs[j + 1]], oshape + vspace.shape_of(x))
+                      for s, x in zip(stacked, in_leaves)]
+            per_out.append(_arg_tree(in_tree, blocks, argnums))
+        return tree_unflatten(out_tree, per_out)
+
+    return jac
+
+
+def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
+    """Jacobian by ``mode`` = "forward", "reverse" or "auto" (forward when inputs <= outputs).
+
+    >>> jacobian(np.sin)(np.zeros(3))  # the identity
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        chosen = mode
+        if mode == "auto":
+            dargs, _ = _split_args(f, args, kwargs, argnums)
+            n_in = sum(_flat_sizes(tree_flatten(dargs)[0]))
+            n_out = sum(_flat_sizes(tree_flatten(f(*args, **kwargs))[0]))
+            chosen = "forward" if n_in <= n_out else "reverse"
+        impl = jacfwd if chosen == "forward" else jacrev
+        return impl(f, argnums)(*args, **kwargs)
+
+    return jac
+
+
+def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
+    """Hessian of a scalar function, forward-over-reverse (``jacfwd(grad(f))``).
+
+    >>> hessian(lambda x: np.sum(x**3))(np.array([1.0, 2.0]))  # [[6., 0.], [0., 12.]]
+    """
+    return jacfwd(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable, x, v):
+    """Hessian-vector product ∇²f(x)·v by forward-over-reverse, without forming the Hessian.
+
+    >>> hvp(lambda x: np.sum(x**3), np.array([1.0, 2.0]), np.array([1.0, 0.0]))  # [6., 0.]
+    """
+    if tree_structure(x) != tree_structure(v):
+        raise ValueError("hvp: v must have the same structure as x")
+    return jvp(grad(f), (x,), (v,))[1]
+
+
+# --- custom rules and checkpointing --------------------------------------------------------------
+def _top_trace(leaves):
+    top = None
+    for a in leaves:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    return top
+
+
+def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull):
+    """Record one node for a whole function; ``pull(g_leaves)`` returns cotangent leaves."""
+    vals, parents = list(leaves), []
+    for i, a in enumerate(leaves):
+        if isinstance(a, ReverseTracer) and a._trace is trace:
+            vals[i] = a.value
+            parents.append((i, a.node, a.out_index))
+    prim = Primitive(name, None, multiple_results=True)
+
+    def vjp_all(g, ans, args, params, which):
+        cts = pull(list(g))
+        return [cts[i] for i in which]
+
+    prim.vjp_all = vjp_all
+    node = Node(prim, parents, vals, {}, tuple(out_leaves), len(trace.tape))
+    trace.tape.append(node)
+    return [ReverseTracer(trace, o, node, k) for k, o in enumerate(out_leaves)]
+
+
+def _unwrap_leaves(trace, leaves):
+    return [x.value if isinstance(x, ReverseTracer) and x._trace is trace else x for x in leaves]
+
+
+class custom_vjp:
+    """A function with a hand-written VJP, JAX style.
+
+    >>> @custom_vjp
+    ... def f(x): return np.sin(x)
+    >>> f.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda cos_x, g: (g * cos_x,))
+
+    ``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple`` (one cotangent per argument).
+    Under forward mode the ordinary implementation is differentiated instead.
+    """
+
+    def __init__(self, fun: Callable):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd: Callable, bwd: Callable):
+        self.fwd, self.bwd = fwd, bwd
+        return self
+
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise TypeError(f"custom_vjp function {self.fun.__name__} has no rule: call defvjp")
+        leaves, tree = tree_flatten(args)
+        top = _top_trace(leaves)
+        if not isinstance(top, ReverseTrace):
+            return self.fun(*args)
+        out, res = self.fwd(*tree_unflatten(tree, _unwrap_leaves(top, leaves)))
+        out_leaves, out_tree = tree_flatten(out)
+
+        def pull(g_leaves):
+            cts = self.bwd(res, tree_unflatten(out_tree, g_leaves))
+            if not isinstance(cts, tuple) or len(cts) != len(args):
+                raise TypeError(f"the bwd rule of {self.fun.__name__} must return a tuple with one "
+                                f"cotangent per argument ({len(args)})")
+            return [None if c is None else c for c in _flatten_like(cts, args)]
+
+        return tree_unflatten(out_tree, _record(top, self.fun.__name__, leaves, out_leaves, pull))
+
+
+def _flatten_like(cts: tuple, args: tuple) -> list:
+    """Cotangent leaves in the order of ``args``' leaves (None for a whole missing argument)."""
+    out = []
+    for c, a in zip(cts, args):
+        n = len(tree_flatten(a)[0])
+        out.extend([None] * n if c is None else tree_flatten(c)[0])
+    return out
+
+
+class custom_jvp:
+    """A function with a hand-written JVP, JAX style.
+
+    >>> @custom_jvp
+    ... def f(x): return np.log1p(np.exp(x))
+    >>> f.defjvp(lambda primals, tangents: (f(primals[0]), tangents[0] * expit(primals[0])))
+
+    ``jvp(primals, tangents) -> (out, tangent_out)`` must be linear in the tangents; reverse mode
+    transposes it by differentiating it with respect to the tangents.
+    """
+
+    def __init__(self, fun: Callable):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.jvp = None
+
+    def defjvp(self, jvp_rule: Callable):
+        self.jvp = jvp_rule
+        return self
+
+    def __call__(self, *args):
+        if self.jvp is None:
+            raise TypeError(f"custom_jvp function {self.fun.__name__} has no rule: call defjvp")
+        leaves, tree = tree_flatten(args)
+        top = _top_trace(leaves)
+        if isinstance(top, JVPTrace):
+            return self._forward(top, leaves, tree)
+        if isinstance(top, ReverseTrace):
+            return self._reverse(top, leaves, tree)
+        return self.fun(*args)
+
+    def _forward(self, trace, leaves, tree):
+        primals = [x.primal if isinstance(x, JVPTracer) and x._trace is trace else x
+                   for x in leaves]
+        tangents = [x.tangent if isinstance(x, JVPTracer) and x._trace is trace
+                    else dnp.zeros_like_value(x) for x in leaves]
+        out, tout = self.jvp(tuple(tree_unflatten(tree, primals)),
+                             tuple(tree_unflatten(tree, tangents)))
+        out_leaves, out_tree = tree_flatten(out)
+        t_leaves = tree_flatten(tout)[0]
+        return tree_unflatten(out_tree, [JVPTracer(trace, o, t) for o, t in zip(out_leaves, t_leaves)])
+
+    def _reverse(self, trace, leaves, tree):
+        vals = _unwrap_leaves(trace, leaves)
+        primals = tuple(tree_unflatten(tree, vals))
+        out = self.fun(*primals)
+        out_leaves, out_tree = tree_flatten(out)
+
+        def pull(g_leaves):
+            # The tangent map t -> jvp(primals, t)[1] is linear; its VJP is its transpose.
+            def tangent_map(*t_leaves):
+                return self.jvp(primals, tuple(tree_unflatten(tree, list(t_leaves))))[1]
+
+            zeros = [dnp.zeros_like_value(v) for v in vals]
+            _, pull_t = vjp(tangent_map, *zeros)
+            return list(pull_t(tree_unflatten(out_tree, g_leaves)))
+
+        return tree_unflatten(out_tree, _record(trace, self.fun.__name__, leaves, out_leaves, pull))
+
+
+def checkpoint(f: Callable) -> Callable:
+    """Don't store ``f``'s intermediate values for the reverse pass: recompute them there.
+
+    Trades compute for memory in deep programs.
+
+    >>> grad(lambda x: np.sum(checkpoint(deep_block)(x)))(x)
+    """
+    wrapped = custom_vjp(f)
+    wrapped.defvjp(lambda *args: (f(*args), args),
+                   lambda args, g: tuple(vjp(f, *args)[1](g)))
+    return wrapped
+
