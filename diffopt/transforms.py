@@ -107,14 +107,14 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
                                  f"of shape {vspace.shape_of(_unwrap(trace, o))}")
             if isinstance(o, ReverseTracer) and o._trace is trace:
                 seeds.append((o, c))
-        if not seeds:
-            warnings.warn("the output of the differentiated function does not depend on its "
-                          "inputs; returning zero derivatives", stacklevel=2)
         cts = backward(trace.tape, seeds)
         grads = [dnp.zeros_like_value(x) if cts[t.node.index] is None else cts[t.node.index]
                  for x, t in zip(leaves, inputs)]
         return tree_unflatten(in_tree, grads)
 
+    vjp_fn.depends_on_input = any(
+        isinstance(o, ReverseTracer) and o._trace is trace for o in out_leaves
+    )
     if has_aux:
         return out, vjp_fn, tree_map_unwrap(trace, aux)
     return out, vjp_fn
@@ -143,6 +143,9 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
         res = vjp(partial, *dargs, has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         _check_scalar_output(out, "grad")
+        if not vjp_fn.depends_on_input:
+            warnings.warn("the output of the differentiated function does not depend on its "
+                          "inputs; returning zero gradients", stacklevel=2)
         g = vjp_fn(dnp.ones_like(out))
         g = g[0] if isinstance(argnums, int) else g
         return ((out, res[2]), g) if has_aux else (out, g)
