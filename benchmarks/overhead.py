@@ -201,7 +201,8 @@ def main() -> None:
         den_key = den if isinstance(den, tuple) else (case, den)
         r = ratio(times, (case, num), den_key)
         checks[label] = {"ratio": r, "limit": limit, "met": None if r is None else r <= limit}
-        shown = "n/a (system missing)" if r is None else f"{r:.2f} ({'met' if r <= limit else 'MISSED'})"
+        verdict = "n/a (system missing)" if r is None else ("met" if r <= limit else "MISSED")
+        shown = verdict if r is None else f"{r:.2f} ({verdict})"
         print(f"  {label:<40} {shown}")
     overheads = {}
     for case in ("no-transform sin(100)", "no-transform add(100)", "no-transform sum(100)"):

@@ -19,9 +19,9 @@ from .core.batching import BatchTrace, BatchTracer
 from .core.forward import JVPTrace, JVPTracer
 from .core.primitive import Primitive
 from .core.pytree import tree_flatten, tree_structure, tree_unflatten
-from .core.reverse import Node, ReverseTrace, ReverseTracer, backward
-from .numpy.backend import array_module
+from .core.reverse import Node, ReverseTrace, ReverseTracer, backward, forward_sweep
 from .core.trace import Tracer, concrete, new_trace
+from .numpy.backend import array_module
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd", "jacrev", "jacobian",
@@ -225,16 +225,37 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fals
 
 
 def linearize(f: Callable, *primals):
-    """``(f(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the JVP at ``primals``.
+    """``(f(*primals), f_jvp)``: ``f`` runs once; ``f_jvp(*tangents)`` is the JVP at ``primals``.
 
-    Each call of ``f_jvp`` runs forward mode again (the value is not stored).
+    The forward pass is recorded, and each ``f_jvp`` call pushes tangents along the record
+    without evaluating ``f`` again.
 
     >>> y, f_jvp = linearize(np.sin, 0.0); f_jvp(2.0)  # 2.0
     """
-    out = f(*primals)
+    leaves, in_tree = tree_flatten(primals)
+    leaves = _check_differentiable(leaves, "linearize")
+    with new_trace(ReverseTrace) as trace:
+        inputs = [trace.new_input(x) for x in leaves]
+        out_leaves, out_tree = tree_flatten(f(*tree_unflatten(in_tree, inputs)))
+    out = tree_unflatten(out_tree, [_unwrap(trace, o) for o in out_leaves])
 
     def f_jvp(*tangents):
-        return jvp(f, primals, tangents)[1]
+        t_leaves, t_tree = tree_flatten(tangents)
+        if t_tree != in_tree:
+            raise ValueError(f"linearize: tangents have structure {t_tree}, primals {in_tree}")
+        for x, t in zip(leaves, t_leaves):
+            if vspace.shape_of(x) != vspace.shape_of(t):
+                raise ValueError(f"linearize: a tangent of shape {vspace.shape_of(t)} was given "
+                                 f"for a primal of shape {vspace.shape_of(x)}")
+        tans = forward_sweep(trace.tape, {i.node.index: t for i, t in zip(inputs, t_leaves)})
+        outs = []
+        for o in out_leaves:
+            t = None
+            if isinstance(o, ReverseTracer) and o._trace is trace:
+                t = tans[o.node.index]
+                t = t if o.out_index is None or t is None else t[o.out_index]
+            outs.append(dnp.zeros_like_value(_unwrap(trace, o)) if t is None else t)
+        return tree_unflatten(out_tree, outs)
 
     return out, f_jvp
 
@@ -368,6 +389,9 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
             cts = [rows[:, offs[j]:offs[j + 1]].reshape((len(rows),) + vspace.shape_of(o))
                    for j, o in enumerate(out_leaves)]
             pieces.append(tree_flatten(pull(tree_unflatten(out_tree, cts)))[0])
+        if not pieces:  # an empty output: an empty Jacobian
+            pieces = [[array_module(concrete(x)).zeros((0,) + vspace.shape_of(x), dtype)
+                       for x in in_leaves]]
         stacked = [p[0] if len(pieces) == 1 else dnp.concatenate(list(p), axis=0)
                    for p in zip(*pieces)]  # per input leaf: (m,) + in_shape
         per_out = []
@@ -430,8 +454,12 @@ def _top_trace(leaves):
     return top
 
 
-def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull):
-    """Record one node for a whole function; ``pull(g_leaves)`` returns cotangent leaves."""
+def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull, push):
+    """Record one node for a whole function.
+
+    ``pull(g_leaves)`` returns cotangent leaves (reverse pass); ``push(primal_leaves,
+    tangent_leaves)`` returns output tangent leaves (for ``linearize``'s forward sweep).
+    """
     vals, parents = list(leaves), []
     for i, a in enumerate(leaves):
         if isinstance(a, ReverseTracer) and a._trace is trace:
@@ -444,6 +472,9 @@ def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull):
         return [cts[i] for i in which]
 
     prim.vjp_all = vjp_all
+    prim.jvp_all = lambda ts, ans, args, params: tuple(
+        push(args, [dnp.zeros_like_value(a) if t is None else t for t, a in zip(ts, args)])
+    )
     node = Node(prim, parents, vals, {}, tuple(out_leaves), len(trace.tape))
     trace.tape.append(node)
     return [ReverseTracer(trace, o, node, k) for k, o in enumerate(out_leaves)]
@@ -490,7 +521,13 @@ class custom_vjp:
                                 f"cotangent per argument ({len(args)})")
             return [None if c is None else c for c in _flatten_like(cts, args)]
 
-        return tree_unflatten(out_tree, _record(top, self.fun.__name__, leaves, out_leaves, pull))
+        def push(primal_leaves, tangent_leaves):
+            primal_args = tree_unflatten(tree, primal_leaves)
+            tangent_args = tree_unflatten(tree, tangent_leaves)
+            return tree_flatten(jvp(self.fun, primal_args, tangent_args)[1])[0]
+
+        return tree_unflatten(out_tree,
+                              _record(top, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
 def _flatten_like(cts: tuple, args: tuple) -> list:
@@ -542,7 +579,8 @@ class custom_jvp:
                              tuple(tree_unflatten(tree, tangents)))
         out_leaves, out_tree = tree_flatten(out)
         t_leaves = tree_flatten(tout)[0]
-        return tree_unflatten(out_tree, [JVPTracer(trace, o, t) for o, t in zip(out_leaves, t_leaves)])
+        wrapped = [JVPTracer(trace, o, t) for o, t in zip(out_leaves, t_leaves)]
+        return tree_unflatten(out_tree, wrapped)
 
     def _reverse(self, trace, leaves, tree):
         vals = _unwrap_leaves(trace, leaves)
@@ -559,7 +597,13 @@ class custom_jvp:
             _, pull_t = vjp(tangent_map, *zeros)
             return list(pull_t(tree_unflatten(out_tree, g_leaves)))
 
-        return tree_unflatten(out_tree, _record(trace, self.fun.__name__, leaves, out_leaves, pull))
+        def push(primal_leaves, tangent_leaves):
+            rule_out = self.jvp(tuple(tree_unflatten(tree, primal_leaves)),
+                                tuple(tree_unflatten(tree, tangent_leaves)))
+            return tree_flatten(rule_out[1])[0]
+
+        return tree_unflatten(out_tree,
+                              _record(trace, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
 def checkpoint(f: Callable) -> Callable:

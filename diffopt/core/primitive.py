@@ -8,8 +8,8 @@ interpreter (and nested interpreters) can run it:
 - ``vjps[i](g, ans, *args, **params)``: the cotangent of argument ``i`` given the output cotangent
   ``g``. The reverse pass sums cotangents back to each argument's shape and dtype, so broadcasting
   rules need not;
-- ``batch(trace, vals, batched, params)``: how to run the primitive on arguments with a leading batch
-  axis (``batched[i]`` says which ones). Without one the batch is looped over.
+- ``batch(trace, prim, vals, batched, params)``: how to run the primitive on arguments with a
+  leading batch axis (``batched[i]`` says which ones). Without one the batch is looped over.
 
 Multiple-result primitives (``multiple_results=True``) give ``jvp_all`` / ``vjp_all`` instead, which
 see all tangents or cotangents at once.

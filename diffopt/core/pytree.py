@@ -1,4 +1,4 @@
-"""Pytrees (nested tuples, lists, dicts of arrays) through optree, with ``None`` as an empty node."""
+"""Pytrees (nested tuples, lists, dicts of arrays) through optree; ``None`` is an empty node."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ NAMESPACE = "diffopt"
 
 
 def tree_flatten(tree):
-    """Leaves and structure of ``tree``: ``leaves, treedef = tree_flatten({"a": x, "b": (y, z)})``."""
+    """Leaves and structure of ``tree``.
+
+    >>> leaves, treedef = tree_flatten({"a": x, "b": (y, z)})
+    """
     return optree.tree_flatten(tree, none_is_leaf=False, namespace=NAMESPACE)
 
 

@@ -9,6 +9,7 @@ forward output (``ans``), so ``tanh`` can reuse ``1 - ans**2`` instead of recomp
 from __future__ import annotations
 
 from . import vspace
+from .forward import jvp_from_rules
 from .trace import Trace, Tracer
 
 
@@ -106,15 +107,10 @@ def backward(tape: list, seeds: list) -> list:
         cts[idx] = None
         if prim.multiple_results:
             g = tuple(vspace.zeros_like(a) if c is None else c for c, a in zip(g, node.ans))
-            which = [p[0] for p in node.parents]
-            results = prim.vjp_all(g, node.ans, node.args, node.params, which)
-            for (i, parent, k), c in zip(node.parents, results):
-                _accumulate(cts, parent, k, c)
-            continue
         if prim.vjp_all is not None:
             which = [p[0] for p in node.parents]
             results = prim.vjp_all(g, node.ans, node.args, node.params, which)
-            for (i, parent, k), c in zip(node.parents, results):
+            for (_, parent, k), c in zip(node.parents, results):
                 _accumulate(cts, parent, k, c)
             continue
         rules = prim.vjps
@@ -139,3 +135,28 @@ def _accumulate(cts, node, k, c):
         if slot is None:
             slot = cts[node.index] = [None] * len(node.shape)
         slot[k] = c if slot[k] is None else vspace.add(slot[k], c)
+
+
+def forward_sweep(tape: list, seeds: dict) -> list:
+    """Push tangents forwards along a recorded tape (``linearize``): no primal is recomputed.
+
+    ``seeds`` maps input-leaf node indices to tangents; returns tangents indexed by node.
+    """
+    tans = [None] * len(tape)
+    for idx, t in seeds.items():
+        tans[idx] = t
+    for node in tape:
+        prim = node.prim
+        if prim is None:
+            continue
+        ts = [None] * len(node.args)
+        for i, parent, k in node.parents:
+            t = tans[parent.index]
+            ts[i] = t if k is None or t is None else t[k]
+        if all(t is None for t in ts):
+            continue
+        if prim.jvp_all is not None:
+            tans[node.index] = prim.jvp_all(ts, node.ans, node.args, node.params)
+        else:
+            tans[node.index] = jvp_from_rules(prim, ts, node.ans, node.args, node.params)
+    return tans

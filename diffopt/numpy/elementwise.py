@@ -102,7 +102,7 @@ arcsinh = elementwise(
     "arcsinh", np.arcsinh, lambda ans, x: 1 / sqrt(x**2 + 1), example="arcsinh(0.0)  # 0.0"
 )
 arccosh = elementwise(
-    "arccosh", np.arccosh, lambda ans, x: 1 / sqrt(x**2 - 1), example="arccosh(1.0)  # 0.0"
+    "arccosh", np.arccosh, lambda ans, x: 1 / (sqrt(x - 1) * sqrt(x + 1)), example="arccosh(1.0)  # 0.0"
 )
 arctanh = elementwise(
     "arctanh", np.arctanh, lambda ans, x: 1 / (1 - x**2), example="arctanh(0.0)  # 0.0"
@@ -116,11 +116,17 @@ rad2deg = elementwise(
 radians, degrees = deg2rad, rad2deg
 
 
+_PI2 = float(np.pi**2)
+
+
 def _sinc_d(ans, x):
-    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, which tends to 0 at x = 0.
+    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x. At x = 0 use its Taylor series instead,
+    # so that derivatives of every order up to 8 are exact there.
     zero = x == 0
     safe = where(zero, 1.0, x)
-    return where(zero, 0.0, (cos(np.pi * safe) - sinc(safe)) / safe)
+    x2 = x * x
+    series = x * (-_PI2 / 3 + x2 * (_PI2**2 / 30 - x2 * (_PI2**3 / 840 - x2 * (_PI2**4 / 45360))))
+    return where(zero, series, (cos(np.pi * safe) - sinc(safe)) / safe)
 
 
 sinc = elementwise("sinc", np.sinc, _sinc_d, example="sinc(0.0)  # 1.0")
@@ -318,7 +324,10 @@ def nonzero(a):
 
 # --- dtype conversion ------------------------------------------------------------------------
 def _astype_impl(x, dtype):
-    return np.asarray(x).astype(dtype) if not hasattr(x, "astype") else x.astype(dtype)
+    x = x if hasattr(x, "astype") else np.asarray(x)
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = x.real  # complex -> real keeps the real part, without NumPy's ComplexWarning
+    return x.astype(dtype)
 
 
 def _astype_tangent(t, ans, x, dtype):
@@ -327,7 +336,13 @@ def _astype_tangent(t, ans, x, dtype):
 
 _astype = Primitive("astype", _astype_impl)
 _astype.defjvp(_astype_tangent)
-_astype.defvjp(lambda g, ans, x, dtype: astype(g, getattr(x, "dtype", np.result_type(x))))
+def _astype_cotangent(g, ans, x, dtype):
+    if dtype.kind not in "fc":
+        return None  # integer and boolean results carry no derivative
+    return astype(g, x.dtype if hasattr(x, "dtype") else np.result_type(x))
+
+
+_astype.defvjp(_astype_cotangent)
 _astype.batch = batch_elementwise
 
 
