@@ -102,7 +102,8 @@ arcsinh = elementwise(
     "arcsinh", np.arcsinh, lambda ans, x: 1 / sqrt(x**2 + 1), example="arcsinh(0.0)  # 0.0"
 )
 arccosh = elementwise(
-    "arccosh", np.arccosh, lambda ans, x: 1 / (sqrt(x - 1) * sqrt(x + 1)), example="arccosh(1.0)  # 0.0"
+    "arccosh", np.arccosh, lambda ans, x: 1 / (sqrt(x - 1) * sqrt(x + 1)),
+    example="arccosh(1.0)  # 0.0",
 )
 arctanh = elementwise(
     "arctanh", np.arctanh, lambda ans, x: 1 / (1 - x**2), example="arctanh(0.0)  # 0.0"
