@@ -1,23 +1,65 @@
-"""Shape and assembly: reshape, transpose, broadcast_to, concatenate (primitives) and their kin."""
+"""Shape and assembly: reshape, transpose, broadcast_to, concatenate, split and constant ``pad``
+are primitives; stacking, tiling, repeating, flipping, rolling and the other pad modes are built on
+them and on indexing.
+"""
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
 from ..core import vspace
-from ..core.batching import move_to_front
+from ..core.batching import batch_axis_param, move_to_front
 from ..core.primitive import Primitive
+from ..core.trace import Tracer, concrete
+from .backend import array_module
 
 
 def _shape(x) -> tuple:
     return vspace.shape_of(x)
 
 
+def _asarray(a):
+    """Traced values and arrays (NumPy, CuPy) as they are; lists and scalars as NumPy arrays."""
+    if isinstance(a, Tracer) or (hasattr(a, "shape") and hasattr(a, "dtype")):
+        return a
+    return np.asarray(a)
+
+
+def _getitem(x, idx):
+    from .indexing import getitem  # indexing builds on this module
+
+    return getitem(x, idx)
+
+
+def _has_tracer(obj) -> bool:
+    """Whether ``obj`` is a traced value or a (nested) list or tuple holding one."""
+    if isinstance(obj, Tracer):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_tracer(o) for o in obj)
+
+
+def _static(value, what: str):
+    """``value`` unchanged; a clear error if it is traced (it decides an output shape)."""
+    if _has_tracer(value):
+        raise TypeError(f"{what} must be plain integers, not traced values: the output's shape "
+                        "depends on them")
+    return value
+
+
+def _axis(axis, nd: int) -> int:
+    axis = operator.index(axis)
+    if not -nd <= axis < nd:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {nd}")
+    return axis % nd
+
+
 def _ndim(x) -> int:
     return len(vspace.shape_of(x))
 
 
-# --- reshape -----------------------------------------------------------------------------------
+# --- reshape --------------------------------------------------------------------------------------
 _reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 _reshape.defjvp(lambda t, ans, x, shape: reshape(t, shape))
 _reshape.defvjp(lambda g, ans, x, shape: reshape(g, _shape(x)))
@@ -84,11 +126,12 @@ def squeeze(a, axis=None):
         axes = {ax % len(shape) for ax in (axis if isinstance(axis, (tuple, list)) else (axis,))}
         for ax in axes:
             if shape[ax] != 1:
-                raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+                raise ValueError("cannot select an axis to squeeze out which has size not equal "
+                                 "to one")
     return reshape(a, tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
-# --- transpose -----------------------------------------------------------------------------------
+# --- transpose ------------------------------------------------------------------------------------
 _transpose = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
 _transpose.defjvp(lambda t, ans, x, axes: _transpose.bind(t, axes=axes))
 _transpose.defvjp(lambda g, ans, x, axes: _transpose.bind(g, axes=tuple(np.argsort(axes))))
@@ -126,14 +169,18 @@ def moveaxis(a, source, destination):
     """
     nd = _ndim(a)
     src = [s % nd for s in (source if isinstance(source, (tuple, list)) else (source,))]
-    dst = [d % nd for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    dst = [d % nd for d in
+           (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number of "
+                         "elements")
     order = [i for i in range(nd) if i not in src]
-    for d, s in sorted(zip(dst, src)):
+    for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
     return transpose(a, order)
 
 
-# --- broadcast_to ------------------------------------------------------------------------------
+# --- broadcast_to ---------------------------------------------------------------------------------
 def _broadcast_batch(trace, prim, vals, batched, params):
     (x,) = vals
     shape = params["shape"]
@@ -159,11 +206,11 @@ def broadcast_to(array, shape):
     return _broadcast_to.bind(array, shape=shape)
 
 
-# --- concatenate -------------------------------------------------------------------------------
+# --- concatenate ----------------------------------------------------------------------------------
 def _concat_jvp(tangents, ans, primals, params):
     from .elementwise import zeros_like_value
 
-    ts = [zeros_like_value(p) if t is None else t for t, p in zip(tangents, primals)]
+    ts = [zeros_like_value(p) if t is None else t for t, p in zip(tangents, primals, strict=True)]
     return _concatenate.bind(*ts, **params)
 
 
@@ -175,7 +222,7 @@ def _concat_vjp(g, ans, arrays, params, which):
 
 
 def _concat_batch(trace, prim, vals, batched, params):
-    vals = [move_to_front(v, b, trace.size) for v, b in zip(vals, batched)]
+    vals = [move_to_front(v, b, trace.size) for v, b in zip(vals, batched, strict=True)]
     return _concatenate.bind(*vals, axis=params["axis"] + 1)
 
 
@@ -190,14 +237,16 @@ def concatenate(arrays, axis: int = 0):
 
     >>> concatenate([x, y], axis=0)
     """
-    arrays = [atleast_1d(a) if axis is None else a for a in arrays]
+    arrays = [_asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
     if axis is None:
         arrays = [ravel(a) for a in arrays]
         axis = 0
     nd = _ndim(arrays[0])
     if nd == 0:
         raise ValueError("zero-dimensional arrays cannot be concatenated")
-    return _concatenate.bind(*arrays, axis=axis % nd)
+    return _concatenate.bind(*arrays, axis=_axis(axis, nd))
 
 
 def stack(arrays, axis: int = 0):
@@ -205,7 +254,7 @@ def stack(arrays, axis: int = 0):
 
     >>> stack([x, y])  # shape (2,) + x.shape
     """
-    arrays = list(arrays)
+    arrays = [_asarray(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
     shapes = {_shape(a) for a in arrays}
@@ -215,14 +264,426 @@ def stack(arrays, axis: int = 0):
     return concatenate([expand_dims(a, axis % nd) for a in arrays], axis=axis % nd)
 
 
+def _atleast(arys: tuple, nd: int, place):
+    """Each array raised to ``nd`` dims by ``place(shape) -> new shape``; one array unwrapped."""
+    res = []
+    for a in arys:
+        a = _asarray(a)
+        shape = _shape(a)
+        res.append(a if len(shape) >= nd else reshape(a, place(shape)))
+    return res[0] if len(res) == 1 else res
+
+
 def atleast_1d(*arys):
     """Differentiable ``numpy.atleast_1d``.
 
     >>> atleast_1d(1.0).shape  # (1,)
     """
-    res = [a if _ndim(a) >= 1 else reshape(a, (1,)) for a in arys]
-    return res[0] if len(res) == 1 else res
+    return _atleast(arys, 1, lambda s: (1,))
+
+
+def atleast_2d(*arys):
+    """Differentiable ``numpy.atleast_2d``: 0-d becomes (1, 1), 1-D (n,) becomes (1, n).
+
+    >>> atleast_2d(ones(3)).shape  # (1, 3)
+    """
+    return _atleast(arys, 2, lambda s: (1,) * (2 - len(s)) + s)
+
+
+def atleast_3d(*arys):
+    """Differentiable ``numpy.atleast_3d``: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1).
+
+    >>> atleast_3d(ones((2, 3))).shape  # (2, 3, 1)
+    """
+    return _atleast(arys, 3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
+
+
+def _each(fn, tup) -> list:
+    arrays = [fn(a) for a in tup]
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    return arrays
+
+
+def hstack(tup):
+    """Differentiable ``numpy.hstack``: concatenation along axis 1 (axis 0 for 1-D arrays).
+
+    >>> hstack([ones(2), zeros(3)]).shape  # (5,)
+    """
+    arrays = _each(atleast_1d, tup)
+    return concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
+
+
+def vstack(tup):
+    """Differentiable ``numpy.vstack``: concatenation along axis 0 after ``atleast_2d``.
+
+    >>> vstack([ones(3), zeros(3)]).shape  # (2, 3)
+    """
+    return concatenate(_each(atleast_2d, tup), axis=0)
+
+
+def dstack(tup):
+    """Differentiable ``numpy.dstack``: concatenation along axis 2 after ``atleast_3d``.
+
+    >>> dstack([ones((2, 3)), zeros((2, 3))]).shape  # (2, 3, 2)
+    """
+    return concatenate(_each(atleast_3d, tup), axis=2)
+
+
+def column_stack(tup):
+    """Differentiable ``numpy.column_stack``: 1-D arrays become columns.
+
+    >>> column_stack([ones(3), zeros(3)]).shape  # (3, 2)
+    """
+
+    def column(a):
+        a = _asarray(a)
+        return reshape(a, (-1, 1)) if _ndim(a) < 2 else a
+
+    return concatenate(_each(column, tup), axis=1)
+
+
+# --- split ----------------------------------------------------------------------------------------
+def _split_impl(x, bounds, axis):
+    lead = (slice(None),) * axis
+    return tuple(x[lead + (slice(start, stop),)] for start, stop in bounds)
+
+
+def _split_jvp(tangents, ans, primals, params):
+    return _split.bind(tangents[0], **params)
+
+
+def _split_vjp(g, ans, args, params, which):
+    bounds, axis = params["bounds"], params["axis"]
+    n = _shape(args[0])[axis]
+    starts = [b[0] for b in bounds]
+    stops = [b[1] for b in bounds]
+    if starts[0] == 0 and stops[-1] == n and starts[1:] == stops[:-1]:  # the pieces tile x
+        return [concatenate(list(g), axis=axis)]
+    total = None  # overlapping or missing pieces: pad each back into place and sum
+    nd = _ndim(args[0])
+    for (start, stop), gi in zip(bounds, g, strict=True):
+        width = tuple((start, n - stop) if d == axis else (0, 0) for d in range(nd))
+        part = _pad.bind(gi, pad_width=width, constant_values=0)
+        total = part if total is None else total + part
+    return [total]
+
+
+_split = Primitive("split", _split_impl, multiple_results=True)
+_split.jvp_all = _split_jvp
+_split.vjp_all = _split_vjp
+_split.batch = batch_axis_param("axis")
+
+
+def array_split(ary, indices_or_sections, axis: int = 0) -> list:
+    """Differentiable ``numpy.array_split``: ``sections`` nearly equal pieces, or pieces between
+    the given indices.
+
+    >>> [p.shape for p in array_split(arange(5.0), 2)]  # [(3,), (2,)]
+    """
+    ary = _asarray(ary)
+    shape = _shape(ary)
+    axis = _axis(axis, len(shape))
+    n = shape[axis]
+    _static(indices_or_sections, "array_split: indices_or_sections")
+    if np.ndim(indices_or_sections) == 0:
+        sections = operator.index(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        ends = np.cumsum([0] + sizes).tolist()
+        bounds = tuple(zip(ends[:-1], ends[1:], strict=True))
+    else:
+        points = [0] + [operator.index(i) for i in indices_or_sections] + [n]
+        bounds = []
+        for p, q in zip(points[:-1], points[1:], strict=True):
+            start, stop, _ = slice(p, q).indices(n)
+            bounds.append((start, max(start, stop)))
+        bounds = tuple(bounds)
+    return list(_split.bind(ary, bounds=bounds, axis=axis))
+
+
+def split(ary, indices_or_sections, axis: int = 0) -> list:
+    """Differentiable ``numpy.split``: like ``array_split``, but sections must divide evenly.
+
+    >>> [p.shape for p in split(arange(6.0), 3)]  # [(2,), (2,), (2,)]
+    """
+    if np.ndim(indices_or_sections) == 0:
+        shape = _shape(_asarray(ary))
+        sections = operator.index(indices_or_sections)
+        if sections > 0 and shape[_axis(axis, len(shape))] % sections:
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+def _split_on(ary, indices_or_sections, min_nd: int, axis_of, name: str) -> list:
+    ary = _asarray(ary)
+    nd = _ndim(ary)
+    if nd < min_nd:
+        raise ValueError(f"{name} only works on arrays of {min_nd} or more dimensions")
+    return split(ary, indices_or_sections, axis_of(nd))
+
+
+def hsplit(ary, indices_or_sections) -> list:
+    """Differentiable ``numpy.hsplit``: split along axis 1 (axis 0 for 1-D arrays).
+
+    >>> hsplit(ones((2, 4)), 2)  # two (2, 2) arrays
+    """
+    return _split_on(ary, indices_or_sections, 1, lambda nd: 1 if nd > 1 else 0, "hsplit")
+
+
+def vsplit(ary, indices_or_sections) -> list:
+    """Differentiable ``numpy.vsplit``: split along axis 0.
+
+    >>> vsplit(ones((4, 2)), 2)  # two (2, 2) arrays
+    """
+    return _split_on(ary, indices_or_sections, 2, lambda nd: 0, "vsplit")
+
+
+def dsplit(ary, indices_or_sections) -> list:
+    """Differentiable ``numpy.dsplit``: split along axis 2.
+
+    >>> dsplit(ones((1, 1, 4)), 2)  # two (1, 1, 2) arrays
+    """
+    return _split_on(ary, indices_or_sections, 3, lambda nd: 2, "dsplit")
+
+
+# --- tile, repeat ---------------------------------------------------------------------------------
+def tile(A, reps):
+    """Differentiable ``numpy.tile`` (a broadcast and a reshape; the reverse pass sums copies).
+
+    >>> tile(array([1.0, 2.0]), 2)  # [1., 2., 1., 2.]
+    """
+    A = _asarray(A)
+    _static(reps, "tile: reps")
+    reps = (operator.index(reps),) if np.ndim(reps) == 0 else tuple(operator.index(r) for r in reps)
+    nd = max(_ndim(A), len(reps))
+    shape = (1,) * (nd - _ndim(A)) + _shape(A)
+    reps = (1,) * (nd - len(reps)) + reps
+    if all(r == 1 for r in reps):
+        return reshape(A, shape)
+    x = reshape(A, tuple(d for s in shape for d in (1, s)))
+    x = broadcast_to(x, tuple(d for r, s in zip(reps, shape, strict=True) for d in (r, s)))
+    return reshape(x, tuple(r * s for r, s in zip(reps, shape, strict=True)))
+
+
+def repeat(a, repeats, axis=None):
+    """Differentiable ``numpy.repeat``: ``repeats`` is an int or one count per element of ``axis``.
+
+    >>> repeat(array([1.0, 2.0]), [1, 2])  # [1., 2., 2.]
+    """
+    _static(repeats, "repeat: repeats")
+    a = _asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    shape = _shape(a)
+    axis = _axis(axis, len(shape))
+    counts = np.asarray(repeats)
+    if counts.dtype.kind not in "iu" and counts.size:
+        raise TypeError(f"repeat: repeats must be integers, not {counts.dtype}")
+    if np.any(counts < 0):
+        raise ValueError("repeat: repeats may not contain negative values")
+    if counts.size == 1:
+        r = int(counts.reshape(()))
+        x = expand_dims(a, axis + 1)
+        x = broadcast_to(x, shape[:axis + 1] + (r,) + shape[axis + 1:])
+        return reshape(x, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+    if counts.shape != (shape[axis],):
+        raise ValueError(f"repeat: {counts.size} repeat counts for an axis of length {shape[axis]}")
+    index = np.repeat(np.arange(shape[axis]), counts)
+    return _getitem(a, (slice(None),) * axis + (index,))
+
+
+# --- flips, rotations, rolls ----------------------------------------------------------------------
+def flip(m, axis=None):
+    """Differentiable ``numpy.flip``: reverse the order along ``axis`` (None: every axis).
+
+    >>> flip(array([1.0, 2.0, 3.0]))  # [3., 2., 1.]
+    """
+    m = _asarray(m)
+    nd = _ndim(m)
+    if axis is None:
+        axes = set(range(nd))
+    else:
+        axes = {_axis(ax, nd) for ax in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+    if not axes:
+        return m
+    return _getitem(m, tuple(slice(None, None, -1) if d in axes else slice(None)
+                             for d in range(nd)))
+
+
+def fliplr(m):
+    """Differentiable ``numpy.fliplr``: reverse axis 1.
+
+    >>> fliplr(eye(2))  # [[0., 1.], [1., 0.]]
+    """
+    m = _asarray(m)
+    if _ndim(m) < 2:
+        raise ValueError("fliplr needs an array of at least two dimensions")
+    return flip(m, 1)
+
+
+def flipud(m):
+    """Differentiable ``numpy.flipud``: reverse axis 0.
+
+    >>> flipud(array([1.0, 2.0]))  # [2., 1.]
+    """
+    m = _asarray(m)
+    if _ndim(m) < 1:
+        raise ValueError("flipud needs an array of at least one dimension")
+    return flip(m, 0)
+
+
+def rot90(m, k: int = 1, axes=(0, 1)):
+    """Differentiable ``numpy.rot90``: rotate by 90 degrees ``k`` times in the plane of ``axes``.
+
+    >>> rot90(array([[1.0, 2.0], [3.0, 4.0]]))  # [[2., 4.], [1., 3.]]
+    """
+    m = _asarray(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    nd = _ndim(m)
+    a0, a1 = _axis(axes[0], nd), _axis(axes[1], nd)
+    if a0 == a1:
+        raise ValueError("Axes must be different.")
+    k = operator.index(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(m, (a0, a1))
+    order = list(range(nd))
+    order[a0], order[a1] = order[a1], order[a0]
+    if k == 1:
+        return transpose(flip(m, a1), order)
+    return flip(transpose(m, order), a1)
+
+
+def roll(a, shift, axis=None):
+    """Differentiable ``numpy.roll``: shift elements cyclically along ``axis`` (None: flattened).
+
+    >>> roll(array([1.0, 2.0, 3.0]), 1)  # [3., 1., 2.]
+    """
+    a = _asarray(a)
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), _shape(a))
+    shape = _shape(a)
+    _static(shift, "roll: shift")
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    if shifts.ndim > 1:
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    total: dict = {}
+    for s, ax in zip(shifts.ravel().tolist(), axes.ravel().tolist(), strict=True):
+        ax = _axis(ax, len(shape))
+        total[ax] = total.get(ax, 0) + s
+    for ax, s in total.items():
+        n = shape[ax]
+        s = s % n if n else 0
+        if s:
+            lead = (slice(None),) * ax
+            a = concatenate([_getitem(a, lead + (slice(n - s, None),)),
+                             _getitem(a, lead + (slice(None, n - s),))], axis=ax)
+    return a
+
+
+# --- pad -----------------------------------------------------------------------------------------
+def _pad_vjp(g, ans, x, pad_width, constant_values):
+    inside = zip(pad_width, _shape(x), strict=True)
+    return _getitem(g, tuple(slice(b, b + n) for (b, _), n in inside))
+
+
+def _pad_batch(trace, prim, vals, batched, params):
+    cv = params["constant_values"]
+    return _pad.bind(vals[0], pad_width=((0, 0),) + params["pad_width"],
+                     constant_values=((0, 0),) + cv if isinstance(cv, tuple) else cv)
+
+
+_pad = Primitive("pad", lambda x, pad_width, constant_values: np.pad(
+    x, pad_width, mode="constant", constant_values=constant_values))
+_pad.defjvp(lambda t, ans, x, pad_width, constant_values: _pad.bind(
+    t, pad_width=pad_width, constant_values=0))
+_pad.defvjp(_pad_vjp)
+_pad.batch = _pad_batch
+
+_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def _as_pairs(value, nd: int, name: str, as_int: bool) -> tuple:
+    """NumPy's pad-width rules: a scalar, (v,), (before, after) or one pair per axis."""
+    arr = np.asarray(value)
+    try:
+        pairs = np.broadcast_to(arr, (nd, 2))
+    except ValueError:
+        raise ValueError(f"pad: {name} of shape {arr.shape} does not fit an array of "
+                         f"dimension {nd}; give a number, a (before, after) pair, or one pair "
+                         "per axis") from None
+    if as_int:
+        if arr.dtype.kind not in "iu" and arr.size:
+            raise TypeError(f"pad: {name} must be integers")
+        if np.any(pairs < 0):
+            raise ValueError("pad: index can't contain negative values")
+        return tuple((int(b), int(e)) for b, e in pairs)
+    return tuple((b.item(), e.item()) for b, e in pairs)
+
+
+def pad(array, pad_width, mode: str = "constant", **kwargs):
+    """Differentiable ``numpy.pad`` for modes 'constant' (the default; ``constant_values`` may be
+    a traced scalar), 'empty' (zeros), 'edge', 'reflect', 'symmetric' and 'wrap'.
+
+    >>> pad(array([1.0, 2.0]), 1)  # [0., 1., 2., 0.]
+    """
+    array = _asarray(array)
+    shape = _shape(array)
+    nd = len(shape)
+    width = _as_pairs(_static(pad_width, "pad: pad_width"), nd, "pad_width", as_int=True)
+    if mode in ("constant", "empty"):
+        unknown = set(kwargs) - {"constant_values"}
+        if unknown or (mode == "empty" and kwargs):
+            raise TypeError(f"pad: unsupported keyword(s) {sorted(kwargs)} for mode {mode!r}")
+        cv = kwargs.get("constant_values", 0)
+        if not nd or not any(b or e for b, e in width):
+            return array
+        if _has_tracer(cv):
+            return _pad_traced_value(array, width, cv)
+        if np.ndim(cv) != 0:
+            cv = _as_pairs(cv, nd, "constant_values", as_int=False)
+        else:
+            cv = np.asarray(cv).item()
+        return _pad.bind(array, pad_width=width, constant_values=cv)
+    if mode not in _INDEX_MODES:
+        raise NotImplementedError(
+            f"pad: mode {mode!r} is not supported; use one of 'constant', 'empty', "
+            f"{', '.join(repr(m) for m in _INDEX_MODES)}")
+    if kwargs.get("reflect_type", "even") != "even" or set(kwargs) - {"reflect_type"}:
+        raise NotImplementedError("pad: only reflect_type='even' (the default) is supported, and "
+                                  f"mode {mode!r} takes no other keywords")
+    from .indexing import take
+
+    for ax, (before, after) in enumerate(width):
+        if before or after:
+            n = shape[ax]
+            if n == 0:
+                raise ValueError(f"can't extend empty axis {ax} using modes other than "
+                                 "'constant' or 'empty'")
+            # NumPy pads the positions 0..n-1 exactly as it would pad the values: a gather
+            array = take(array, np.pad(np.arange(n), (before, after), mode=mode), axis=ax)
+    return array
+
+
+def _pad_traced_value(array, width, cv):
+    """Constant padding with a traced fill value: the fill receives the border's derivative."""
+    if not isinstance(cv, Tracer) or cv.ndim:
+        raise NotImplementedError("pad: a traced constant_values must be a scalar; pad with 0 and "
+                                  "add the border values with where() for per-axis values")
+    from .elementwise import where
+
+    xp = array_module(concrete(array))
+    inside = np.pad(xp.ones(_shape(array), dtype=bool), width)
+    return where(inside, _pad.bind(array, pad_width=width, constant_values=0), cv)
 
 
 __all__ = ["reshape", "ravel", "expand_dims", "squeeze", "transpose", "swapaxes", "moveaxis",
-    "broadcast_to", "concatenate", "stack", "atleast_1d"]
+    "broadcast_to", "concatenate", "stack", "atleast_1d", "atleast_2d", "atleast_3d", "hstack",
+    "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit", "dsplit",
+    "tile", "repeat", "flip", "fliplr", "flipud", "rot90", "roll", "pad"]
