@@ -5,6 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def as_array(a):
+    """Arrays (NumPy, CuPy) and traced values as they are; scalars and lists as arrays.
+
+    >>> as_array([1.0, 2.0])  # array([1., 2.])
+    """
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        return a
+    from .creation import asarray  # lists of traced values are stacked there
+
+    return asarray(a)
+
+
 def array_module(x):
     """``cupy`` for CuPy arrays, else ``numpy``.
 

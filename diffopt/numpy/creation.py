@@ -4,9 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 from numpy import (  # noqa: F401 - re-exported NumPy names
-    arange, bool_, complex64, complex128, dtype, e, empty, euler_gamma, eye, finfo,
-    float16, float32, float64, full, geomspace, identity, iinfo, indices, inf, int8,
-    int16, int32, int64, integer, linspace, logspace, meshgrid, nan, ndarray, newaxis, ones, pi, random, result_type, tri, uint8, zeros,
+    arange,
+    bool_,
+    complex64,
+    complex128,
+    dtype,
+    e,
+    empty,
+    euler_gamma,
+    eye,
+    finfo,
+    float16,
+    float32,
+    float64,
+    full,
+    geomspace,
+    identity,
+    iinfo,
+    indices,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    integer,
+    linspace,
+    logspace,
+    meshgrid,
+    nan,
+    ndarray,
+    newaxis,
+    ones,
+    pi,
+    random,
+    result_type,
+    tri,
+    uint8,
+    zeros,
 )
 from numpy import shape as _np_shape
 
@@ -52,6 +86,8 @@ def asarray(a, dtype=None):
     """
     if _contains_tracer(a):
         return array(a, dtype=dtype)
+    if dtype is None and hasattr(a, "shape") and hasattr(a, "dtype"):
+        return a  # NumPy or CuPy arrays stay where they are
     return np.asarray(a, dtype=dtype)
 
 

@@ -17,9 +17,9 @@ from ..core import vspace
 from ..core.batching import batch_axis_param, move_to_front
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
-from .backend import array_module
+from .backend import array_module, as_array
 from .elementwise import where
-from .shape import _asarray, _axis, _has_tracer, moveaxis, ravel, reshape
+from .shape import _axis, _has_tracer, moveaxis, ravel, reshape
 
 
 def _is_array(i) -> bool:
@@ -376,7 +376,7 @@ def take_along_axis(arr, indices, axis):
 
     >>> take_along_axis(x, argsort(x, axis=1), axis=1)  # x sorted along axis 1
     """
-    arr, indices = _asarray(arr), _static_indices(indices)
+    arr, indices = as_array(arr), _static_indices(indices)
     if axis is None:
         if indices.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension")
@@ -398,7 +398,7 @@ def take(a, indices, axis=None, out=None, mode=None):
                         "returned value")
     if mode not in (None, "raise", "wrap", "clip"):
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', not {mode!r}")
-    a, indices = _asarray(a), _static_indices(indices)
+    a, indices = as_array(a), _static_indices(indices)
     if axis is None:
         a, axis = ravel(a), 0
     shape = vspace.shape_of(a)
@@ -436,7 +436,7 @@ def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
 
     >>> diagonal(array([[1.0, 2.0], [3.0, 4.0]]))  # [1., 4.]
     """
-    a = _asarray(a)
+    a = as_array(a)
     nd = len(vspace.shape_of(a))
     if nd < 2:
         raise ValueError(f"diagonal requires an array of at least two dimensions, got {nd}")
@@ -455,7 +455,7 @@ def diag(v, k: int = 0):
 
     >>> diag(array([1.0, 2.0]))  # [[1., 0.], [0., 2.]]
     """
-    v = _asarray(v)
+    v = as_array(v)
     shape = vspace.shape_of(v)
     k = operator.index(k)
     if len(shape) == 2:
@@ -469,7 +469,7 @@ def diag(v, k: int = 0):
 
 
 def _triangle(m, k: int, upper: bool):
-    m = _asarray(m)
+    m = as_array(m)
     shape = vspace.shape_of(m)
     if not shape:
         raise ValueError("triu/tril need an array of at least one dimension")
@@ -528,7 +528,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if order is not None:
         raise NotImplementedError("sort: order= (structured arrays) is not supported; sort by a "
                                   "key array with argsort and take_along_axis instead")
-    a = _asarray(a)
+    a = as_array(a)
     if axis is None or not vspace.shape_of(a):
         a, axis = ravel(a), 0
     axis = _axis(axis, len(vspace.shape_of(a)))

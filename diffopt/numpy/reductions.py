@@ -22,19 +22,11 @@ import numpy as np
 from ..core import vspace
 from ..core.batching import batch_axis_param
 from ..core.primitive import Primitive
-from ..core.trace import Tracer
-from .creation import asarray, ones_like
+from .backend import as_array
+from .creation import ones_like
 from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract
 from .indexing import diagonal
 from .shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
-
-
-def _as_array(a):
-    """Traced values and arrays (NumPy, CuPy) as they are; lists (of traced values too) and
-    scalars through ``asarray``."""
-    if isinstance(a, Tracer) or (hasattr(a, "shape") and hasattr(a, "dtype")):
-        return a
-    return asarray(a)
 
 
 # --- axis handling -------------------------------------------------------------------------------
@@ -172,7 +164,7 @@ _sum.batch = _batch_reduction
 
 
 def _reduce(prim, a, axis, keepdims):
-    a = _as_array(a)
+    a = as_array(a)
     axis = _normalize_axis(axis, len(vspace.shape_of(a)))
     return prim.bind(a, axis=axis, keepdims=bool(keepdims))
 
@@ -186,7 +178,7 @@ def sum(a, axis=None, dtype=None, keepdims: bool = False):  # noqa: A001 - NumPy
 
     >>> sum(ones((2, 3)), axis=0)  # [2., 2., 2.]
     """
-    return _reduce(_sum, _cast(_as_array(a), dtype), axis, keepdims)
+    return _reduce(_sum, _cast(as_array(a), dtype), axis, keepdims)
 
 
 def sum_axes(x, axes, keepdims: bool):
@@ -198,7 +190,7 @@ def mean(a, axis=None, dtype=None, keepdims: bool = False):
 
     >>> mean(array([1.0, 2.0, 3.0]))  # 2.0
     """
-    a = _as_array(a)
+    a = as_array(a)
     shape = vspace.shape_of(a)
     n = _count(shape, _normalize_axis(axis, len(shape)))
     return sum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n
@@ -237,7 +229,7 @@ _cumprod.batch = _batch_axis
 
 def _scan_call(prim, a, axis, dtype, out, name):
     _no_out(out, name)
-    a = _cast(_as_array(a), dtype)
+    a = _cast(as_array(a), dtype)
     if axis is None or not vspace.shape_of(a):
         a, axis = ravel(a), 0
     return prim.bind(a, axis=_normalize_int_axis(axis, len(vspace.shape_of(a))))
@@ -286,7 +278,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims: bool = False):
     >>> prod(array([[1.0, 2.0], [3.0, 4.0]]), axis=1)  # [2., 12.]
     """
     _no_out(out, "prod")
-    return _reduce(_prod, _cast(_as_array(a), dtype), axis, keepdims)
+    return _reduce(_prod, _cast(as_array(a), dtype), axis, keepdims)
 
 
 # --- max, min ------------------------------------------------------------------------------------
@@ -346,7 +338,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
         if ddof != 0:
             raise ValueError("ddof and correction can't be provided simultaneously.")
         ddof = correction
-    a = _cast(_as_array(a), dtype)
+    a = _cast(as_array(a), dtype)
     shape = vspace.shape_of(a)
     axis = _normalize_axis(axis, len(shape))
     d = a - mean(a, axis=axis, keepdims=True)
@@ -383,7 +375,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=_NOVALUE, append=_NOVALUE):
     n = operator.index(n)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
-    a = _as_array(a)
+    a = as_array(a)
     shape = vspace.shape_of(a)
     if not shape:
         raise ValueError("diff requires input that is at least one dimensional")
@@ -395,7 +387,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=_NOVALUE, append=_NOVALUE):
     for extra, at_end in ((prepend, False), (append, True)):
         if extra is _NOVALUE:
             continue
-        extra = _as_array(extra)
+        extra = as_array(extra)
         if not vspace.shape_of(extra):
             extra = broadcast_to(extra, edge)
         parts.insert(len(parts) if at_end else 0, extra)
@@ -433,7 +425,7 @@ _any = _nondiff("any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=k
 
 def _arg_reduce(prim, a, axis, out, keepdims, name):
     _no_out(out, name)
-    a = _as_array(a)
+    a = as_array(a)
     shape = vspace.shape_of(a)
     if axis is None:
         res = prim.bind(ravel(a), axis=0, keepdims=False)
@@ -465,7 +457,7 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     if order is not None:
         raise NotImplementedError("diffopt.numpy.argsort does not support order= (structured "
                                   "arrays); sort by a key array instead")
-    a = _as_array(a)
+    a = as_array(a)
     if axis is None or not vspace.shape_of(a):
         a, axis = ravel(a), 0
     return _argsort.bind(a, axis=_normalize_int_axis(axis, len(vspace.shape_of(a))), kind=kind,

@@ -13,18 +13,11 @@ from ..core import vspace
 from ..core.batching import batch_axis_param, move_to_front
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
-from .backend import array_module
+from .backend import array_module, as_array
 
 
 def _shape(x) -> tuple:
     return vspace.shape_of(x)
-
-
-def _asarray(a):
-    """Traced values and arrays (NumPy, CuPy) as they are; lists and scalars as NumPy arrays."""
-    if isinstance(a, Tracer) or (hasattr(a, "shape") and hasattr(a, "dtype")):
-        return a
-    return np.asarray(a)
 
 
 def _getitem(x, idx):
@@ -237,7 +230,7 @@ def concatenate(arrays, axis: int = 0):
 
     >>> concatenate([x, y], axis=0)
     """
-    arrays = [_asarray(a) for a in arrays]
+    arrays = [as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     if axis is None:
@@ -254,7 +247,7 @@ def stack(arrays, axis: int = 0):
 
     >>> stack([x, y])  # shape (2,) + x.shape
     """
-    arrays = [_asarray(a) for a in arrays]
+    arrays = [as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
     shapes = {_shape(a) for a in arrays}
@@ -268,7 +261,7 @@ def _atleast(arys: tuple, nd: int, place):
     """Each array raised to ``nd`` dims by ``place(shape) -> new shape``; one array unwrapped."""
     res = []
     for a in arys:
-        a = _asarray(a)
+        a = as_array(a)
         shape = _shape(a)
         res.append(a if len(shape) >= nd else reshape(a, place(shape)))
     return res[0] if len(res) == 1 else res
@@ -337,7 +330,7 @@ def column_stack(tup):
     """
 
     def column(a):
-        a = _asarray(a)
+        a = as_array(a)
         return reshape(a, (-1, 1)) if _ndim(a) < 2 else a
 
     return concatenate(_each(column, tup), axis=1)
@@ -381,7 +374,7 @@ def array_split(ary, indices_or_sections, axis: int = 0) -> list:
 
     >>> [p.shape for p in array_split(arange(5.0), 2)]  # [(3,), (2,)]
     """
-    ary = _asarray(ary)
+    ary = as_array(ary)
     shape = _shape(ary)
     axis = _axis(axis, len(shape))
     n = shape[axis]
@@ -410,7 +403,7 @@ def split(ary, indices_or_sections, axis: int = 0) -> list:
     >>> [p.shape for p in split(arange(6.0), 3)]  # [(2,), (2,), (2,)]
     """
     if np.ndim(indices_or_sections) == 0:
-        shape = _shape(_asarray(ary))
+        shape = _shape(as_array(ary))
         sections = operator.index(indices_or_sections)
         if sections > 0 and shape[_axis(axis, len(shape))] % sections:
             raise ValueError("array split does not result in an equal division")
@@ -418,7 +411,7 @@ def split(ary, indices_or_sections, axis: int = 0) -> list:
 
 
 def _split_on(ary, indices_or_sections, min_nd: int, axis_of, name: str) -> list:
-    ary = _asarray(ary)
+    ary = as_array(ary)
     nd = _ndim(ary)
     if nd < min_nd:
         raise ValueError(f"{name} only works on arrays of {min_nd} or more dimensions")
@@ -455,7 +448,7 @@ def tile(A, reps):
 
     >>> tile(array([1.0, 2.0]), 2)  # [1., 2., 1., 2.]
     """
-    A = _asarray(A)
+    A = as_array(A)
     _static(reps, "tile: reps")
     reps = (operator.index(reps),) if np.ndim(reps) == 0 else tuple(operator.index(r) for r in reps)
     nd = max(_ndim(A), len(reps))
@@ -474,7 +467,7 @@ def repeat(a, repeats, axis=None):
     >>> repeat(array([1.0, 2.0]), [1, 2])  # [1., 2., 2.]
     """
     _static(repeats, "repeat: repeats")
-    a = _asarray(a)
+    a = as_array(a)
     if axis is None:
         a, axis = ravel(a), 0
     shape = _shape(a)
@@ -501,7 +494,7 @@ def flip(m, axis=None):
 
     >>> flip(array([1.0, 2.0, 3.0]))  # [3., 2., 1.]
     """
-    m = _asarray(m)
+    m = as_array(m)
     nd = _ndim(m)
     if axis is None:
         axes = set(range(nd))
@@ -518,7 +511,7 @@ def fliplr(m):
 
     >>> fliplr(eye(2))  # [[0., 1.], [1., 0.]]
     """
-    m = _asarray(m)
+    m = as_array(m)
     if _ndim(m) < 2:
         raise ValueError("fliplr needs an array of at least two dimensions")
     return flip(m, 1)
@@ -529,7 +522,7 @@ def flipud(m):
 
     >>> flipud(array([1.0, 2.0]))  # [2., 1.]
     """
-    m = _asarray(m)
+    m = as_array(m)
     if _ndim(m) < 1:
         raise ValueError("flipud needs an array of at least one dimension")
     return flip(m, 0)
@@ -540,7 +533,7 @@ def rot90(m, k: int = 1, axes=(0, 1)):
 
     >>> rot90(array([[1.0, 2.0], [3.0, 4.0]]))  # [[2., 4.], [1., 3.]]
     """
-    m = _asarray(m)
+    m = as_array(m)
     axes = tuple(axes)
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
@@ -565,7 +558,7 @@ def roll(a, shift, axis=None):
 
     >>> roll(array([1.0, 2.0, 3.0]), 1)  # [3., 1., 2.]
     """
-    a = _asarray(a)
+    a = as_array(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), _shape(a))
     shape = _shape(a)
@@ -633,7 +626,7 @@ def pad(array, pad_width, mode: str = "constant", **kwargs):
 
     >>> pad(array([1.0, 2.0]), 1)  # [0., 1., 2., 0.]
     """
-    array = _asarray(array)
+    array = as_array(array)
     shape = _shape(array)
     nd = len(shape)
     width = _as_pairs(_static(pad_width, "pad: pad_width"), nd, "pad_width", as_int=True)
