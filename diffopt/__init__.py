@@ -8,8 +8,20 @@
 from . import numpy
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (
-    checkpoint, custom_jvp, custom_vjp, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp,
-    linearize, value_and_grad, vjp, vmap,
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+    vmap,
 )
 
 __version__ = "0.1.0"

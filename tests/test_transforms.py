@@ -419,3 +419,17 @@ def test_linearize_through_custom_rules_and_checkpoint():
     x, t = np.array([0.5, 1.5]), np.array([1.0, 2.0])
     _, f_jvp = linearize(f, x)
     np.testing.assert_allclose(f_jvp(t), jvp(f, (x,), (t,))[1], rtol=1e-14)
+
+
+def test_array_methods_on_traced_values():
+    x = np.arange(6.0).reshape(2, 3) / 7
+
+    def f(x):
+        y = x.T @ x.reshape(2, 3) + x.transpose().sum(axis=1, keepdims=True)
+        y = y.ravel().reshape((3, 3)).squeeze().swapaxes(0, 1) + x.mT.mean()
+        return (y.max() + y.min() + y.prod() + y.std() + y.var() + y.cumsum()[-1]
+                + y.trace() + y.dot(y).sum() + y.clip(0.1, 0.5).sum() + y.real.sum()
+                + y.astype(np.complex128).real.sum() + abs(-y).sum() + (y ** 2).mean())
+
+    check_grads(f, (x,), order=2)
+    assert grad(f)(x).shape == x.shape

@@ -15,9 +15,9 @@ from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
+from .methods import OPERATOR_UFUNCS  # noqa: F401 - installs operators on tracers
 from .products import *  # noqa: F403
 from .products import __all__ as _products_all
-from .methods import OPERATOR_UFUNCS  # noqa: F401 - installs operators on tracers
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions_all
 from .reductions import sum_axes as _sum_axes

@@ -1,5 +1,651 @@
-"""``diffopt.numpy.linalg``: differentiable linear algebra."""
+"""``diffopt.numpy.linalg``: differentiable linear algebra.
+
+Every function takes stacks of matrices (``(..., M, N)``) like NumPy, so a batch rule only has to
+bind the primitive on the batched value: the batch axis is one more stack dimension.
+
+Conventions (those of JAX):
+
+- ``cholesky``, ``eigh`` and ``eigvalsh`` read the symmetric part ``(a + a.T) / 2`` of their input,
+  so their derivative is that of a function of the symmetric matrix, valid in every direction;
+- ``eigh`` assumes distinct eigenvalues and ``svd`` distinct, nonzero singular values (the
+  derivatives of the vectors divide by their gaps); ``eigvalsh``, ``svdvals`` and the spectral norms
+  need only the values and have finite derivatives for repeated ones too;
+- ``det``, ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix, ``pinv`` a locally
+  constant rank (full rank, for example);
+- complex inputs: ``inv``, ``solve``, ``det`` and ``slogdet`` are differentiable (holomorphic, the
+  VJP is the transpose of the JVP without conjugation); the Hermitian and SVD-based functions
+  (``cholesky``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``pinv``) are differentiable for real
+  inputs only and raise ``NotImplementedError`` when asked for a complex derivative.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections import namedtuple
+
+import numpy as np
+
+from ..core import vspace
+from ..core.primitive import Primitive
+from ..core.trace import Tracer, concrete
+from .backend import array_module
+from .elementwise import absolute, conj, imag, real, sqrt
+from .products import _as_array, einsum, matmul, outer, tensordot
+from .reductions import max as _max
+from .reductions import min as _min
+from .reductions import sum as _sum
+from .shape import expand_dims, reshape, squeeze, swapaxes
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+# --- helpers (written with primitives, so rules built on them differentiate again) ---------------
+def _shape(x) -> tuple:
+    return vspace.shape_of(x)
+
+
+def _T(x):
+    """Transpose of the last two axes (of every matrix in a stack)."""
+    return swapaxes(x, -1, -2)
+
+
+def _mm(*xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = matmul(out, x)
+    return out
+
+
+def _diag_part(x):
+    return einsum("...ii->...i", x)
+
+
+def _trace(x):
+    return einsum("...ii->...", x)
+
+
+def _eye_like(x, n: int):
+    """A constant identity matrix beside ``x`` (same array module and dtype)."""
+    return array_module(concrete(x)).eye(n, dtype=x.dtype)
+
+
+def _diag_embed(v):
+    """A stack of diagonal matrices with diagonals ``v`` (``(..., n) -> (..., n, n)``)."""
+    return expand_dims(v, -1) * _eye_like(v, _shape(v)[-1])
+
+
+def _symmetrize(a):
+    """The Hermitian part ``(a + a^H) / 2``: what cholesky and eigh read of their input."""
+    at = _T(a)
+    return (a + (conj(at) if vspace.is_complex(a) else at)) * 0.5
+
+
+def _check_matrix(a, name: str, square: bool = True):
+    """``a`` as an array (lists welcome), checked to be a (stack of) (square) matrices."""
+    a = _as_array(a)
+    shape = _shape(a)
+    if len(shape) < 2:
+        raise ValueError(f"linalg.{name}: expected a matrix or a stack of matrices (at least 2-D), "
+                         f"got shape {shape}")
+    if square and shape[-1] != shape[-2]:
+        raise ValueError(f"linalg.{name}: expected square matrices in the last two axes, got shape "
+                         f"{shape}")
+    return a
+
+
+def _real_only(x, name: str) -> None:
+    if vspace.is_complex(x):
+        raise NotImplementedError(
+            f"linalg.{name}: derivatives for complex inputs are not implemented (the function is "
+            "not holomorphic); differentiate a real formulation, or use inv/solve/det/slogdet, "
+            "which support complex derivatives."
+        )
+
+
+def _stack_batch(trace, prim, vals, batched, params):
+    """Batch rule for one-argument primitives on stacks: the batch axis is a stack axis."""
+    return prim.bind(vals[0], **params)
+
+
+# --- inv -----------------------------------------------------------------------------------------
+_inv = Primitive("inv", np.linalg.inv)
+_inv.defjvp(lambda t, ans, a: -_mm(ans, t, ans))
+_inv.defvjp(lambda g, ans, a: -_mm(_T(ans), g, _T(ans)))
+_inv.batch = _stack_batch
+
+
+def inv(a):
+    """Differentiable ``numpy.linalg.inv`` (stacks too); d inv(A) = -A⁻¹ dA A⁻¹.
+
+    >>> inv(array([[2.0, 0.0], [0.0, 4.0]]))  # [[0.5, 0.], [0., 0.25]]
+    """
+    return _inv.bind(_check_matrix(a, "inv"))
+
+
+# --- solve ---------------------------------------------------------------------------------------
+# The primitive always sees b as a stack of matrices (..., M, K); solve() turns a vector b into a
+# one-column matrix, so the rules never have to tell a vector from a stack of vectors.
+def _solve_jvp(tangents, ans, primals, params):
+    a, _ = primals
+    ta, tb = tangents
+    rhs = tb
+    if ta is not None:
+        rhs = -matmul(ta, ans) if rhs is None else rhs - matmul(ta, ans)
+    return _solve.bind(a, rhs)
+
+
+def _solve_vjp(g, ans, args, params, which):
+    gb = _solve.bind(_T(args[0]), g)  # A^-T g, shared by both cotangents
+    return [-matmul(gb, _T(ans)) if i == 0 else gb for i in which]
+
+
+def _solve_batch(trace, prim, vals, batched, params):
+    # Put the batch axis in front of both arguments' (broadcast) stack axes.
+    r = max(len(_shape(v)) - b - 2 for v, b in zip(vals, batched, strict=True))
+    vals = [reshape(v, (trace.size,) + (1,) * (r - (len(_shape(v)) - 3)) + _shape(v)[1:]) if b
+            else v for v, b in zip(vals, batched, strict=True)]
+    return _solve.bind(*vals)
+
+
+def _solve_impl(a, b):
+    # Broadcast the stacks explicitly: every backend (and NumPy 1) then reads b as matrices.
+    if a.shape[:-2] != b.shape[:-2]:
+        xp = array_module(a)
+        stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = xp.broadcast_to(a, stack + a.shape[-2:])
+        b = xp.broadcast_to(b, stack + b.shape[-2:])
+    return np.linalg.solve(a, b)
+
+
+_solve = Primitive("solve", _solve_impl)
+_solve.jvp_all = _solve_jvp
+_solve.vjp_all = _solve_vjp
+_solve.batch = _solve_batch
+
+
+def solve(a, b):
+    """Differentiable ``numpy.linalg.solve``: ``x`` with ``a @ x = b``.
+
+    As in NumPy 2, ``b`` is a vector when it is 1-D and a (stack of) matrices otherwise.
+
+    >>> solve(array([[2.0, 0.0], [0.0, 4.0]]), array([1.0, 1.0]))  # [0.5, 0.25]
+    """
+    a, b = _check_matrix(a, "solve"), _as_array(b)
+    m, sb = _shape(a)[-1], _shape(b)
+    vector = len(sb) == 1
+    if (sb[0] if vector else (sb[-2] if len(sb) >= 2 else None)) != m:
+        raise ValueError(f"linalg.solve: b of shape {sb} does not fit a of shape {_shape(a)}; b "
+                         f"must be ({m},) or (..., {m}, K)")
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):  # fast path
+        return _solve_impl(a, b[..., None])[..., 0] if vector else _solve_impl(a, b)
+    if vector:
+        return squeeze(_solve.bind(a, expand_dims(b, -1)), -1)
+    return _solve.bind(a, b)
+
+
+# --- det and slogdet -----------------------------------------------------------------------------
+def _inv_T(a):
+    return _T(inv(a))
+
+
+def _trace_solve(a, t):
+    """tr(A⁻¹ T) per matrix: the directional derivative of log det A along T."""
+    return _trace(_solve.bind(a, t))
+
+
+def _expand2(x):
+    return expand_dims(x, (-1, -2))
+
+
+_det = Primitive("det", np.linalg.det)
+_det.defjvp(lambda t, ans, a: ans * _trace_solve(a, t))
+_det.defvjp(lambda g, ans, a: _expand2(g * ans) * _inv_T(a))
+_det.batch = _stack_batch
+
+
+def det(a):
+    """Differentiable ``numpy.linalg.det``; d det(A) = det(A) tr(A⁻¹ dA) (A nonsingular).
+
+    >>> det(array([[1.0, 2.0], [3.0, 4.0]]))  # -2.0
+    """
+    return _det.bind(_check_matrix(a, "det"))
+
+
+def _slogdet_jvp(tangents, ans, primals, params):
+    (t,), (a,) = tangents, primals
+    if t is None:
+        return (None, None)
+    tr = _trace_solve(a, t)
+    if not vspace.is_complex(a):
+        return (None, tr)  # the sign is locally constant
+    sign = ans[0]
+    return (sign * (1j * imag(tr)), real(tr))
+
+
+def _slogdet_vjp(g, ans, args, params, which):
+    g_sign, g_log = g
+    (a,) = args
+    c = g_log
+    if vspace.is_complex(a):  # the phase moves with Im tr(A⁻¹ dA)
+        c = c + 1j * imag(g_sign * ans[0])
+    return [_expand2(c) * _inv_T(a)]
+
+
+def _slogdet_impl(a):
+    sign, logabsdet = np.linalg.slogdet(a)
+    return sign, logabsdet
+
+
+_slogdet = Primitive("slogdet", _slogdet_impl, multiple_results=True)
+_slogdet.jvp_all = _slogdet_jvp
+_slogdet.vjp_all = _slogdet_vjp
+_slogdet.batch = _stack_batch
+
+
+def slogdet(a):
+    """Differentiable ``numpy.linalg.slogdet``: ``(sign, logabsdet)``.
+
+    ``logabsdet`` carries the derivative tr(A⁻¹ dA) (its real part for complex A); the sign is
+    constant for real A and turns with the phase for complex A.
+
+    >>> sign, logabsdet = slogdet(array([[1.0, 2.0], [3.0, 4.0]]))  # -1.0, log(2)
+    """
+    return SlogdetResult(*_slogdet.bind(_check_matrix(a, "slogdet")))
+
+
+# --- cholesky ------------------------------------------------------------------------------------
+def _phi_mask(x, n: int):
+    """Lower triangle with the diagonal halved: the map Φ of the Cholesky derivative."""
+    xp = array_module(concrete(x))
+    return (xp.tril(xp.ones((n, n), dtype=x.dtype)) - 0.5 * xp.eye(n, dtype=x.dtype))
+
+
+def _cholesky_jvp(t, ans, a):
+    # dL = L Φ(L⁻¹ dA L⁻ᵀ) for symmetric dA (Murray 2016); L⁻¹ X L⁻ᵀ by two solves.
+    _real_only(a, "cholesky")
+    inner = _solve.bind(ans, _T(_solve.bind(ans, _T(t))))
+    return matmul(ans, inner * _phi_mask(ans, _shape(a)[-1]))
+
+
+def _cholesky_vjp(g, ans, a):
+    # The transpose of the JVP formula: L⁻ᵀ Φ(Lᵀ G) L⁻¹.
+    _real_only(a, "cholesky")
+    lt = _T(ans)
+    p = matmul(lt, g) * _phi_mask(ans, _shape(a)[-1])
+    return _solve.bind(lt, _T(_solve.bind(lt, _T(p))))
+
+
+_cholesky = Primitive("cholesky", np.linalg.cholesky)
+_cholesky.defjvp(_cholesky_jvp)
+_cholesky.defvjp(_cholesky_vjp)
+_cholesky.batch = _stack_batch
+
+
+def cholesky(a):
+    """Differentiable ``numpy.linalg.cholesky``: lower-triangular ``L`` with ``a = L @ L.T``.
+
+    Reads the symmetric part ``(a + a.T) / 2`` (as JAX), so the derivative is valid in every
+    direction. Real inputs only for derivatives.
+
+    >>> cholesky(array([[4.0, 2.0], [2.0, 3.0]]))  # [[2., 0.], [1., 1.414...]]
+    """
+    return _cholesky.bind(_symmetrize(_check_matrix(a, "cholesky")))
+
+
+# --- eigh and eigvalsh ---------------------------------------------------------------------------
+def _eig_gaps(w):
+    """F[..., i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    eye = _eye_like(w, _shape(w)[-1])
+    return 1 / (eye + expand_dims(w, -2) - expand_dims(w, -1)) - eye
+
+
+def _eigh_jvp(tangents, ans, primals, params):
+    (t,), (a,) = tangents, primals
+    if t is None:
+        return (None, None)
+    _real_only(a, "eigh")
+    w, v = ans
+    s = _mm(_T(v), t, v)
+    return (_diag_part(s), matmul(v, _eig_gaps(w) * s))
+
+
+def _eigh_vjp(g, ans, args, params, which):
+    _real_only(args[0], "eigh")
+    gw, gv = g
+    w, v = ans
+    inner = _diag_embed(gw) + _eig_gaps(w) * matmul(_T(v), gv)
+    return [_mm(v, inner, _T(v))]
+
+
+def _eigh_impl(a):
+    w, v = np.linalg.eigh(a)
+    return w, v
+
+
+_eigh = Primitive("eigh", _eigh_impl, multiple_results=True)
+_eigh.jvp_all = _eigh_jvp
+_eigh.vjp_all = _eigh_vjp
+_eigh.batch = _stack_batch
+
+
+def eigh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
+    """Differentiable ``numpy.linalg.eigh``: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
+
+    Reads the symmetric part ``(a + a.T) / 2`` (as JAX; ``UPLO`` is accepted for compatibility and
+    makes no difference then). The eigenvector derivative assumes distinct eigenvalues; eigenvectors
+    are defined up to sign, so differentiate sign-invariant quantities. Real inputs only.
+
+    >>> w, v = eigh(array([[2.0, 1.0], [1.0, 2.0]]))  # w = [1., 3.]
+    """
+    a = _check_matrix(a, "eigh")
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', not {UPLO!r}")
+    return EighResult(*_eigh.bind(_symmetrize(a)))
+
+
+def _eigvalsh_jvp(t, ans, a):
+    _real_only(a, "eigvalsh")
+    v = _eigh.bind(a)[1]  # bound again so that higher derivatives see the vectors move
+    return _diag_part(_mm(_T(v), t, v))
+
+
+def _eigvalsh_vjp(g, ans, a):
+    _real_only(a, "eigvalsh")
+    v = _eigh.bind(a)[1]
+    return _mm(v, _diag_embed(g), _T(v))
+
+
+_eigvalsh = Primitive("eigvalsh", np.linalg.eigvalsh)
+_eigvalsh.defjvp(_eigvalsh_jvp)
+_eigvalsh.defvjp(_eigvalsh_vjp)
+_eigvalsh.batch = _stack_batch
+
+
+def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
+    """Differentiable ``numpy.linalg.eigvalsh``: eigenvalues (ascending) of the symmetric part.
+
+    The first derivative needs no distinct eigenvalues (it is dw_i = v_iᵀ dA v_i). Real inputs only.
+
+    >>> eigvalsh(array([[2.0, 1.0], [1.0, 2.0]]))  # [1., 3.]
+    """
+    a = _check_matrix(a, "eigvalsh")
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigvalsh: UPLO must be 'L' or 'U', not {UPLO!r}")
+    return _eigvalsh.bind(_symmetrize(a))
+
+
+# --- svd and svdvals -----------------------------------------------------------------------------
+def _svd_impl(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+def _svd_gaps(s):
+    """F[..., i, j] = 1 / (s_j² - s_i²) off the diagonal, 0 on it."""
+    eye = _eye_like(s, _shape(s)[-1])
+    s2 = s * s
+    return 1 / (eye + expand_dims(s2, -2) - expand_dims(s2, -1)) - eye
+
+
+def _svd_jvp(tangents, ans, primals, params):
+    # Thin SVD A = U S Vᵀ, real, distinct nonzero singular values (as JAX's rule).
+    (t,), (a,) = tangents, primals
+    if t is None:
+        return (None, None, None)
+    _real_only(a, "svd")
+    u, s, vh = ans
+    v = _T(vh)
+    m, n = _shape(a)[-2:]
+    ds_mat = _mm(_T(u), t, v)
+    f = _svd_gaps(s)
+    row, col = expand_dims(s, -2), expand_dims(s, -1)  # multiply columns / rows by s
+    du = matmul(u, f * (ds_mat * row + _T(ds_mat) * col))
+    dv = matmul(v, f * (col * ds_mat + _T(ds_mat) * row))
+    if m > n:  # the part of dA V outside the span of U
+        dav = matmul(t, v)
+        du = du + (dav - matmul(u, matmul(_T(u), dav))) / row
+    if n > m:
+        dau = matmul(_T(t), u)
+        dv = dv + (dau - matmul(v, matmul(vh, dau))) / row
+    return (du, _diag_part(ds_mat), _T(dv))
+
+
+def _svd_vjp(g, ans, args, params, which):
+    # The transpose of _svd_jvp:
+    # Ā = U [diag(s̄) + (F ∘ (UᵀŪ - ŪᵀU)) S + S (F ∘ (VᵀV̄ - V̄ᵀV))] Vᵀ
+    #     + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)
+    (a,) = args
+    _real_only(a, "svd")
+    gu, gs, gvh = g
+    u, s, vh = ans
+    v, gv = _T(vh), _T(gvh)
+    m, n = _shape(a)[-2:]
+    f = _svd_gaps(s)
+    row, col = expand_dims(s, -2), expand_dims(s, -1)
+    utgu, vtgv = matmul(_T(u), gu), matmul(vh, gv)
+    core = (_diag_embed(gs) + (f * (utgu - _T(utgu))) * row + col * (f * (vtgv - _T(vtgv))))
+    out = _mm(u, core, vh)
+    if m > n:
+        gu_s = gu / row
+        out = out + matmul(gu_s - matmul(u, matmul(_T(u), gu_s)), vh)
+    if n > m:
+        gv_s = gv / row
+        out = out + matmul(u, _T(gv_s - matmul(v, matmul(vh, gv_s))))
+    return [out]
+
+
+_svd = Primitive("svd", _svd_impl, multiple_results=True)
+_svd.jvp_all = _svd_jvp
+_svd.vjp_all = _svd_vjp
+_svd.batch = _stack_batch
+
+
+def _svdvals_jvp(t, ans, a):
+    _real_only(a, "svdvals")
+    u, _, vh = _svd.bind(a)  # bound again so that higher derivatives see the vectors move
+    return _diag_part(_mm(_T(u), t, _T(vh)))
+
+
+def _svdvals_vjp(g, ans, a):
+    _real_only(a, "svdvals")
+    u, _, vh = _svd.bind(a)
+    return _mm(u, _diag_embed(g), vh)
+
+
+_svdvals = Primitive("svdvals", lambda a: np.linalg.svd(a, compute_uv=False))
+_svdvals.defjvp(_svdvals_jvp)
+_svdvals.defvjp(_svdvals_vjp)
+_svdvals.batch = _stack_batch
+
+
+def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
+    """Differentiable ``numpy.linalg.svd``: ``(U, S, Vh)`` with ``a = U @ diag(S) @ Vh``.
+
+    Derivatives of ``U`` and ``Vh`` assume distinct, nonzero singular values and, for non-square
+    matrices, ``full_matrices=False`` (the extra columns of the full factors are not unique).
+    With ``compute_uv=False`` only ``S`` is returned (see ``svdvals``). Real inputs only.
+
+    >>> u, s, vh = svd(x, full_matrices=False)
+    """
+    a = _check_matrix(a, "svd", square=False)
+    shape = _shape(a)
+    if not compute_uv:
+        return svdvals(a)
+    if not isinstance(a, Tracer):
+        return SVDResult(*np.linalg.svd(a, full_matrices=full_matrices, hermitian=hermitian))
+    if full_matrices and shape[-1] != shape[-2]:
+        raise NotImplementedError(
+            "linalg.svd: the derivative with full_matrices=True of a non-square matrix is not "
+            "defined (the extra singular vectors are not unique); pass full_matrices=False."
+        )
+    return SVDResult(*_svd.bind(a))
+
+
+def svdvals(x):
+    """Differentiable ``numpy.linalg.svdvals``: singular values, descending.
+
+    The derivative is dS_i = u_iᵀ dA v_i (distinct singular values). Real inputs only.
+
+    >>> svdvals(array([[3.0, 0.0], [0.0, 4.0]]))  # [4., 3.]
+    """
+    return _svdvals.bind(_check_matrix(x, "svdvals", square=False))
+
+
+# --- pinv ----------------------------------------------------------------------------------------
+def _pinv_jvp(t, ans, a, rcond):
+    # d A⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺A) dAᵀ A⁺ᵀ A⁺   (constant rank)
+    _real_only(a, "pinv")
+    p, tt = ans, _T(t)
+    x = _mm(p, _T(p), tt)
+    y = _mm(tt, _T(p), p)
+    return -_mm(p, t, p) + x - _mm(x, a, p) + y - _mm(p, a, y)
+
+
+def _pinv_vjp(g, ans, a, rcond):
+    # The transpose: -A⁺ᵀ G A⁺ᵀ + (I - A A⁺) Gᵀ A⁺ A⁺ᵀ + A⁺ᵀ A⁺ Gᵀ (I - A⁺ A)
+    _real_only(a, "pinv")
+    p, gt = ans, _T(g)
+    z = _mm(gt, p, _T(p))
+    w = _mm(_T(p), p, gt)
+    return -_mm(_T(p), g, _T(p)) + z - _mm(a, p, z) + w - _mm(w, p, a)
+
+
+def _pinv_impl(a, rcond):
+    return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
+
+
+_pinv = Primitive("pinv", _pinv_impl)
+_pinv.defjvp(_pinv_jvp)
+_pinv.defvjp(_pinv_vjp)
+_pinv.batch = _stack_batch
+
+
+def pinv(a, rcond=None):
+    """Differentiable ``numpy.linalg.pinv``: the Moore-Penrose pseudo-inverse.
+
+    The derivative (Golub and Pereyra) holds where the rank is locally constant: use it on full-rank
+    matrices (at a rank drop the pseudo-inverse is not even continuous). Real inputs only.
+
+    >>> pinv(array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))  # [[1., 0., 0.], [0., 0.5, 0.]]
+    """
+    return _pinv.bind(_check_matrix(a, "pinv", square=False), rcond=rcond)
+
+
+# --- norms (composite) ---------------------------------------------------------------------------
+def _abs2(x):
+    return real(x * conj(x)) if vspace.is_complex(x) else x * x
+
+
+def _extreme(x, axis, keepdims, largest: bool):
+    return (_max if largest else _min)(x, axis=axis, keepdims=keepdims)
+
+
+def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
+    """``ord``-norm of ``x`` over ``axis`` (an axis tuple, or None for all)."""
+    if ord is None or ord == 2:
+        return sqrt(_sum(_abs2(x), axis=axis, keepdims=keepdims))
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for vectors")
+    if ord == np.inf:
+        return _extreme(absolute(x), axis, keepdims, True)
+    if ord == -np.inf:
+        return _extreme(absolute(x), axis, keepdims, False)
+    if ord == 0:
+        from .elementwise import astype, not_equal
+
+        return _sum(astype(not_equal(x, 0), real(x).dtype), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return _sum(absolute(x), axis=axis, keepdims=keepdims)
+    return _sum(absolute(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
+    """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``."""
+    row, col = axes
+    if row == col:
+        raise ValueError("linalg.norm: duplicate axes given")
+    if ord is None or ord == "fro":
+        return sqrt(_sum(_abs2(x), axis=axes, keepdims=keepdims))
+    if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, str):
+        over = row if ord in (1, -1) else col  # sum over rows: column sums (ord 1)
+        sums = _sum(absolute(x), axis=over, keepdims=True)
+        out = _extreme(sums, (row if over == col else col), True, ord > 0)
+    elif ord in (2, -2, "nuc"):
+        from .shape import moveaxis
+
+        s = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        out = _sum(s, axis=-1) if ord == "nuc" else s[..., 0 if ord == 2 else -1]
+        if keepdims:
+            out = expand_dims(out, tuple(sorted(axes)))
+        return out
+    else:
+        raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
+    return out if keepdims else squeeze(out, axes)
+
+
+def _axes_tuple(axis, nd: int) -> tuple:
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for ax in axes:
+        if not -nd <= ax < nd:
+            raise ValueError(f"linalg.norm: axis {ax} is out of bounds for an array of dimension "
+                             f"{nd}")
+    return tuple(int(ax) % nd for ax in axes)
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
+    """Differentiable ``numpy.linalg.norm``: vector and matrix norms, ``axis`` and ``keepdims``.
+
+    Vector ``ord``: None/2, 1, inf, -inf, 0 (a count: no derivative) and any other p. Matrix
+    ``ord``: None/'fro', 1, -1, inf, -inf, 2, -2 and 'nuc' (the last three through ``svdvals``:
+    distinct singular values for second derivatives). The 2-norm's derivative at 0 is NaN.
+
+    >>> norm(array([3.0, 4.0]))  # 5.0
+    """
+    if not isinstance(x, Tracer):  # fast path
+        return np.linalg.norm(x, ord, axis, keepdims)
+    x = _as_array(x)
+    nd = len(_shape(x))
+    if axis is None:
+        if ord is None:
+            out = _vector_norm(reshape(x, (-1,)), None, (0,), False)
+            return reshape(out, (1,) * nd) if keepdims else out
+        if nd not in (1, 2):
+            raise ValueError("linalg.norm: improper number of dimensions to norm (with ord and no "
+                             "axis, x must be 1-D or 2-D)")
+        axis = tuple(range(nd))
+    axes = _axes_tuple(axis, nd)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("linalg.norm: improper number of dimensions to norm (axis must name 1 or 2 "
+                     "axes)")
+
+
+def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A002 - NumPy's name
+    """Differentiable ``numpy.linalg.vector_norm``: ``axis`` may name several axes (None: all).
+
+    >>> vector_norm(ones((2, 2)))  # 2.0
+    """
+    x = _as_array(x)
+    nd = len(_shape(x))
+    if axis is None:
+        out = _vector_norm(reshape(x, (-1,)), ord, (0,), False)
+        return reshape(out, (1,) * nd) if keepdims else out
+    return _vector_norm(x, ord, _axes_tuple(axis, nd), keepdims)
+
+
+def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):  # noqa: A002 - NumPy's name
+    """Differentiable ``numpy.linalg.matrix_norm`` over the last two axes.
+
+    >>> matrix_norm(eye(3), ord=1)  # 1.0
+    """
+    x = _check_matrix(x, "matrix_norm", square=False)
+    nd = len(_shape(x))
+    return _matrix_norm(x, ord, (nd - 2, nd - 1), keepdims)
+
+
+__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "svd", "svdvals",
+           "pinv", "norm", "vector_norm", "matrix_norm", "matmul", "outer", "tensordot",
+           "SlogdetResult", "EighResult", "SVDResult"]

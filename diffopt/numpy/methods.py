@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..core.trace import Tracer
 from . import elementwise as ew
-from . import indexing, products, reductions, shape
+from . import indexing, products
+from .shape import ravel, reshape, squeeze, swapaxes, transpose
 
 
 def _swap(fn):
@@ -40,6 +41,9 @@ OPERATOR_UFUNCS = {
 
 
 def _reduction(fn_name):
+    """``x.fn(...)`` as ``diffopt.numpy.fn(x, ...)``. (``x.sort()`` returns the sorted copy: traced
+    values cannot be sorted in place.)"""
+
     def method(self, *args, **kwargs):
         from diffopt import numpy as dnp
 
@@ -61,29 +65,23 @@ def _install():
     Tracer.__invert__ = lambda self: ew.invert(self)
     Tracer.__getitem__ = lambda self, idx: indexing.getitem(self, idx)
     Tracer.at = property(lambda self: indexing.at(self))
-    Tracer.T = property(lambda self: shape.transpose(self))
-    Tracer.mT = property(lambda self: shape.swapaxes(self, -1, -2))
+    Tracer.T = property(lambda self: transpose(self))
+    Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
     Tracer.real = property(lambda self: ew.real(self))
     Tracer.imag = property(lambda self: ew.imag(self))
     Tracer.conj = Tracer.conjugate = lambda self: ew.conj(self)
     Tracer.astype = lambda self, dtype: ew.astype(self, dtype)
     Tracer.dot = lambda self, other: _dot(self, other)
-    Tracer.reshape = lambda self, *shp, order="C": shape.reshape(
+    Tracer.reshape = lambda self, *shp, order="C": reshape(
         self, shp[0] if len(shp) == 1 else shp, order
     )
-    Tracer.transpose = lambda self, *axes: shape.transpose(
+    Tracer.transpose = lambda self, *axes: transpose(
         self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None
     )
-    Tracer.ravel = Tracer.flatten = lambda self: shape.ravel(self)
-    Tracer.squeeze = lambda self, axis=None: shape.squeeze(self, axis)
-    Tracer.swapaxes = lambda self, a, b: shape.swapaxes(self, a, b)
-    Tracer.sum = lambda self, axis=None, dtype=None, keepdims=False: reductions.sum(
-        self, axis, dtype, keepdims
-    )
-    Tracer.mean = lambda self, axis=None, dtype=None, keepdims=False: reductions.mean(
-        self, axis, dtype, keepdims
-    )
-    for name in ("prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax", "argmin",
+    Tracer.ravel = Tracer.flatten = lambda self: ravel(self)
+    Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
+    Tracer.swapaxes = lambda self, a, b: swapaxes(self, a, b)
+    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax", "argmin",
                  "argsort", "clip", "round", "trace", "diagonal", "sort", "repeat", "take",
                  "all", "any", "nonzero"):
         setattr(Tracer, name, _reduction(name))

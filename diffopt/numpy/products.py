@@ -1,18 +1,36 @@
-"""Matrix products: ``matmul`` is the primitive; ``dot``, ``inner``, ``outer``... build on it."""
+"""Products: ``matmul`` and ``einsum`` are the primitives; the others are built on them.
+
+``matmul`` is the fast path (BLAS) for matrix products; ``tensordot``, ``dot``, ``inner`` and
+``vdot`` reduce to it by transposing and reshaping. ``einsum`` covers everything else: its
+derivative for operand ``i`` is another ``einsum`` of the output cotangent with the other operands
+(plus constant identity matrices where an operand repeats an index, as in ``"ii->i"``). ``outer``
+and ``kron`` are broadcast products.
+"""
 
 from __future__ import annotations
+
+import functools
+import string
 
 import numpy as np
 
 from ..core import vspace
 from ..core.primitive import Primitive
-from .shape import expand_dims, reshape, squeeze, swapaxes
+from ..core.trace import Tracer, concrete
+from .backend import array_module, as_array
+from .shape import expand_dims, ravel, reshape, squeeze, swapaxes, transpose
 
 
 def _nd(x) -> int:
     return len(vspace.shape_of(x))
 
 
+def _traced(*xs) -> bool:
+    """Whether any argument is traced; if none is, composites call NumPy directly (fast path)."""
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+# --- matmul ---------------------------------------------------------------------------------------
 def _matmul_vjp_a(g, ans, a, b):
     if _nd(b) == 1:
         if _nd(a) == 1:
@@ -67,21 +85,352 @@ def matmul(a, b):
 
     >>> matmul(eye(2), array([1.0, 2.0]))  # [1., 2.]
     """
+    a, b = as_array(a), as_array(b)
     if _nd(a) == 0 or _nd(b) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions (use multiply)")
     return _matmul.bind(a, b)
 
 
+# --- einsum ---------------------------------------------------------------------------------------
+_LETTERS = string.ascii_letters
+_NAIVE_COST = 1 << 14  # above this many index combinations, let NumPy plan a BLAS contraction
+
+
+def _split_spec(spec: str) -> tuple[list[str], str]:
+    lhs, out = spec.split("->")
+    return lhs.split(","), out
+
+
+def _join_spec(ins, out: str) -> str:
+    return ",".join(ins) + "->" + out
+
+
+def _fresh_letters(used) -> iter:
+    used = set(used)
+    return iter([c for c in _LETTERS if c not in used])
+
+
+def _take(fresh, n: int) -> str:
+    try:
+        return "".join(next(fresh) for _ in range(n))
+    except StopIteration:
+        raise ValueError("einsum: too many distinct indices (at most 52: a-z, A-Z)") from None
+
+
+def _sublist_to_subscripts(args: tuple) -> tuple[str, list]:
+    """NumPy's interleaved form ``einsum(op0, [0, 1], op1, [1, 2], [0, 2])`` as a string."""
+
+    def letters(sub) -> str:
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LETTERS):
+                out.append(_LETTERS[s])
+            else:
+                raise ValueError(f"einsum: subscript {s!r} in a sublist must be an int in [0, 52) "
+                                 "or Ellipsis")
+        return "".join(out)
+
+    has_out = len(args) % 2 == 1
+    pairs = args[:len(args) - has_out]
+    ops = list(pairs[0::2])
+    spec = ",".join(letters(s) for s in pairs[1::2])
+    if has_out:
+        spec += "->" + letters(args[-1])
+    return spec, ops
+
+
+@functools.lru_cache(maxsize=512)
+def _normalize_einsum(subscripts: str, shapes: tuple) -> tuple[str, tuple]:
+    """An explicit spec (no ellipsis, no implicit output, no broadcast size-1 axes) for ``shapes``.
+
+    Returns the spec and, per operand, the size-1 axes to squeeze out because they broadcast
+    against a larger size elsewhere (the index then simply does not occur in that operand).
+    """
+    spec = subscripts.replace(" ", "")
+    if spec.count("->") > 1:
+        raise ValueError("einsum: subscripts may contain '->' only once")
+    lhs, arrow, out = spec.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum: the subscripts name {len(ins)} operands but {len(shapes)} "
+                         "were given")
+    for s in ins + ([out] if arrow else []):
+        rest = s.replace("...", "", 1)
+        if any(c not in _LETTERS for c in rest):
+            raise ValueError(f"einsum: invalid subscript {s!r}: use letters a-z, A-Z and at most "
+                             "one '...'")
+    fresh = _fresh_letters(spec)
+    n_ell = []
+    for s, shape in zip(ins, shapes, strict=True):
+        named = len(s.replace("...", ""))
+        extra = len(shape) - named
+        if extra < 0 or (extra and "..." not in s):
+            raise ValueError(f"einsum: operand of shape {shape} does not match subscripts {s!r}")
+        n_ell.append(extra)
+    ell = _take(fresh, max(n_ell, default=0))
+    ins = [s.replace("...", ell[len(ell) - k:]) for s, k in zip(ins, n_ell, strict=True)]
+    if arrow:
+        if "..." in out:
+            out = out.replace("...", ell)
+        elif ell:
+            raise ValueError("einsum: the output has no '...' but the inputs have ellipsis "
+                             "dimensions; add '...' to the output (or sum them out explicitly)")
+    else:
+        counts = {}
+        for c in "".join(ins):
+            counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    if len(set(out)) != len(out):
+        raise ValueError(f"einsum: output subscripts {out!r} repeat an index")
+    sizes: dict[str, int] = {}
+    for s, shape in zip(ins, shapes, strict=True):
+        for c, d in zip(s, shape, strict=True):
+            if d != 1 and sizes.get(c, 1) not in (1, d):
+                raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {d}; operands "
+                                 "could not be broadcast together")
+            sizes[c] = d if d != 1 else sizes.get(c, 1)
+    for c in out:
+        if c not in sizes:
+            raise ValueError(f"einsum: output index {c!r} does not occur in the inputs")
+    squeezes, new_ins = [], []
+    for s, shape in zip(ins, shapes, strict=True):
+        drop = tuple(k for k, (c, d) in enumerate(zip(s, shape, strict=True))
+                     if d == 1 and sizes[c] != 1)
+        if any(s.count(s[k]) > 1 for k in drop):
+            raise ValueError(f"einsum: a repeated index in {s!r} cannot broadcast a size-1 axis")
+        squeezes.append(drop)
+        new_ins.append("".join(c for k, c in enumerate(s) if k not in drop))
+    return _join_spec(new_ins, out), tuple(squeezes)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan_wanted(spec: str, shapes: tuple) -> bool:
+    """Whether NumPy should plan the contraction: the naive loop visits every index combination."""
+    if len(shapes) < 2:
+        return False
+    sizes = {}
+    for s, shape in zip(_split_spec(spec)[0], shapes, strict=True):
+        sizes.update(zip(s, shape, strict=True))
+    return float(np.prod(list(sizes.values()), dtype=np.float64)) > _NAIVE_COST
+
+
+def _einsum_impl(*operands, spec: str, optimize):
+    if optimize == "auto":
+        optimize = _plan_wanted(spec, tuple(vspace.shape_of(x) for x in operands))
+    return np.einsum(spec, *operands, optimize=optimize)
+
+
+def _einsum_jvp(tangents, ans, operands, params):
+    out = None
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        ops = list(operands)
+        ops[i] = t
+        term = _einsum.bind(*ops, **params)
+        out = term if out is None else out + term
+    return out
+
+
+def _einsum_cotangent(g, operands, i: int, spec: str, optimize):
+    """Operand ``i``'s cotangent: ``einsum`` of ``g`` with the other operands.
+
+    Indices that occur only in operand ``i`` (summed there) come back through a vector of ones; an
+    index repeated in operand ``i`` (a diagonal) comes back on the diagonal through identity
+    matrices, one per repetition.
+    """
+    ins, out = _split_spec(spec)
+    target = ins[i]
+    others = [s for j, s in enumerate(ins) if j != i]
+    available = set(out).union(*others)
+    sizes = {}
+    for s, x in zip(ins, operands, strict=True):
+        sizes.update(zip(s, vspace.shape_of(x), strict=True))
+    fresh = _fresh_letters(spec)
+    xp = array_module(concrete(g))
+    dtype = g.dtype if hasattr(g, "dtype") else np.result_type(g)
+    res, extra_subs, extra_ops = [], [], []
+    for c in target:
+        if c in res:  # a repeated index: a fresh name tied to c by an identity matrix
+            f = _take(fresh, 1)
+            res.append(f)
+            extra_subs.append(c + f)
+            extra_ops.append(xp.eye(sizes[c], dtype=dtype))
+            continue
+        res.append(c)
+        if c not in available and target.count(c) == 1:
+            extra_subs.append(c)
+            extra_ops.append(xp.ones(sizes[c], dtype=dtype))
+    cspec = _join_spec([out, *others, *extra_subs], "".join(res))
+    rest = [x for j, x in enumerate(operands) if j != i]
+    return _einsum.bind(g, *rest, *extra_ops, spec=cspec, optimize=optimize)
+
+
+def _einsum_vjp(g, ans, operands, params, which):
+    return [_einsum_cotangent(g, operands, i, **params) for i in which]
+
+
+def _einsum_batch(trace, prim, vals, batched, params):
+    ins, out = _split_spec(params["spec"])
+    b = _take(_fresh_letters(params["spec"]), 1)
+    ins = [b + s if isb else s for s, isb in zip(ins, batched, strict=True)]
+    return _einsum.bind(*vals, spec=_join_spec(ins, b + out), optimize=params["optimize"])
+
+
+_einsum = Primitive("einsum", _einsum_impl)
+_einsum.jvp_all = _einsum_jvp
+_einsum.vjp_all = _einsum_vjp
+_einsum.batch = _einsum_batch
+
+
+def einsum(*operands, optimize="auto", dtype=None):
+    """Differentiable ``numpy.einsum``: explicit or implicit output, ``...``, repeated indices.
+
+    Also takes NumPy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. ``optimize``
+    goes to ``numpy.einsum``; the default ``"auto"`` lets NumPy plan (BLAS) contractions only when
+    the naive loop would be large.
+
+    >>> einsum("ij,jk->ik", a, b)  # matmul(a, b)
+    >>> einsum("ii->", a)  # the trace
+    """
+    if not operands:
+        raise ValueError("einsum needs subscripts and at least one operand")
+    if isinstance(operands[0], str):
+        subscripts, ops = operands[0], list(operands[1:])
+    else:
+        subscripts, ops = _sublist_to_subscripts(operands)
+    ops = [as_array(x) for x in ops]
+    if dtype is not None:
+        from .elementwise import astype
+
+        ops = [astype(x, dtype) for x in ops]
+    spec, squeezes = _normalize_einsum(subscripts, tuple(vspace.shape_of(x) for x in ops))
+    ops = [squeeze(x, axes) if axes else x for x, axes in zip(ops, squeezes, strict=True)]
+    return _einsum.bind(*ops, spec=spec, optimize=optimize)
+
+
+# --- products built on matmul -------------------------------------------------------------------
+def _axes_list(axes, nd: int, which: str) -> list[int]:
+    axes = [axes] if isinstance(axes, (int, np.integer)) else list(axes)
+    out = []
+    for ax in axes:
+        if not -nd <= ax < nd:
+            raise ValueError(f"tensordot: axis {ax} is out of bounds for {which} of dimension {nd}")
+        out.append(int(ax) % nd)
+    return out
+
+
+def tensordot(a, b, axes=2):
+    """Differentiable ``numpy.tensordot``: contract ``axes`` of ``a`` with those of ``b``.
+
+    ``axes`` is an int (the last ``axes`` of ``a`` with the first of ``b``) or a pair of
+    sequences. Computed as one ``matmul`` of the two operands reshaped to matrices.
+
+    >>> tensordot(ones((2, 3, 4)), ones((3, 4, 5)), axes=2).shape  # (2, 5)
+    """
+    if not _traced(a, b):
+        return np.tensordot(a, b, axes)
+    a, b = as_array(a), as_array(b)
+    sa, sb = vspace.shape_of(a), vspace.shape_of(b)
+    if isinstance(axes, (int, np.integer)):
+        if axes < 0 or axes > min(len(sa), len(sb)):
+            raise ValueError(f"tensordot: axes={axes} must be in [0, min(a.ndim, b.ndim)]")
+        ax_a, ax_b = list(range(len(sa) - axes, len(sa))), list(range(axes))
+    else:
+        try:
+            axes_a, axes_b = axes
+        except (TypeError, ValueError):
+            raise ValueError("tensordot: axes must be an int or a pair of axes sequences") from None
+        ax_a, ax_b = _axes_list(axes_a, len(sa), "a"), _axes_list(axes_b, len(sb), "b")
+    if len(ax_a) != len(ax_b):
+        raise ValueError("tensordot: the two axes sequences must have the same length")
+    for i, j in zip(ax_a, ax_b, strict=True):
+        if sa[i] != sb[j]:
+            raise ValueError(f"tensordot: shape mismatch for sum (axis {i} of a has size {sa[i]}, "
+                             f"axis {j} of b has size {sb[j]})")
+    free_a = [k for k in range(len(sa)) if k not in ax_a]
+    free_b = [k for k in range(len(sb)) if k not in ax_b]
+    out_shape = tuple(sa[k] for k in free_a) + tuple(sb[k] for k in free_b)
+    m = int(np.prod([sa[k] for k in free_a], dtype=np.int64))
+    n = int(np.prod([sb[k] for k in free_b], dtype=np.int64))
+    k = int(np.prod([sa[i] for i in ax_a], dtype=np.int64))
+    a2 = reshape(transpose(a, free_a + ax_a), (m, k))
+    b2 = reshape(transpose(b, ax_b + free_b), (k, n))
+    return reshape(matmul(a2, b2), out_shape)
+
+
 def dot(a, b):
-    """Differentiable ``numpy.dot``.
+    """Differentiable ``numpy.dot``: scalars multiply, up to 2-D it is ``matmul``, and N-D ``b``
+    contracts the last axis of ``a`` with the second-to-last of ``b``.
 
     >>> dot(array([1.0, 2.0]), array([3.0, 4.0]))  # 11.0
     """
+    if not _traced(a, b):
+        return np.dot(a, b)
+    a, b = as_array(a), as_array(b)
     if _nd(a) == 0 or _nd(b) == 0:
         return a * b
     if _nd(b) <= 2:
         return matmul(a, b)
-    raise NotImplementedError("dot of arrays above 2-D is not implemented yet; use tensordot")
+    return tensordot(a, b, axes=([-1], [-2]))
 
 
-__all__ = ["matmul", "dot"]
+def vdot(a, b):
+    """Differentiable ``numpy.vdot``: the flattened dot product, conjugating ``a`` first.
+
+    >>> vdot(array([1j, 2.0]), array([1j, 3.0]))  # (7+0j)
+    """
+    if not _traced(a, b):
+        return np.vdot(a, b)
+    a, b = ravel(as_array(a)), as_array(b)
+    if vspace.is_complex(a):
+        from .elementwise import conj
+
+        a = conj(a)
+    return matmul(a, ravel(b))
+
+
+def inner(a, b):
+    """Differentiable ``numpy.inner``: contracts the last axes of ``a`` and ``b``.
+
+    >>> inner(array([1.0, 2.0]), array([3.0, 4.0]))  # 11.0
+    """
+    if not _traced(a, b):
+        return np.inner(a, b)
+    a, b = as_array(a), as_array(b)
+    if _nd(a) == 0 or _nd(b) == 0:
+        return a * b
+    if _nd(b) == 1:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def outer(a, b):
+    """Differentiable ``numpy.outer`` of the flattened inputs.
+
+    >>> outer(array([1.0, 2.0]), array([1.0, 10.0]))  # [[1., 10.], [2., 20.]]
+    """
+    if not _traced(a, b):
+        return np.outer(a, b)
+    return reshape(ravel(as_array(a)), (-1, 1)) * reshape(ravel(as_array(b)), (1, -1))
+
+
+def kron(a, b):
+    """Differentiable ``numpy.kron``: the Kronecker product (block ``a[i, j] * b``).
+
+    >>> kron(eye(2), ones((2, 2))).shape  # (4, 4)
+    """
+    if not _traced(a, b):
+        return np.kron(a, b)
+    a, b = as_array(a), as_array(b)
+    sa, sb = vspace.shape_of(a), vspace.shape_of(b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    a2 = reshape(a, tuple(d for pair in zip(sa, (1,) * nd, strict=True) for d in pair))
+    b2 = reshape(b, tuple(d for pair in zip((1,) * nd, sb, strict=True) for d in pair))
+    return reshape(a2 * b2, tuple(x * y for x, y in zip(sa, sb, strict=True)))
+
+
+__all__ = ["matmul", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "kron"]

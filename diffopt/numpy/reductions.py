@@ -173,11 +173,13 @@ def _cast(a, dtype):
     return a if dtype is None else astype(a, dtype)
 
 
-def sum(a, axis=None, dtype=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
+def sum(a, axis=None, dtype=None, out=None, keepdims: bool = False):  # noqa: A001
     """Differentiable ``numpy.sum``.
 
     >>> sum(ones((2, 3)), axis=0)  # [2., 2., 2.]
     """
+    if out is not None:
+        _no_out(out, "sum")
     return _reduce(_sum, _cast(as_array(a), dtype), axis, keepdims)
 
 
@@ -185,11 +187,12 @@ def sum_axes(x, axes, keepdims: bool):
     return _sum.bind(x, axis=tuple(axes), keepdims=keepdims)
 
 
-def mean(a, axis=None, dtype=None, keepdims: bool = False):
+def mean(a, axis=None, dtype=None, out=None, keepdims: bool = False):
     """Differentiable ``numpy.mean``.
 
     >>> mean(array([1.0, 2.0, 3.0]))  # 2.0
     """
+    _no_out(out, "mean")
     a = as_array(a)
     shape = vspace.shape_of(a)
     n = _count(shape, _normalize_axis(axis, len(shape)))
