@@ -27,9 +27,9 @@ import numpy as np
 from ..core import vspace
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
-from .backend import array_module
+from .backend import array_module, as_array
 from .elementwise import absolute, conj, imag, real, sqrt
-from .products import _as_array, einsum, matmul, outer, tensordot
+from .products import einsum, matmul, outer, tensordot
 from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import sum as _sum
@@ -83,7 +83,7 @@ def _symmetrize(a):
 
 def _check_matrix(a, name: str, square: bool = True):
     """``a`` as an array (lists welcome), checked to be a (stack of) (square) matrices."""
-    a = _as_array(a)
+    a = as_array(a)
     shape = _shape(a)
     if len(shape) < 2:
         raise ValueError(f"linalg.{name}: expected a matrix or a stack of matrices (at least 2-D), "
@@ -171,7 +171,7 @@ def solve(a, b):
 
     >>> solve(array([[2.0, 0.0], [0.0, 4.0]]), array([1.0, 1.0]))  # [0.5, 0.25]
     """
-    a, b = _check_matrix(a, "solve"), _as_array(b)
+    a, b = _check_matrix(a, "solve"), as_array(b)
     m, sb = _shape(a)[-1], _shape(b)
     vector = len(sb) == 1
     if (sb[0] if vector else (sb[-2] if len(sb) >= 2 else None)) != m:
@@ -604,7 +604,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
     """
     if not isinstance(x, Tracer):  # fast path
         return np.linalg.norm(x, ord, axis, keepdims)
-    x = _as_array(x)
+    x = as_array(x)
     nd = len(_shape(x))
     if axis is None:
         if ord is None:
@@ -628,7 +628,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A00
 
     >>> vector_norm(ones((2, 2)))  # 2.0
     """
-    x = _as_array(x)
+    x = as_array(x)
     nd = len(_shape(x))
     if axis is None:
         out = _vector_norm(reshape(x, (-1,)), ord, (0,), False)

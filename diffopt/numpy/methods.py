@@ -81,9 +81,9 @@ def _install():
     Tracer.ravel = Tracer.flatten = lambda self: ravel(self)
     Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
     Tracer.swapaxes = lambda self, a, b: swapaxes(self, a, b)
-    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax", "argmin",
-                 "argsort", "clip", "round", "trace", "diagonal", "sort", "repeat", "take",
-                 "all", "any", "nonzero"):
+    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
+                 "argmax", "argmin", "argsort", "clip", "round", "trace", "diagonal", "sort",
+                 "repeat", "take", "all", "any", "nonzero"):
         setattr(Tracer, name, _reduction(name))
 
 
