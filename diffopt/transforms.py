@@ -131,6 +131,19 @@ def tree_map_unwrap(trace, tree):
     return tree_unflatten(treedef, [_unwrap(trace, x) for x in leaves])
 
 
+def _value_and_grad(f, argnums, has_aux, args, kwargs):
+    """``(value, aux or None, gradient)`` of ``f`` at ``args`` by reverse mode."""
+    dargs, partial = _split_args(f, args, kwargs, argnums)
+    res = vjp(partial, *dargs, has_aux=has_aux)
+    out, vjp_fn = res[0], res[1]
+    _check_scalar_output(out, "grad")
+    if not vjp_fn.depends_on_input:
+        warnings.warn("the output of the differentiated function does not depend on its "
+                      "inputs; returning zero gradients", stacklevel=3)
+    g = vjp_fn(dnp.ones_like(out))
+    return out, (res[2] if has_aux else None), (g[0] if isinstance(argnums, int) else g)
+
+
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
     """Like ``grad``, but the new function returns ``(f(x), grad f(x))``.
 
@@ -139,16 +152,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
-        dargs, partial = _split_args(f, args, kwargs, argnums)
-        res = vjp(partial, *dargs, has_aux=has_aux)
-        out, vjp_fn = res[0], res[1]
-        _check_scalar_output(out, "grad")
-        if not vjp_fn.depends_on_input:
-            warnings.warn("the output of the differentiated function does not depend on its "
-                          "inputs; returning zero gradients", stacklevel=2)
-        g = vjp_fn(dnp.ones_like(out))
-        g = g[0] if isinstance(argnums, int) else g
-        return ((out, res[2]), g) if has_aux else (out, g)
+        out, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
+        return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_f
 
@@ -162,11 +167,10 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
 
     >>> grad(lambda x, y: x**2 * y + y + 2, argnums=(0, 1))(3.0, 4.0)  # (24.0, 10.0)
     """
-    vg = value_and_grad(f, argnums, has_aux)
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
-        (out, aux), g = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
+        _, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
         return (g, aux) if has_aux else g
 
     return grad_f

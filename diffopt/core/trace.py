@@ -111,9 +111,7 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # `ndarray + tracer` arrives here as np.add(ndarray, tracer): route the operator ufuncs to
         # diffopt.numpy so arithmetic keeps working; refuse everything else with a hint.
-        from diffopt.numpy.methods import OPERATOR_UFUNCS
-
-        fn = OPERATOR_UFUNCS.get(ufunc.__name__)
+        fn = _operator_ufuncs().get(ufunc.__name__)
         if method == "__call__" and fn is not None and not kwargs:
             return fn(*inputs)
         raise TypeError(_NP_HINT.format(what=f"numpy.{ufunc.__name__}"))
@@ -151,6 +149,18 @@ class Tracer:
 
     def __repr__(self):
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
+
+
+def _operator_ufuncs() -> dict:
+    global _OPERATORS
+    if _OPERATORS is None:
+        from diffopt.numpy.methods import OPERATOR_UFUNCS
+
+        _OPERATORS = OPERATOR_UFUNCS
+    return _OPERATORS
+
+
+_OPERATORS = None
 
 
 def concrete(x):

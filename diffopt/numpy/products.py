@@ -37,6 +37,8 @@ def _matmul_vjp_a(g, ans, a, b):
             return g * b
         return expand_dims(g, -1) * b  # outer product per batch
     if _nd(a) == 1:
+        if _nd(b) == 2:
+            return matmul(b, g)  # (k, m) @ (m,): the common vector-matrix case, no reshapes
         return squeeze(matmul(b, expand_dims(g, -1)), -1)
     return matmul(g, swapaxes(b, -1, -2))
 
@@ -47,6 +49,8 @@ def _matmul_vjp_b(g, ans, a, b):
             return g * a
         return expand_dims(a, -1) * expand_dims(g, -2)
     if _nd(b) == 1:
+        if _nd(a) == 2:
+            return matmul(g, a)  # (n,) @ (n, k): the common matrix-vector case, no reshapes
         return squeeze(matmul(expand_dims(g, -2), a), -2)
     return matmul(swapaxes(a, -1, -2), g)
 
@@ -85,10 +89,7 @@ def matmul(a, b):
 
     >>> matmul(eye(2), array([1.0, 2.0]))  # [1., 2.]
     """
-    a, b = as_array(a), as_array(b)
-    if _nd(a) == 0 or _nd(b) == 0:
-        raise ValueError("matmul: input operand does not have enough dimensions (use multiply)")
-    return _matmul.bind(a, b)
+    return _matmul.bind(as_array(a), as_array(b))  # NumPy itself refuses 0-d operands
 
 
 # --- einsum ---------------------------------------------------------------------------------------

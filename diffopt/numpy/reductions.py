@@ -64,8 +64,8 @@ def keepdims_shape(shape: tuple, axis) -> tuple:
 
 def expand_reduced(g, x_shape: tuple, axis, keepdims: bool):
     """Broadcast a reduction's cotangent back over the reduced axes of ``x``."""
-    if not keepdims:
-        g = reshape(g, keepdims_shape(x_shape, axis))
+    if not keepdims and axis is not None:
+        g = reshape(g, keepdims_shape(x_shape, axis))  # (a full reduction's g broadcasts as is)
     return broadcast_to(g, x_shape)
 
 

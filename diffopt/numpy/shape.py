@@ -5,6 +5,7 @@ them and on indexing.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -61,13 +62,11 @@ _reshape.batch = lambda trace, prim, vals, batched, params: reshape(
 )
 
 
-def _resolve_shape(shape, size: int) -> tuple:
+def _resolve_shape(shape, old_shape: tuple) -> tuple:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
     if -1 in shape:
-        known = 1
-        for d in shape:
-            if d != -1:
-                known *= d
+        known = math.prod(d for d in shape if d != -1)
+        size = math.prod(old_shape)
         shape = tuple(size // known if known and d == -1 else d for d in shape)
     return shape
 
@@ -79,8 +78,9 @@ def reshape(a, newshape, order: str = "C"):
     """
     if order != "C":
         raise NotImplementedError("diffopt.numpy.reshape supports order='C' only")
-    shape = _resolve_shape(newshape, int(np.prod(_shape(a), dtype=np.int64)))
-    if shape == _shape(a):
+    old = _shape(a)
+    shape = _resolve_shape(newshape, old)
+    if shape == old:
         return a
     return _reshape.bind(a, shape=shape)
 
