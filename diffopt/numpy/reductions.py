@@ -180,6 +180,8 @@ def sum(a, axis=None, dtype=None, out=None, keepdims: bool = False):  # noqa: A0
     """
     if out is not None:
         _no_out(out, "sum")
+    if axis is None and dtype is None and hasattr(a, "shape"):  # the common call, kept cheap
+        return _sum.bind(a, axis=None, keepdims=bool(keepdims))
     return _reduce(_sum, _cast(as_array(a), dtype), axis, keepdims)
 
 
