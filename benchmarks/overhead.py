@@ -44,7 +44,7 @@ def best_time(fn, budget: float) -> float:
         number *= 2 if elapsed < budget / 50 else 1
         if elapsed < budget / 5:
             number = max(number, int(number * (budget / 5) / max(elapsed, 1e-9)))
-    return min(timeit.repeat(fn, number=number, repeat=5)) / number
+    return min(timeit.repeat(fn, number=number, repeat=9)) / number
 
 
 def chain(np_mod):

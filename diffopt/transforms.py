@@ -140,7 +140,7 @@ def _value_and_grad(f, argnums, has_aux, args, kwargs):
     if not vjp_fn.depends_on_input:
         warnings.warn("the output of the differentiated function does not depend on its "
                       "inputs; returning zero gradients", stacklevel=3)
-    g = vjp_fn(dnp.ones_like(out))
+    g = vjp_fn(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
     return out, (res[2] if has_aux else None), (g[0] if isinstance(argnums, int) else g)
 
 
@@ -174,6 +174,10 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
         return (g, aux) if has_aux else g
 
     return grad_f
+
+
+def _dtype_of(x):
+    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
 
 
 def _check_scalar_output(out, what: str):
