@@ -5,7 +5,7 @@
 >>> diffopt.grad(lambda x: np.sin(x) * x)(1.0)
 """
 
-from . import numpy
+from . import numerical, numpy
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (
     checkpoint,
@@ -27,7 +27,7 @@ from .transforms import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd", "jacrev",
-    "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp", "tree_flatten",
-    "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
+    "numpy", "numerical", "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd",
+    "jacrev", "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
+    "tree_flatten", "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
 ]

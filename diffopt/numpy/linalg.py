@@ -40,6 +40,11 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
+def _plain_tuple(np_fn):
+    """NumPy's named-tuple results as the plain tuples multiple-result primitives return."""
+    return lambda a: tuple(np_fn(a))
+
+
 # --- helpers (written with primitives, so rules built on them differentiate again) ---------------
 def _shape(x) -> tuple:
     return vspace.shape_of(x)
@@ -232,12 +237,7 @@ def _slogdet_vjp(g, ans, args, params, which):
     return [_expand2(c) * _inv_T(a)]
 
 
-def _slogdet_impl(a):
-    sign, logabsdet = np.linalg.slogdet(a)
-    return sign, logabsdet
-
-
-_slogdet = Primitive("slogdet", _slogdet_impl, multiple_results=True)
+_slogdet = Primitive("slogdet", _plain_tuple(np.linalg.slogdet), multiple_results=True)
 _slogdet.jvp_all = _slogdet_jvp
 _slogdet.vjp_all = _slogdet_vjp
 _slogdet.batch = _stack_batch
@@ -318,12 +318,7 @@ def _eigh_vjp(g, ans, args, params, which):
     return [_mm(v, inner, _T(v))]
 
 
-def _eigh_impl(a):
-    w, v = np.linalg.eigh(a)
-    return w, v
-
-
-_eigh = Primitive("eigh", _eigh_impl, multiple_results=True)
+_eigh = Primitive("eigh", _plain_tuple(np.linalg.eigh), multiple_results=True)
 _eigh.jvp_all = _eigh_jvp
 _eigh.vjp_all = _eigh_vjp
 _eigh.batch = _stack_batch
