@@ -21,13 +21,14 @@ from .transforms import (
     linearize,
     value_and_grad,
     vjp,
+    vjp_and_jvp,
     vmap,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "numerical", "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd",
-    "jacrev", "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
-    "tree_flatten", "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
+    "numpy", "numerical", "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp", "linearize",
+    "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp",
+    "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
 ]

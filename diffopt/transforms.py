@@ -24,8 +24,8 @@ from .core.trace import Tracer, concrete, new_trace
 from .numpy.backend import array_module
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "linearize", "vmap", "jacfwd", "jacrev", "jacobian",
-    "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
+    "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp", "linearize", "vmap", "jacfwd", "jacrev",
+    "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
 ]
 
 Argnums = int | Sequence[int]
@@ -77,6 +77,68 @@ def _unwrap(trace, x):
 
 
 # --- reverse mode ---------------------------------------------------------------------------------
+class _Recording:
+    """One recorded forward pass of ``f``: the tape, and the linear maps read off it."""
+
+    def __init__(self, f: Callable, primals: tuple, has_aux: bool, what: str):
+        leaves, self.in_tree = tree_flatten(primals)
+        self.leaves = _check_differentiable(leaves, what)
+        self.aux = None
+        with new_trace(ReverseTrace) as trace:
+            self.inputs = [trace.new_input(x) for x in self.leaves]
+            result = f(*tree_unflatten(self.in_tree, self.inputs))
+            if has_aux:
+                result, aux = _split_aux(result)
+                self.aux = tree_map_unwrap(trace, aux)
+            self.out_leaves, self.out_tree = tree_flatten(result)
+        self.trace = trace
+        self.out = tree_unflatten(self.out_tree, [_unwrap(trace, o) for o in self.out_leaves])
+        self.depends_on_input = any(self._traced(o) for o in self.out_leaves)
+
+    def _traced(self, o) -> bool:
+        return isinstance(o, ReverseTracer) and o._trace is self.trace
+
+    def pullback(self, cotangent):
+        """The VJP: output cotangents to input cotangents (pytrees like the primals)."""
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != self.out_tree:
+            raise ValueError(f"vjp_fn: the cotangent's structure {ct_tree} does not match the "
+                             f"output's {self.out_tree}")
+        seeds = []
+        for o, c in zip(self.out_leaves, ct_leaves):
+            value = _unwrap(self.trace, o)
+            if vspace.shape_of(c) != vspace.shape_of(value):
+                raise ValueError(f"vjp_fn: cotangent of shape {vspace.shape_of(c)} for an output "
+                                 f"of shape {vspace.shape_of(value)}")
+            if self._traced(o):
+                seeds.append((o, c))
+        cts = backward(self.trace.tape, seeds)
+        grads = [dnp.zeros_like_value(x) if cts[t.node.index] is None else cts[t.node.index]
+                 for x, t in zip(self.leaves, self.inputs)]
+        return tree_unflatten(self.in_tree, grads)
+
+    def pushforward(self, *tangents):
+        """The JVP at the recorded point, by a forward sweep of the tape (no re-evaluation)."""
+        t_leaves, t_tree = tree_flatten(tangents)
+        if t_tree != self.in_tree:
+            raise ValueError(f"linearize: tangents have structure {t_tree}, primals "
+                             f"{self.in_tree}")
+        for x, t in zip(self.leaves, t_leaves):
+            if vspace.shape_of(x) != vspace.shape_of(t):
+                raise ValueError(f"linearize: a tangent of shape {vspace.shape_of(t)} was given "
+                                 f"for a primal of shape {vspace.shape_of(x)}")
+        tans = forward_sweep(self.trace.tape,
+                             {i.node.index: t for i, t in zip(self.inputs, t_leaves)})
+        outs = []
+        for o in self.out_leaves:
+            t = None
+            if self._traced(o):
+                t = tans[o.node.index]
+                t = t if o.out_index is None or t is None else t[o.out_index]
+            outs.append(dnp.zeros_like_value(_unwrap(self.trace, o)) if t is None else t)
+        return tree_unflatten(self.out_tree, outs)
+
+
 def vjp(f: Callable, *primals, has_aux: bool = False):
     """Value of ``f(*primals)`` and a function pulling output cotangents back to the inputs.
 
@@ -85,39 +147,23 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     >>> out, vjp_fn = vjp(np.sin, 0.5)
     >>> vjp_fn(1.0)  # (cos(0.5),)
     """
-    leaves, in_tree = tree_flatten(primals)
-    leaves = _check_differentiable(leaves, "vjp")
-    with new_trace(ReverseTrace) as trace:
-        inputs = [trace.new_input(x) for x in leaves]
-        result = f(*tree_unflatten(in_tree, inputs))
-        if has_aux:
-            result, aux = _split_aux(result)
-        out_leaves, out_tree = tree_flatten(result)
-    out = tree_unflatten(out_tree, [_unwrap(trace, o) for o in out_leaves])
-
-    def vjp_fn(cotangent):
-        ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree:
-            raise ValueError(f"vjp_fn: the cotangent's structure {ct_tree} does not match the "
-                             f"output's {out_tree}")
-        seeds = []
-        for o, c in zip(out_leaves, ct_leaves):
-            if vspace.shape_of(c) != vspace.shape_of(_unwrap(trace, o)):
-                raise ValueError(f"vjp_fn: cotangent of shape {vspace.shape_of(c)} for an output "
-                                 f"of shape {vspace.shape_of(_unwrap(trace, o))}")
-            if isinstance(o, ReverseTracer) and o._trace is trace:
-                seeds.append((o, c))
-        cts = backward(trace.tape, seeds)
-        grads = [dnp.zeros_like_value(x) if cts[t.node.index] is None else cts[t.node.index]
-                 for x, t in zip(leaves, inputs)]
-        return tree_unflatten(in_tree, grads)
-
-    vjp_fn.depends_on_input = any(
-        isinstance(o, ReverseTracer) and o._trace is trace for o in out_leaves
-    )
+    rec = _Recording(f, primals, has_aux, "vjp")
+    vjp_fn = rec.pullback
     if has_aux:
-        return out, vjp_fn, tree_map_unwrap(trace, aux)
-    return out, vjp_fn
+        return rec.out, vjp_fn, rec.aux
+    return rec.out, vjp_fn
+
+
+def vjp_and_jvp(f: Callable, *primals):
+    """``(f(*primals), vjp_fn, jvp_fn)``: both linear maps at ``primals`` from one forward pass.
+
+    What Gauss-Newton needs: ``jvp_fn(*tangents)`` gives J v and ``vjp_fn(u)`` gives Jᵀ u, as often
+    as wanted, without evaluating ``f`` again.
+
+    >>> r, vjp_fn, jvp_fn = vjp_and_jvp(lambda x: x**2, np.array([1.0, 2.0]))
+    """
+    rec = _Recording(f, primals, False, "vjp_and_jvp")
+    return rec.out, rec.pullback, rec.pushforward
 
 
 def _split_aux(result):
@@ -134,14 +180,14 @@ def tree_map_unwrap(trace, tree):
 def _value_and_grad(f, argnums, has_aux, args, kwargs):
     """``(value, aux or None, gradient)`` of ``f`` at ``args`` by reverse mode."""
     dargs, partial = _split_args(f, args, kwargs, argnums)
-    res = vjp(partial, *dargs, has_aux=has_aux)
-    out, vjp_fn = res[0], res[1]
+    rec = _Recording(partial, dargs, has_aux, "grad")
+    out = rec.out
     _check_scalar_output(out, "grad")
-    if not vjp_fn.depends_on_input:
+    if not rec.depends_on_input:
         warnings.warn("the output of the differentiated function does not depend on its "
                       "inputs; returning zero gradients", stacklevel=3)
-    g = vjp_fn(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
-    return out, (res[2] if has_aux else None), (g[0] if isinstance(argnums, int) else g)
+    g = rec.pullback(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
+    return out, rec.aux, (g[0] if isinstance(argnums, int) else g)
 
 
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
@@ -240,32 +286,8 @@ def linearize(f: Callable, *primals):
 
     >>> y, f_jvp = linearize(np.sin, 0.0); f_jvp(2.0)  # 2.0
     """
-    leaves, in_tree = tree_flatten(primals)
-    leaves = _check_differentiable(leaves, "linearize")
-    with new_trace(ReverseTrace) as trace:
-        inputs = [trace.new_input(x) for x in leaves]
-        out_leaves, out_tree = tree_flatten(f(*tree_unflatten(in_tree, inputs)))
-    out = tree_unflatten(out_tree, [_unwrap(trace, o) for o in out_leaves])
-
-    def f_jvp(*tangents):
-        t_leaves, t_tree = tree_flatten(tangents)
-        if t_tree != in_tree:
-            raise ValueError(f"linearize: tangents have structure {t_tree}, primals {in_tree}")
-        for x, t in zip(leaves, t_leaves):
-            if vspace.shape_of(x) != vspace.shape_of(t):
-                raise ValueError(f"linearize: a tangent of shape {vspace.shape_of(t)} was given "
-                                 f"for a primal of shape {vspace.shape_of(x)}")
-        tans = forward_sweep(trace.tape, {i.node.index: t for i, t in zip(inputs, t_leaves)})
-        outs = []
-        for o in out_leaves:
-            t = None
-            if isinstance(o, ReverseTracer) and o._trace is trace:
-                t = tans[o.node.index]
-                t = t if o.out_index is None or t is None else t[o.out_index]
-            outs.append(dnp.zeros_like_value(_unwrap(trace, o)) if t is None else t)
-        return tree_unflatten(out_tree, outs)
-
-    return out, f_jvp
+    rec = _Recording(f, primals, False, "linearize")
+    return rec.out, rec.pushforward
 
 
 # --- batching -------------------------------------------------------------------------------------
