@@ -32,3 +32,7 @@ __all__ = [
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp",
     "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
 ]
+
+from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
+
+__all__ += ["OptimizeResult", "least_squares", "objective", "optimize"]
