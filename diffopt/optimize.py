@@ -1,9 +1,9 @@
 """``optimize()`` and ``least_squares()``: one front door to the solvers in ``solvers/``.
 
 The user writes an objective with ``diffopt.numpy``; this module supplies its derivatives. The
-parameters may be any pytree; solvers see a flat float64 vector through an adapter (``Objective``
-for minimisation, ``Residuals`` for least squares) that also counts evaluations, so scipy and our own
-solvers use the same callables.
+parameters may be any pytree; solvers see a flat float64 vector through an adapter
+(``Objective`` for minimisation, ``Residuals`` for least squares) that also counts evaluations, so
+scipy and our own solvers use the same callables.
 
 ``method="auto"`` picks: ``l-bfgs-b`` when bounds are given; ``trust-exact`` (exact Hessians by
 forward-over-reverse) for up to 100 parameters; ``l-bfgs-b`` above that.
@@ -29,7 +29,7 @@ __all__ = ["OptimizeResult", "Objective", "Residuals", "objective", "optimize", 
 AUTO_SMALL = 100  # up to this many parameters, method="auto" uses exact Hessians
 
 
-# --- flat views of pytrees --------------------------------------------------------------------------
+# --- flat views of pytrees ------------------------------------------------------------------------
 class FlatView:
     """A pytree of arrays seen as one flat float64 vector, and back."""
 
@@ -70,7 +70,7 @@ class FlatView:
         return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in leaves])
 
 
-# --- minimisation objective --------------------------------------------------------------------------
+# --- minimisation objective -----------------------------------------------------------------------
 class Objective:
     """scipy-ready callables on a flat float64 vector: ``fun``, ``jac``, ``hessp``, ``hess``.
 
@@ -151,7 +151,7 @@ def objective(fun: Callable, x0, args: tuple = ()) -> Objective:
     return Objective(fun, x0, args)
 
 
-# --- least-squares residuals ----------------------------------------------------------------------------
+# --- least-squares residuals ----------------------------------------------------------------------
 class Residuals:
     """A residual function on a flat float64 vector, with matrix-free Jacobian products.
 
@@ -206,7 +206,7 @@ class Residuals:
         return self.view.unravel(np.asarray(x))
 
 
-# --- result ------------------------------------------------------------------------------------------
+# --- result ---------------------------------------------------------------------------------------
 class OptimizeResult(scipy.optimize.OptimizeResult):
     """scipy's result fields (``x, fun, jac, success, status, message, nit, nfev, njev, nhev``) plus
     ``history`` (per iteration: ``f``, ``grad_norm``, ``step``, ``time``) and ``plot()``.
@@ -241,7 +241,7 @@ class OptimizeResult(scipy.optimize.OptimizeResult):
         return fig
 
 
-# --- the driver ------------------------------------------------------------------------------------
+# --- the driver -----------------------------------------------------------------------------------
 def _choose(method: str, n: int, bounds) -> str:
     if method != "auto":
         return method

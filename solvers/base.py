@@ -103,4 +103,5 @@ class Monitor:
 
     def close(self) -> None:
         if self._bar is not None:
+            self._bar.refresh()  # show the final f and gradient norm, even for a short run
             self._bar.close()
