@@ -92,7 +92,8 @@ class Objective:
 
     def check(self) -> None:
         """Evaluate once at x0 and say clearly if the objective is not a real scalar."""
-        f = self._user(self.view.unravel(self.x0), *self._args)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            f = self._user(self.view.unravel(self.x0), *self._args)  # a NaN is reported later
         shape = np.shape(f)
         if shape != () or np.iscomplexobj(f):
             what = f"an array of shape {shape}" if shape != () else "a complex number"

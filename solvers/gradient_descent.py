@@ -1,6 +1,17 @@
-"""Gradient descent: a fixed step, or Armijo backtracking along the negative gradient."""
+"""The gradient descent family: plain descent (fixed step or Armijo), heavy-ball momentum,
+Nesterov momentum and Adam, all on the deterministic gradient.
+
+They share one loop, ``iterate``: evaluate f and ∇f, record the iterate, test convergence, and
+ask an update rule ``step(x, f, g)`` for the next iterate. A rule holds its own state (velocity,
+moment estimates, step length) in a closure; it may return an ``Outcome`` to end the run (e.g. a
+line search that found no decrease). The Newton solvers (``newton.py``) use the same loop.
+
+>>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -9,16 +20,26 @@ from .registry import register
 
 DEFAULT_GTOL = 1e-6
 
+# An update rule: (x, f(x), ∇f(x)) -> the next iterate, or an Outcome that ends the run.
+StepRule = Callable[[np.ndarray, float, np.ndarray], "np.ndarray | Outcome"]
+
 
 def converged(g: np.ndarray, tol: float | None) -> bool:
-    """The first-order test every gradient solver here uses: ‖g‖∞ <= tol (default 1e-6)."""
+    """The first-order test every gradient solver here uses: ‖g‖∞ <= tol (default 1e-6).
+
+    >>> converged(np.array([1e-7, -2e-7]), None)  # True
+    """
     return float(np.max(np.abs(g))) <= (DEFAULT_GTOL if tol is None else tol)
 
 
 def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_halvings=60):
     """Backtracking: the largest ``step * shrink**k`` with f(x + t d) <= f + c1 t g·d.
 
-    Returns ``(t, x_new, f_new)``; ``t = 0`` when no decrease was found.
+    Trial points where f is not finite are rejected (the step shrinks), so the search backs out
+    of regions where the objective is undefined. Returns ``(t, x_new, f_new)``; ``t = 0`` when no
+    decrease was found.
+
+    >>> t, x_new, f_new = armijo(problem, x, f, g, -g, 1.0, monitor)
     """
     slope = float(g @ direction)
     t = step
@@ -31,26 +52,158 @@ def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_
     return 0.0, x, f
 
 
-@register("gd", default_maxiter=1000)
-def gradient_descent(problem, x0, monitor, *, maxiter, tol, lr=None, line_search=None):
-    """Gradient descent: step ``lr`` (fixed), or Armijo backtracking when ``lr`` is None or
-    ``line_search="armijo"`` (starting from ``lr`` or 1, growing after easy steps)."""
-    if line_search not in (None, "armijo"):
-        raise ValueError(f"line_search must be None or 'armijo', not {line_search!r}")
-    backtrack = lr is None or line_search == "armijo"
-    step = 1.0 if lr is None else float(lr)
+def iterate(problem, x0, monitor, *, maxiter: int, tol: float | None, step: StepRule) -> Outcome:
+    """The loop all our gradient-based solvers share.
+
+    Per iteration: ``f, g = problem.value_and_grad(x)``, ``monitor.iteration(x, f, g)`` (history,
+    callback, non-finite check), stop if ``converged(g, tol)``, else ``x = step(x, f, g)``; a rule
+    returning an ``Outcome`` ends the run with it.
+
+    >>> iterate(problem, x0, monitor, maxiter=100, tol=None, step=lambda x, f, g: x - 0.1 * g)
+    """
     x = x0
     for _ in range(maxiter):
         f, g = problem.value_and_grad(x)
         monitor.iteration(x, f, g)
         if converged(g, tol):
             return Outcome(x, True, "gradient norm below tol")
-        if not backtrack:
-            x = x - step * g
-            continue
-        t, x_new, _ = armijo(problem, x, f, g, -g, step, monitor)
-        if t == 0.0:
-            return Outcome(x, False, "line search found no decrease", 2)
-        step = 2.0 * t if t == step else t
-        x = x_new
+        nxt = step(x, f, g)
+        if isinstance(nxt, Outcome):
+            return nxt
+        x = nxt
     return Outcome(x, False, "maximum number of iterations reached", 1)
+
+
+def no_decrease(x, monitor) -> Outcome:
+    """The outcome of a line search that found no decrease (status 2), naming the iteration.
+
+    >>> return no_decrease(x, monitor)  # inside an update rule
+    """
+    return Outcome(x, False, f"line search found no decrease at iteration {monitor.nit - 1}", 2)
+
+
+def _validate(lr=None, **fractions) -> None:
+    """``lr`` (if given) must be positive; each named fraction must lie in [0, 1)."""
+    if lr is not None and not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, not {lr!r}")
+    for name, value in fractions.items():
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), not {value!r}")
+
+
+# --- update rules --------------------------------------------------------------------------------
+def fixed_step_rule(lr: float) -> StepRule:
+    """x ← x − lr ∇f(x).
+
+    >>> iterate(problem, x0, monitor, maxiter=100, tol=None, step=fixed_step_rule(0.1))
+    """
+    return lambda x, f, g: x - lr * g
+
+
+def armijo_rule(problem, monitor, step: float = 1.0) -> StepRule:
+    """Armijo backtracking along −∇f from the last accepted step, doubled after a full step.
+
+    >>> rule = armijo_rule(problem, monitor)
+    """
+    state = {"t": float(step)}
+
+    def rule(x, f, g):
+        t, x_new, _ = armijo(problem, x, f, g, -g, state["t"], monitor)
+        if t == 0.0:
+            return no_decrease(x, monitor)
+        state["t"] = 2.0 * t if t == state["t"] else t
+        return x_new
+
+    return rule
+
+
+def momentum_rule(x0: np.ndarray, lr: float, momentum: float, nesterov: bool) -> StepRule:
+    """v ← μ v + ∇f; heavy ball: x ← x − lr v; Nesterov: x ← x − lr (∇f + μ v).
+
+    The Nesterov form is the one of Sutskever et al. (and PyTorch): ``x`` is the look-ahead
+    point, so the gradient is taken where it is needed and no extra evaluation is spent.
+
+    >>> rule = momentum_rule(x0, lr=1e-3, momentum=0.9, nesterov=True)
+    """
+    v = np.zeros_like(x0)
+
+    def rule(x, f, g):
+        nonlocal v
+        v = momentum * v + g
+        return x - lr * (g + momentum * v if nesterov else v)
+
+    return rule
+
+
+def adam_rule(x0: np.ndarray, lr: float, beta1: float, beta2: float, eps: float) -> StepRule:
+    """Adam (Kingma & Ba): bias-corrected first and second moment estimates of ∇f.
+
+    >>> rule = adam_rule(x0, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    """
+    m, v, t = np.zeros_like(x0), np.zeros_like(x0), 0
+
+    def rule(x, f, g):
+        nonlocal m, v, t
+        t += 1
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * (g * g)
+        m_hat = m / (1.0 - beta1**t)
+        v_hat = v / (1.0 - beta2**t)
+        return x - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    return rule
+
+
+# --- registered solvers --------------------------------------------------------------------------
+@register("gd", default_maxiter=1000)
+def gradient_descent(problem, x0, monitor, *, maxiter, tol, lr=None, line_search=None):
+    """Gradient descent with a fixed step ``lr`` or Armijo backtracking.
+
+    Backtracking when ``lr`` is None or ``line_search="armijo"`` (starting from ``lr`` or 1,
+    growing after easy steps).
+
+    >>> optimize(rosen, x0, method="gd", options={"lr": 1e-3})
+    """
+    if line_search not in (None, "armijo"):
+        raise ValueError(f"line_search must be None or 'armijo', not {line_search!r}")
+    _validate(lr)
+    if lr is None or line_search == "armijo":
+        rule = armijo_rule(problem, monitor, 1.0 if lr is None else lr)
+    else:
+        rule = fixed_step_rule(float(lr))
+    return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)
+
+
+@register("momentum", default_maxiter=1000)
+def heavy_ball(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
+    """Heavy-ball momentum (Polyak): v ← μ v + ∇f, x ← x − lr v.
+
+    >>> optimize(rosen, x0, method="momentum", options={"lr": 2e-3, "momentum": 0.9})
+    """
+    _validate(lr, momentum=momentum)
+    rule = momentum_rule(x0, float(lr), float(momentum), nesterov=False)
+    return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)
+
+
+@register("nesterov", default_maxiter=1000)
+def nesterov(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
+    """Nesterov accelerated gradient: v ← μ v + ∇f, x ← x − lr (∇f + μ v).
+
+    >>> optimize(rosen, x0, method="nesterov", options={"lr": 5e-4})
+    """
+    _validate(lr, momentum=momentum)
+    rule = momentum_rule(x0, float(lr), float(momentum), nesterov=True)
+    return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)
+
+
+@register("adam", default_maxiter=1000)
+def adam(problem, x0, monitor, *, maxiter, tol, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam: steps ``lr`` scaled by bias-corrected moment estimates of the gradient.
+
+    >>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
+    """
+    _validate(lr, beta1=beta1, beta2=beta2)
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, not {eps!r}")
+    rule = adam_rule(x0, float(lr), float(beta1), float(beta2), float(eps))
+    return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)
