@@ -181,6 +181,10 @@ class Residuals:
         self.nfev += 1
         return np.asarray(self._flat(np.asarray(x, dtype=np.float64)), dtype=np.float64)
 
+    def peek_residuals(self, x) -> np.ndarray:
+        """r(x) for reporting, not counted as an evaluation."""
+        return np.asarray(self._flat(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
     def linearize(self, x):
         """``(r, jvp, vjp)`` at ``x``: residuals and the two Jacobian products, from one pass."""
         self.nfev += 1
@@ -310,10 +314,12 @@ def _run(problem, info, bounds, tol, maxiter, callback, progress, options, summa
         success, status, message, extra = False, stop.status, stop.message, None
     finally:
         monitor.close()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        fields = summary(np.asarray(x, dtype=float), monitor)
     res = OptimizeResult(x=problem.unravel(np.asarray(x, dtype=float)), success=bool(success),
                          status=status, message=message, nit=monitor.nit, method=info.name,
                          history={k: np.asarray(v) for k, v in monitor.history.items()})
-    res.update(summary(np.asarray(x, dtype=float), monitor))
+    res.update(fields)
     res.update(nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev)
     if extra:
         res.update(extra)
@@ -364,9 +370,13 @@ def least_squares(residuals: Callable, x0, method: str = "lm", *, args: tuple = 
     info = solvers.get(method, "least_squares")
 
     def summary(x, monitor):
-        r, _, pull = problem.linearize(x)
-        g = pull(r)
-        return {"fun": r, "cost": 0.5 * float(r @ r), "grad": g, "jac": None,
+        if monitor.last_x is not None and np.array_equal(monitor.last_x, x) \
+                and monitor.last_g is not None:
+            r, g = problem.peek_residuals(x), monitor.last_g  # no new linearization
+        else:
+            r, _, pull = problem.linearize(x)
+            g = pull(r)
+        return {"fun": r, "cost": 0.5 * float(r @ r), "grad": g,
                 "optimality": float(np.max(np.abs(g))) if g.size else 0.0}
 
     return _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary)

@@ -4,11 +4,10 @@
 >>> solvers.available()  # ['adam', 'bfgs', 'gd', ...]
 """
 
+# Importing the solver modules registers them.
+from . import gradient_descent, least_squares, newton, scipy_methods  # noqa: F401 - registers them
 from .base import Monitor, Outcome, StopOptimization
 from .registry import SolverInfo, available, get, register, with_bounds
-
-# Importing the solver modules registers them.
-from . import gradient_descent, least_squares, newton, scipy_methods  # noqa: E402, F401, I001
 
 __all__ = ["Monitor", "Outcome", "StopOptimization", "SolverInfo", "available", "get", "register",
            "with_bounds"]
