@@ -91,7 +91,8 @@ class Objective:
         self.nfev = self.njev = self.nhev = 0
 
     def check(self) -> None:
-        """Evaluate once at x0 and say clearly if the objective is not a real scalar."""
+        """Evaluate once at x0 and say clearly if the objective is not a real scalar (a
+        validation call, not counted in ``nfev``)."""
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             f = self._user(self.view.unravel(self.x0), *self._args)  # a NaN is reported later
         shape = np.shape(f)
@@ -99,7 +100,6 @@ class Objective:
             what = f"an array of shape {shape}" if shape != () else "a complex number"
             raise ValueError(f"the objective must return a real scalar, but it returned {what}; "
                              "for residuals use diffopt.least_squares, or reduce to a scalar")
-        self.nfev += 1
 
     def value_and_grad(self, x):
         """``(f(x), ∇f(x))`` as a float and a flat float64 vector."""
@@ -291,7 +291,9 @@ def _check_options(info, options: dict) -> None:
 
 
 def _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary):
-    """Run a registered solver on ``problem`` and assemble the ``OptimizeResult``."""
+    """Run a registered solver on ``problem`` and assemble the ``OptimizeResult``.
+
+    ``summary(x, monitor) -> (result fields, f, g)`` describes the final point."""
     options = dict(options or {})
     _check_options(info, options)
     if bounds is not None and not info.bounds:
@@ -314,9 +316,12 @@ def _run(problem, info, bounds, tol, maxiter, callback, progress, options, summa
         success, status, message, extra = False, stop.status, stop.message, None
     finally:
         monitor.close()
+    x = np.asarray(x, dtype=float)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fields = summary(np.asarray(x, dtype=float), monitor)
-    res = OptimizeResult(x=problem.unravel(np.asarray(x, dtype=float)), success=bool(success),
+        fields, f, g = summary(x, monitor)
+    if status != solvers.base.STATUS_NONFINITE:
+        monitor.finish(x, f, g)
+    res = OptimizeResult(x=problem.unravel(x), success=bool(success),
                          status=status, message=message, nit=monitor.nit, method=info.name,
                          history={k: np.asarray(v) for k, v in monitor.history.items()})
     res.update(fields)
@@ -349,7 +354,7 @@ def optimize(fun: Callable, x0, method: str = "auto", *, args: tuple = (), bound
             f, g = monitor.last_f, monitor.last_g
         else:
             f, g = problem.value_and_grad(x)
-        return {"fun": f, "jac": problem.unravel(g)}
+        return {"fun": f, "jac": problem.unravel(g)}, f, g
 
     return _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary)
 
@@ -376,7 +381,8 @@ def least_squares(residuals: Callable, x0, method: str = "lm", *, args: tuple = 
         else:
             r, _, pull = problem.linearize(x)
             g = pull(r)
-        return {"fun": r, "cost": 0.5 * float(r @ r), "grad": g,
-                "optimality": float(np.max(np.abs(g))) if g.size else 0.0}
+        cost = 0.5 * float(r @ r)
+        return {"fun": r, "cost": cost, "grad": g,
+                "optimality": float(np.max(np.abs(g))) if g.size else 0.0}, cost, g
 
     return _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary)

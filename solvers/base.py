@@ -1,9 +1,11 @@
 """What every solver shares: the monitor that watches iterations, and what a solver returns.
 
 A solver is a function ``solver(problem, x0, monitor, *, maxiter, tol, **options) -> Outcome``
-working on flat float64 vectors. It calls ``monitor.iteration(x, f, g)`` once per iteration; the
-monitor records the history, updates the progress bar, calls the user's callback and raises
-``StopOptimization`` when the run must end early (the callback asked, or a value is not finite).
+working on flat float64 vectors. It calls ``monitor.iteration(x, f, g)`` for x0 and then once per
+iteration: the first report is iteration 0 (the start), so ``nit`` counts steps, as scipy does, and
+the history has ``nit + 1`` entries. The monitor records the history, updates the progress bar,
+calls the user's callback and raises ``StopOptimization`` when the run must end early (the
+callback asked, or a value is not finite).
 The front door (``diffopt.optimize``) catches it, so solvers need no stopping logic of their own.
 
 ``problem`` is a minimisation objective (``fun``, ``grad``, ``value_and_grad``, ``hessp``,
@@ -53,7 +55,6 @@ class Monitor:
         self.callback = callback
         self.make_intermediate = make_intermediate
         self.history = {"f": [], "grad_norm": [], "step": [], "time": []}
-        self.nit = 0
         self.last_x = None  # the last finite iterate
         self.last_f = None
         self.last_g = None
@@ -64,23 +65,31 @@ class Monitor:
 
             self._bar = tqdm(total=maxiter, desc="optimize", leave=False)
 
+    @property
+    def nit(self) -> int:
+        """Iterations (steps) recorded so far; the start x0 is iteration 0."""
+        return max(len(self.history["f"]) - 1, 0)
+
     def iteration(self, x: np.ndarray, f: float, g: np.ndarray | None = None) -> None:
-        """Record one iterate; raises ``StopOptimization`` if the run must end."""
+        """Record an iterate (the first call: x0); raises ``StopOptimization`` to end the run."""
         f = float(f)
+        k = len(self.history["f"])  # this iterate's number
         gnorm = float(np.linalg.norm(g)) if g is not None else float("nan")
         if not np.isfinite(f) or (g is not None and not np.all(np.isfinite(g))):
             what = "objective" if not np.isfinite(f) else "gradient"
-            raise StopOptimization(
-                f"the {what} became non-finite ({f if what == 'objective' else 'NaN/inf'}) at "
-                f"iteration {self.nit}; x holds the last finite iterate (iteration "
-                f"{max(self.nit - 1, 0)})", STATUS_NONFINITE)
+            value = f if what == "objective" else "NaN/inf"
+            where = ("at x0 (iteration 0)" if k == 0 else
+                     f"at iteration {k}; x holds the last finite iterate (iteration {k - 1})")
+            raise StopOptimization(f"the {what} became non-finite ({value}) {where}",
+                                   STATUS_NONFINITE)
         step = float(np.linalg.norm(x - self.last_x)) if self.last_x is not None else 0.0
         self.history["f"].append(f)
         self.history["grad_norm"].append(gnorm)
         self.history["step"].append(step)
         self.history["time"].append(time.perf_counter() - self._start)
         self.last_x, self.last_f, self.last_g = np.array(x, dtype=float, copy=True), f, g
-        self.nit += 1
+        if k == 0:
+            return  # the start: no progress tick, no callback (scipy calls it after steps only)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(f=f"{f:.6g}", grad=f"{gnorm:.3g}", refresh=False)
@@ -93,12 +102,25 @@ class Monitor:
             if stop is True:
                 raise StopOptimization("stopped by the callback", STATUS_CALLBACK)
 
+    def finish(self, x: np.ndarray, f: float, g: np.ndarray | None = None) -> None:
+        """Record the returned point if the solver stepped there without reporting it (a loop
+        that ends on maxiter), so that ``nit`` counts every step taken. No callback."""
+        if self.last_x is not None and np.array_equal(self.last_x, x):
+            return
+        self.history["f"].append(float(f))
+        self.history["grad_norm"].append(float(np.linalg.norm(g)) if g is not None else np.nan)
+        self.history["step"].append(
+            float(np.linalg.norm(x - self.last_x)) if self.last_x is not None else 0.0)
+        self.history["time"].append(time.perf_counter() - self._start)
+        self.last_x, self.last_f, self.last_g = np.array(x, dtype=float, copy=True), float(f), g
+
     def check_finite(self, f, g=None) -> None:
         """Stop at once on a non-finite value met outside ``iteration`` (inside a line search)."""
         if not np.isfinite(f) or (g is not None and not np.all(np.isfinite(g))):
+            k = len(self.history["f"])
             raise StopOptimization(
-                f"the objective or its gradient became non-finite during iteration {self.nit}; "
-                f"x holds the last finite iterate (iteration {max(self.nit - 1, 0)})",
+                f"the objective or its gradient became non-finite during iteration {k}; "
+                f"x holds the last finite iterate (iteration {max(k - 1, 0)})",
                 STATUS_NONFINITE)
 
     def close(self) -> None:

@@ -79,7 +79,7 @@ def no_decrease(x, monitor) -> Outcome:
 
     >>> return no_decrease(x, monitor)  # inside an update rule
     """
-    return Outcome(x, False, f"line search found no decrease at iteration {monitor.nit - 1}", 2)
+    return Outcome(x, False, f"line search found no decrease at iteration {monitor.nit}", 2)
 
 
 def _validate(lr=None, **fractions) -> None:

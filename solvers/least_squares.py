@@ -366,8 +366,8 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
 
     def jac(x, *_):
         r = fun(x)
-        if monitor.nit >= maxiter:
-            raise _MaxIter(np.array(x, copy=True))
+        if len(monitor.history["f"]) > maxiter:  # x0 and maxiter steps are recorded: stop
+            raise _MaxIter(monitor.last_x)
         if matrix_free:
             jvp, vjp = memo[2]
             g = vjp(r)

@@ -60,7 +60,7 @@ def _check_line_search(kind: str) -> None:
 
 
 def _non_finite_hessian(x, monitor, what: str) -> Outcome:
-    it = monitor.nit - 1
+    it = monitor.nit
     return Outcome(x, False, f"the {what} became non-finite at iteration {it}; x holds the last "
                    f"finite iterate (iteration {it})", STATUS_NONFINITE)
 

@@ -122,6 +122,7 @@ class _Evaluations:
 def _minimize(method: ScipyMethod, problem, x0, monitor, maxiter, tol, bounds, options) -> Outcome:
     """The one call to ``scipy.optimize.minimize`` behind every method of this module."""
     evals = _Evaluations(problem, monitor)
+    monitor.iteration(x0, *evals.value_and_grad(x0))  # the start; scipy's first call reuses it
     opts = {k: v for k, v in options.items() if v is not None}
     opts["maxiter"] = int(maxiter)
     if method.scipy_name == "l-bfgs-b":  # let maxiter be the limit that binds

@@ -29,7 +29,7 @@ def test_result_has_scipy_fields_and_history():
     assert res.fun < 1e-10 and np.max(np.abs(res.jac)) <= 1e-6
     h = res.history
     assert set(h) == {"f", "grad_norm", "step", "time"}
-    assert all(len(v) == res.nit for v in h.values())
+    assert all(len(v) == res.nit + 1 for v in h.values())  # x0 is iteration 0
     assert np.all(np.diff(h["f"]) <= 0) and np.all(np.diff(h["time"]) >= 0)
     assert res.nfev >= res.nit and res.njev >= res.nit and res.nhev == 0
 
@@ -88,7 +88,7 @@ def test_nan_ends_the_run_keeping_the_last_finite_iterate():
     assert not res.success
     assert "non-finite" in res.message and "iteration" in res.message
     assert np.all(np.isfinite(res.x)) and res.x[0] > 0
-    assert len(res.history["f"]) == res.nit
+    assert len(res.history["f"]) == res.nit + 1
 
 
 def test_nan_at_the_start():
@@ -151,7 +151,7 @@ def test_a_registered_solver_gets_the_same_result_history_and_progress(capsys):
     res = optimize(quadratic, np.zeros(2), "test-halving", progress=True,
                    callback=lambda r: None, options={"factor": 0.5})
     assert isinstance(res, OptimizeResult) and res.success and res.method == "test-halving"
-    assert len(res.history["f"]) == res.nit > 5
+    assert len(res.history["f"]) == res.nit + 1 > 5
     assert "optimize" in capsys.readouterr().err
     with pytest.raises(ValueError, match="already registered"):
         solvers.register("test-halving")(lambda *a, **k: None)

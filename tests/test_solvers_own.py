@@ -56,7 +56,7 @@ def test_rosenbrock(method, n):
     assert res.status == 0
     assert np.max(np.abs(res.x - 1.0)) < bound
     assert np.max(np.abs(res.jac)) <= (1e-6 if tol is None else tol)
-    assert len(res.history["f"]) == res.nit
+    assert len(res.history["f"]) == res.nit + 1  # x0 is iteration 0
     assert res.history["f"][-1] < res.history["f"][0]
 
 
@@ -88,7 +88,7 @@ def test_convex_quadratic(method):
                    options=QUADRATIC_OPTIONS[method], maxiter=5000)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, x_star, atol=1e-5)
-    assert len(res.history["f"]) == len(res.history["grad_norm"]) == res.nit
+    assert len(res.history["f"]) == len(res.history["grad_norm"]) == res.nit + 1
     if method in NEWTON_TYPE:
         assert res.nhev > 0
         assert res.nit <= 12  # the quadratic model is exact: a handful of Newton steps
@@ -99,7 +99,7 @@ def test_convex_quadratic(method):
 def test_exact_newton_solves_a_quadratic_in_one_step():
     a, b, x_star = _quadratic()
     res = optimize(lambda x: 0.5 * x @ (a @ x) - b @ x, np.zeros(len(b)), method="newton")
-    assert res.nit == 2  # the step at iteration 0, convergence seen at iteration 1
+    assert res.nit == 1  # one step, then convergence is seen at the new point
     assert res.nhev == 1
     np.testing.assert_allclose(res.x, x_star, atol=1e-10)
 
@@ -145,8 +145,8 @@ def test_least_squares_against_lstsq(method):
 def test_counters_and_history(method):
     res = optimize(rosen, np.array([-1.2, 1.0]), method=method,
                    options={"lr": 1e-3} if method in FIXED_STEP else {}, maxiter=30)
-    assert res.nit == len(res.history["f"]) == len(res.history["step"]) \
-        == len(res.history["time"]) <= 30
+    assert res.nit + 1 == len(res.history["f"]) == len(res.history["step"]) \
+        == len(res.history["time"]) <= 31
     assert res.nfev >= res.nit and res.njev >= res.nit
     assert (res.nhev > 0) == (method in NEWTON_TYPE)
     np.testing.assert_allclose(res.history["f"][0], 24.2)
@@ -186,9 +186,9 @@ def test_callback_stops_the_run(method, how):
 
     res = optimize(rosen, np.array([-1.2, 1.0]), method=method, callback=callback,
                    options={"lr": 1e-4} if method in FIXED_STEP else {})
-    assert res.nit == 3 == len(seen) == len(res.history["f"])
+    assert res.nit == 3 == len(seen) == len(res.history["f"]) - 1
     assert not res.success and res.status == 99 and "callback" in res.message
-    np.testing.assert_allclose(seen, res.history["f"])
+    np.testing.assert_allclose(seen, res.history["f"][1:])  # no callback at x0
 
 
 # --- NaN handling --------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_fixed_steps_into_a_nan_region(method):
                    options=FIXED_STEP[method], maxiter=1000)
     assert not res.success and res.status == 98
     match = re.search(r"non-finite .* at iteration (\d+)", res.message)
-    assert match and int(match.group(1)) == res.nit
+    assert match and int(match.group(1)) == res.nit + 1  # the first non-finite iterate
     assert np.all(np.isfinite(res.x)) and np.all(res.x > 0)
     np.testing.assert_allclose(res.fun, res.history["f"][-1])
 
@@ -244,7 +244,7 @@ def test_adam_first_step_is_lr_times_sign():
     optimize(rosen, x0, method="adam", options={"lr": 0.01}, maxiter=2,
              callback=lambda r: xs.append(np.array(r.x)))
     g = scipy.optimize.rosen_der(x0)
-    np.testing.assert_allclose(xs[1] - xs[0], -0.01 * np.sign(g), rtol=1e-5)
+    np.testing.assert_allclose(xs[0] - x0, -0.01 * np.sign(g), rtol=1e-5)  # xs[0]: iteration 1
 
 
 def test_truncated_cg_directions():
@@ -325,4 +325,4 @@ def test_non_finite_hessian_ends_the_run(method, what):
     assert not out.success and out.status == 98
     assert out.message.startswith(f"the {what} became non-finite at iteration 0")
     np.testing.assert_array_equal(out.x, np.ones(3))
-    assert monitor.nit == 1
+    assert monitor.nit == 0  # only x0 was reached
