@@ -249,6 +249,16 @@ def _gtol_met(g, gtol) -> bool:
 
 
 # --- our solvers ----------------------------------------------------------------------------------
+def _report(monitor, point, done, gtol):
+    """Report the iterate to the monitor; the converged ``Outcome`` if the run is over."""
+    monitor.iteration(point.x, point.cost, point.g)
+    if done:
+        return Outcome(point.x, True, done)
+    if _gtol_met(point.g, gtol):
+        return Outcome(point.x, True, MSG_GTOL)
+    return None
+
+
 @register("gauss-newton", kind="least_squares", uses=("jvp", "vjp", "jac"), default_maxiter=200)
 def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gtol=None,
                  dense=None, cg_maxiter=None, forcing=0.1):
@@ -263,11 +273,9 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
     model, point = _start(problem, x0, dense, cg_maxiter, forcing, False)
     done = None
     for _ in range(maxiter):
-        monitor.iteration(point.x, point.cost, point.g)
-        if done:
-            return Outcome(point.x, True, done)
-        if _gtol_met(point.g, gtol):
-            return Outcome(point.x, True, MSG_GTOL)
+        finished = _report(monitor, point, done, gtol)
+        if finished:
+            return finished
         step = model.step(point, 0.0)
         h_norm, x_norm = float(np.linalg.norm(step.h)), float(np.linalg.norm(point.x))
         if h_norm < xtol * (xtol + x_norm):
@@ -305,11 +313,9 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
     model, point = _start(problem, x0, dense, cg_maxiter, forcing, scale)
     mu, nu, done = None, 2.0, None
     for _ in range(maxiter):
-        monitor.iteration(point.x, point.cost, point.g)
-        if done:
-            return Outcome(point.x, True, done)
-        if _gtol_met(point.g, gtol):
-            return Outcome(point.x, True, MSG_GTOL)
+        finished = _report(monitor, point, done, gtol)
+        if finished:
+            return finished
         if mu is None:
             mu = float(tau) * model.curvature(point)
             mu = mu if mu > 0 and np.isfinite(mu) else float(tau)
