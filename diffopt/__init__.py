@@ -6,6 +6,7 @@
 """
 
 from . import numerical, numpy
+from .core.graph import make_graph
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (
     checkpoint,
@@ -28,9 +29,10 @@ from .transforms import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "numerical", "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp", "linearize",
-    "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp",
-    "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map", "tree_structure", "tree_leaves",
+    "numpy", "numerical", "make_graph", "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp",
+    "linearize", "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "checkpoint",
+    "custom_jvp", "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map", "tree_structure",
+    "tree_leaves",
 ]
 
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
