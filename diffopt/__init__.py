@@ -35,6 +35,7 @@ __all__ = [
     "tree_leaves",
 ]
 
+from .compile import jit  # noqa: E402
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
 
-__all__ += ["OptimizeResult", "least_squares", "objective", "optimize"]
+__all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit"]

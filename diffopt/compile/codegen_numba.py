@@ -1,0 +1,288 @@
+"""Numba code generation: a graph becomes the source of one ``numba.njit`` kernel.
+
+Each primitive is lowered by a row of ``LOWERINGS`` (primitive name -> function giving source text
+from the operands' source text) to NumPy-level code that Numba compiles: ``_np.sin(a)``, ``a * b``,
+``a[1:]``, ``_np.sum(a)``, ``a @ b``... 0-d values are plain scalars, so a scalar chain compiles
+to scalar arithmetic. Elementwise results used exactly once are written inline into their consumer
+(``d = 100.0 * (b - c ** 2) ** 2``): Numba's array-expression pass then fuses the whole expression
+into a single loop, with no temporaries. Array constants are passed to the kernel as arguments (so
+they are not frozen into the compiled code); a small Python wrapper supplies them.
+
+A primitive without a lowering raises ``NotLowerable``; the jit then falls back to the NumPy
+backend with a warning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.graph import Graph, Literal
+from .codegen_numpy import is_inline_number, signature
+
+_MAX_INLINE_DEPTH = 24  # nesting of inlined expressions (the Python parser limits parentheses)
+
+
+class NotLowerable(Exception):
+    """A primitive (or a use of it) the Numba backend has no code for."""
+
+    def __init__(self, prim_name: str, why: str = ""):
+        super().__init__(why or "no lowering rule")
+        self.prim_name = prim_name
+
+
+# --- lowering table -------------------------------------------------------------------------------
+_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**"}
+_UFUNCS = {
+    # unary
+    "negative", "positive", "square", "sqrt", "cbrt", "reciprocal", "exp", "expm1", "exp2", "log",
+    "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "tanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sign", "floor", "ceil", "rint",
+    "trunc", "conjugate", "absolute", "isnan", "isfinite", "isinf", "signbit", "logical_not",
+    # binary
+    "arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2",
+    "floor_divide", "remainder", "fmod", "float_power", "equal", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
+}
+
+
+def _is_basic_index(idx) -> bool:
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in idx)
+
+
+def _slice_src(s) -> str:
+    if s is Ellipsis:
+        return "..."
+    if s is None:
+        return "None"
+    if not isinstance(s, slice):
+        return str(int(s))
+    parts = ["" if v is None else str(int(v)) for v in (s.start, s.stop, s.step)]
+    return ":".join(parts[:2]) + (f":{parts[2]}" if parts[2] else "")
+
+
+def _index_src(eqn) -> str:
+    idx = eqn.params["idx"]
+    if not _is_basic_index(idx):
+        raise NotLowerable(eqn.prim.name, "only integers, slices, None and ... are lowered")
+    return ", ".join(_slice_src(i) for i in idx) if idx else "()"
+
+
+def _dtype_src(dtype) -> str:
+    return f"_np.{np.dtype(dtype).name}"
+
+
+def _lower_getitem(eqn, x):
+    if not eqn.inputs[0].shape:  # a scalar: only None and ... can index it
+        _index_src(eqn)
+        shape = eqn.outputs[0].shape
+        return f"_np.full({shape}, {x})" if shape else x
+    return f"{x}[{_index_src(eqn)}]"
+
+
+def _scatter(op):
+    def lower(eqn, x, v):
+        if not eqn.outputs[0].shape:
+            raise NotLowerable(eqn.prim.name, "0-d target")
+        out = eqn.outputs[0].name
+        return [f"{out} = {x}.copy()", f"{out}[{_index_src(eqn)}] {op} {v}"]
+
+    return lower
+
+
+def _constant_like(fill):
+    def lower(eqn, x, *fill_arg):
+        (out,) = eqn.outputs
+        value = fill_arg[0] if fill_arg else fill
+        if not out.shape:
+            return f"{_dtype_src(out.dtype)}({value})"
+        return f"_np.full({out.shape}, {value}, {_dtype_src(out.dtype)})"
+
+    return lower
+
+
+def _lower_sum(eqn, x):
+    (xv,), (out,) = eqn.inputs, eqn.outputs
+    ndim = len(xv.shape)
+    axis = eqn.params["axis"]
+    axes = tuple(range(ndim)) if axis is None else tuple(a % ndim for a in np.atleast_1d(axis))
+    if ndim == 0:
+        return x
+    if len(axes) == ndim:
+        total = f"_np.sum({x})"
+    elif len(axes) == 1:
+        total = f"_np.sum({x}, axis={axes[0]})"
+    else:
+        raise NotLowerable("sum", "several axes")
+    if eqn.params["keepdims"]:
+        return f"_np.full({out.shape}, {total})" if len(axes) == ndim else \
+            f"{total}.reshape({out.shape})"
+    return total
+
+
+def _lower_matmul(eqn, a, b):
+    if not all(1 <= len(v.shape) <= 2 for v in eqn.inputs):
+        raise NotLowerable("matmul", "only 1-D and 2-D operands")
+    return f"_np.dot(_np.ascontiguousarray({a}), _np.ascontiguousarray({b}))"
+
+
+def _lower_reshape(eqn, x):
+    (xv,), (out,) = eqn.inputs, eqn.outputs
+    if not out.shape:
+        return f"_np.ascontiguousarray({x}).ravel()[0]" if xv.shape else x
+    if not xv.shape:
+        return f"_np.full({out.shape}, {x})"
+    return f"_np.ascontiguousarray({x}).reshape({out.shape})"
+
+
+def _lower_broadcast_to(eqn, x):
+    (xv,), (out,) = eqn.inputs, eqn.outputs
+    if not xv.shape:
+        return f"_np.full({out.shape}, {x})" if out.shape else x
+    return f"_np.broadcast_to({x}, {out.shape})"
+
+
+def _lower_transpose(eqn, x):
+    if len(eqn.inputs[0].shape) < 2:
+        return x
+    return f"_np.transpose({x}, {tuple(eqn.params['axes'])})"
+
+
+def _lower_where(eqn, c, x, y):
+    if not eqn.outputs[0].shape:
+        return f"({x} if {c} else {y})"
+    return f"_np.where({c}, {x}, {y})"
+
+
+def _lower_astype(eqn, x):
+    (out,) = eqn.outputs
+    if eqn.inputs[0].dtype.kind == "c" and out.dtype.kind != "c":
+        x = f"{x}.real"
+    if not out.shape:
+        return f"{_dtype_src(out.dtype)}({x})"
+    return f"{x}.astype({_dtype_src(out.dtype)})"
+
+
+LOWERINGS = {
+    "getitem": _lower_getitem,
+    "scatter_add": _scatter("+="),
+    "index_set": _scatter("="),
+    "zeros_like": _constant_like(0),
+    "ones_like": _constant_like(1),
+    "full_like": _constant_like(None),
+    "sum": _lower_sum,
+    "matmul": _lower_matmul,
+    "reshape": _lower_reshape,
+    "broadcast_to": _lower_broadcast_to,
+    "transpose": _lower_transpose,
+    "where": _lower_where,
+    "clip": lambda eqn, x, lo, hi: f"_np.minimum(_np.maximum({x}, {lo}), {hi})",
+    "real": lambda eqn, x: f"_np.real({x})",
+    "imag": lambda eqn, x: f"_np.imag({x})",
+    "astype": _lower_astype,
+}
+# results that may be written inline into their only consumer (elementwise work, and views)
+_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem"}
+
+
+def _lower(eqn, args):
+    name = eqn.prim.name
+    if eqn.prim.multiple_results:
+        raise NotLowerable(name, "several results")
+    if name in _OPERATORS:
+        if eqn.params:
+            raise NotLowerable(name, "parameters")
+        return f"{args[0]} {_OPERATORS[name]} {args[1]}"
+    if name in _UFUNCS:
+        if eqn.params:
+            raise NotLowerable(name, "parameters")
+        return f"_np.{name}({', '.join(args)})"
+    rule = LOWERINGS.get(name)
+    if rule is None:
+        raise NotLowerable(name)
+    return rule(eqn, *args)
+
+
+def _is_atomic(src: str) -> bool:
+    """Whether ``src`` is one call or subscript (``f(a)``, ``a[1:]``): it needs no parentheses."""
+    if not src.endswith((")", "]")) or "(" not in src and "[" not in src:
+        return False
+    depth = 0
+    for k, ch in enumerate(src):
+        depth += ch in "([" and 1 or -(ch in ")]")
+        if depth == 0 and k < len(src) - 1 and ch in ")]" and src[k + 1] not in "([":
+            return False
+        if depth == 0 and ch == " ":
+            return False
+    return depth == 0
+
+
+# --- code generation ------------------------------------------------------------------------------
+def generate_numba(graph: Graph, name: str = "jitted", unwrap=None) -> tuple[str, str, dict]:
+    """Source of a Numba kernel for ``graph``, of its Python wrapper, and the wrapper's constants.
+
+    The kernel ``{name}_kernel(inputs..., constants...)`` is returned as source only: the caller
+    compiles it with ``numba.njit``. ``unwrap[i]`` says input ``i`` arrives as a 0-d NumPy value
+    that the wrapper turns into a scalar (``x[()]``). Raises ``NotLowerable`` naming the first
+    primitive that has no lowering.
+    """
+    consts: dict = {}
+    const_ids: dict = {}
+
+    def literal(value) -> str:
+        if is_inline_number(value):
+            return repr(value)
+        key = id(value)
+        if key not in const_ids:
+            const_ids[key] = f"c{len(consts)}"
+            v = np.asarray(value)
+            consts[const_ids[key]] = v[()] if v.ndim == 0 else v
+        return const_ids[key]
+
+    uses: dict = {}
+    for eqn in graph.eqns:
+        for a in eqn.inputs:
+            if not isinstance(a, Literal):
+                uses[id(a)] = uses.get(id(a), 0) + 1
+    for o in graph.outputs:
+        if not isinstance(o, Literal):
+            uses[id(o)] = uses.get(id(o), 0) + 2  # never inline an output
+
+    inline: dict = {}  # id(var) -> (expression, depth) for single-use elementwise results
+
+    def read(a) -> tuple[str, int]:
+        if isinstance(a, Literal):
+            return literal(a.value), 0
+        return inline.pop(id(a), (a.name, 0))
+
+    body = []
+    for eqn in graph.eqns:
+        operands = [read(a) for a in eqn.inputs]
+        depth = 1 + max((d for _, d in operands), default=0)
+        args = [s if d == 0 or _is_atomic(s) else f"({s})" for s, d in operands]
+        code = _lower(eqn, args)
+        if isinstance(code, list):
+            body.extend(code)
+            continue
+        (out,) = eqn.outputs
+        if (eqn.prim.name in _INLINABLE and uses.get(id(out), 0) == 1
+                and depth < _MAX_INLINE_DEPTH):
+            inline[id(out)] = (code, depth)
+        else:
+            body.append(f"{out.name} = {code}")
+
+    outs = [read(o)[0] for o in graph.outputs]
+    ret = outs[0] if len(outs) == 1 else f"({', '.join(outs)},)"
+    params = ", ".join(filter(None, [signature(graph), ", ".join(consts)]))
+    kernel = [f"def {name}_kernel({params}):"] + [f"    {line}" for line in body]
+    kernel.append(f"    return {ret}")
+
+    # the wrapper: 0-d array inputs become scalars, constants are supplied
+    unwrap = unwrap or [False] * len(graph.inputs)
+    wrapper_args = ", ".join(
+        [f"{v.name}[()]" if u else v.name for v, u in zip(graph.inputs, unwrap)] + list(consts)
+    )
+    wrapper = f"def {name}({signature(graph)}):\n    return {name}_kernel({wrapper_args})\n"
+    return "\n".join(kernel) + "\n", wrapper, consts
+
+
+__all__ = ["generate_numba", "NotLowerable", "LOWERINGS"]

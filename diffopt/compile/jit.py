@@ -1,0 +1,178 @@
+"""``jit(f)``: trace ``f`` once per argument signature into a graph, simplify it and generate code.
+
+The NumPy backend generates one line per equation calling the primitive's implementation directly,
+which removes all tracing and dispatch overhead; the Numba backend compiles the whole graph into
+one ``numba.njit`` kernel (scalar programs become scalar arithmetic, elementwise expressions fuse
+into loops). Derivative programs compile like any other: ``jit(grad(f))``, ``jit(jacfwd(f))``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from ..core.graph import Graph, make_graph
+from ..core.pytree import tree_flatten, tree_unflatten
+from .codegen_numpy import build, generate_numpy
+
+BACKENDS = ("numpy", "numba")
+
+
+class _Compiled:
+    __slots__ = ("fn", "out_tree", "single", "source", "backend", "graph")
+
+    def __init__(self, fn, graph: Graph, source: str, backend: str):
+        self.fn = fn
+        self.graph = graph
+        self.out_tree = graph.out_tree
+        self.single = graph.out_tree is not None and graph.out_tree.num_leaves == 1 and \
+            graph.out_tree.num_nodes == 1  # the output is one array, not a container
+        self.source = source
+        self.backend = backend
+
+
+def _leaf_key(x):
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        return (x.shape, x.dtype)
+    return type(x)
+
+
+def _simplify(graph: Graph) -> Graph:
+    try:
+        from .passes import simplify
+    except ImportError:  # the passes are optional: compile the graph as traced
+        return graph
+    return simplify(graph)
+
+
+class Jitted:
+    """A function compiled per signature (pytree structure, shapes and dtypes of its arguments).
+
+    Attributes: ``compile_seconds`` (the last compile, everything included), ``timings`` (its
+    parts: ``trace``, ``simplify``, ``codegen`` and, for Numba, ``numba``), ``cache_size``.
+    """
+
+    def __init__(self, f: Callable, backend: str = "numpy"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown jit backend {backend!r}; use one of {BACKENDS}")
+        if not callable(f):
+            raise TypeError(f"jit needs a callable, got {type(f).__name__}")
+        self.fun = f
+        self.backend = backend
+        self.compile_seconds = 0.0
+        self.timings: dict = {}
+        self._cache: dict = {}
+        self.__name__ = getattr(f, "__name__", "jitted")
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def __call__(self, *args):
+        leaves, tree = tree_flatten(args)
+        key = (tree, tuple([_leaf_key(x) for x in leaves]))
+        c = self._cache.get(key)
+        if c is None:
+            c = self._cache[key] = self._compile(leaves, tree)
+        out = c.fn(*leaves)
+        if c.single:
+            return out
+        if c.out_tree.num_leaves == 1:
+            return tree_unflatten(c.out_tree, [out])
+        return tree_unflatten(c.out_tree, list(out))
+
+    @property
+    def cache_size(self) -> int:
+        return len(self._cache)
+
+    def cache_info(self) -> dict:
+        """Number of compiled signatures and the backend each one uses."""
+        return {"size": len(self._cache),
+                "backends": [c.backend for c in self._cache.values()]}
+
+    def _entry(self, args) -> _Compiled:
+        leaves, tree = tree_flatten(args)
+        key = (tree, tuple([_leaf_key(x) for x in leaves]))
+        if key not in self._cache:
+            self._cache[key] = self._compile(leaves, tree)
+        return self._cache[key]
+
+    def source(self, *args) -> str:
+        """The generated Python source for the signature of ``args`` (compiled if needed).
+
+        >>> print(jit(np.sin).source(1.0))
+        """
+        return self._entry(args).source
+
+    def graph(self, *args) -> Graph:
+        """The simplified graph compiled for the signature of ``args``."""
+        return self._entry(args).graph
+
+    def _compile(self, leaves, tree) -> _Compiled:
+        t0 = time.perf_counter()
+        examples = [x if hasattr(x, "shape") else np.asarray(x) for x in leaves]
+        graph = make_graph(self.fun)(*tree_unflatten(tree, examples))
+        t1 = time.perf_counter()
+        graph = _simplify(graph)
+        t2 = time.perf_counter()
+        self.timings = {"trace": t1 - t0, "simplify": t2 - t1}
+        compiled = None
+        if self.backend == "numba":
+            unwrap = [isinstance(x, (np.ndarray, np.generic)) and x.ndim == 0 for x in leaves]
+            compiled = self._compile_numba(graph, examples, unwrap)
+        if compiled is None:
+            t3 = time.perf_counter()
+            source, namespace = generate_numpy(graph, self._fn_name())
+            compiled = _Compiled(build(source, namespace, self._fn_name()), graph, source, "numpy")
+            self.timings["codegen"] = time.perf_counter() - t3
+        self.compile_seconds = sum(self.timings.values())
+        return compiled
+
+    def _fn_name(self) -> str:
+        name = self.__name__
+        return name if name.isidentifier() and not name.startswith("<") else "jitted"
+
+    def _compile_numba(self, graph: Graph, examples, unwrap) -> _Compiled | None:
+        """The Numba kernel for ``graph``; None (after a warning) when it cannot be compiled."""
+        from .codegen_numba import NotLowerable, generate_numba
+
+        name = self._fn_name()
+        t0 = time.perf_counter()
+        try:
+            kernel_src, wrapper_src, consts = generate_numba(graph, name, unwrap)
+        except NotLowerable as e:
+            warnings.warn(f"jit(backend='numba'): primitive {e.prim_name!r} cannot be lowered to "
+                          f"Numba ({e}); using the numpy backend for this function", stacklevel=4)
+            return None
+        t1 = time.perf_counter()
+        try:
+            import numba
+
+            kernel = numba.njit(cache=False)(build(kernel_src, {"_np": np}, f"{name}_kernel"))
+            args = [np.asarray(x)[()] if u else x for x, u in zip(examples, unwrap)]
+            args += list(consts.values())
+            kernel.compile(tuple(numba.typeof(a) for a in args))
+        except Exception as e:  # a typing failure in Numba: keep the function working
+            warnings.warn(f"jit(backend='numba'): Numba could not compile the kernel "
+                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                          "using the numpy backend for this function", stacklevel=4)
+            return None
+        t2 = time.perf_counter()
+        self.timings.update(codegen=t1 - t0, numba=t2 - t1)
+        fn = build(wrapper_src, {f"{name}_kernel": kernel, **consts}, name)
+        return _Compiled(fn, graph, kernel_src + "\n" + wrapper_src, "numba")
+
+
+def jit(f: Callable, backend: str = "numpy") -> Jitted:
+    """Compile ``f`` per argument signature to NumPy calls (``backend="numpy"``) or to one Numba
+    kernel (``backend="numba"``).
+
+    Python control flow on traced values raises a TypeError inside ``jit``: use
+    ``diffopt.numpy.where`` to select values, or call the function without ``jit``.
+
+    >>> fast_grad = jit(grad(rosen)); fast_grad(x0)
+    """
+    return Jitted(f, backend)
+
+
+__all__ = ["jit", "Jitted"]

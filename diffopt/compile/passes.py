@@ -1,0 +1,415 @@
+"""Simplification passes on the Graph IR: each takes a ``Graph`` and returns a new one.
+
+- ``fold_constants``: an equation whose inputs are all literals is evaluated once into literals
+  (outputs of at most ``FOLD_MAX_SIZE`` elements: large constant arrays stay computed at run time).
+- ``algebraic``: exact identities (see its docstring); ``x * 0`` is only rewritten for integer and
+  boolean ``x``, or for every ``x`` with ``assume_finite=True`` (``0 * inf`` is ``nan``).
+- ``cse``: common-subexpression elimination (commutative ``add``/``multiply`` in either order).
+- ``dce``: dead-code elimination (graph inputs are always kept, so the signature is unchanged).
+- ``simplify``: all of them until nothing changes, then fresh names.
+
+A pass never mutates its input: the new graph has its own variables and equations (literal values
+are shared). Every rewrite keeps each variable's shape and dtype, so the outputs keep their values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..core.graph import Eqn, Graph, Literal, Var
+from ..numpy import creation as _creation
+from ..numpy import elementwise as _ew
+
+FOLD_MAX_SIZE = 1024
+"""Largest output (in elements) that ``fold_constants`` turns into a literal."""
+
+MAX_POWER = 4
+"""``power(x, n)`` for integer ``2 <= n <= MAX_POWER`` becomes ``n - 1`` or fewer multiplies."""
+
+# cse compares array literals/params up to this size by value, larger ones by identity
+_KEY_MAX_SIZE = 64
+
+_ADD = _ew.add.primitive
+_SUB = _ew.subtract.primitive
+_MUL = _ew.multiply.primitive
+_DIV = _ew.divide.primitive
+_NEG = _ew.negative.primitive
+_POS = _ew.positive.primitive
+_POW = _ew.power.primitive
+_RECIP = _ew.reciprocal.primitive
+_ZEROS_LIKE = _creation._zeros_like
+_ONES_LIKE = _creation._ones_like
+_FULL_LIKE = _creation._full_like
+_LIKE = (_ZEROS_LIKE, _ONES_LIKE, _FULL_LIKE)
+_COMMUTATIVE = (_ADD, _MUL)
+
+
+# --- the rebuilding machinery shared by all passes ------------------------------------------------
+class _Builder:
+    """Rebuilds a graph equation by equation with fresh variables.
+
+    ``env`` maps each old variable (by id) to its new operand (a new ``Var`` or a ``Literal``).
+    """
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.inputs = [Var(v.shape, v.dtype) for v in graph.inputs]
+        self.env = {id(old): new for old, new in zip(graph.inputs, self.inputs)}
+        self.eqns: list[Eqn] = []
+        self.producer: dict[int, Eqn] = {}  # id(new var) -> the new equation defining it
+        self.changed = False
+
+    def read(self, a):
+        return a if isinstance(a, Literal) else self.env[id(a)]
+
+    def emit(self, prim, inputs: list, params: dict, avals: list) -> list[Var]:
+        """Append ``prim[params](*inputs)`` with outputs of the given (shape, dtype)s."""
+        outs = [Var(shape, dtype) for shape, dtype in avals]
+        eqn = Eqn(prim, list(inputs), dict(params), outs)
+        self.eqns.append(eqn)
+        for v in outs:
+            self.producer[id(v)] = eqn
+        return outs
+
+    def copy(self, eqn: Eqn, inputs: list) -> list[Var]:
+        outs = self.emit(eqn.prim, inputs, eqn.params, [(v.shape, v.dtype) for v in eqn.outputs])
+        self.bind(eqn, outs)
+        return outs
+
+    def bind(self, eqn: Eqn, operands: list) -> None:
+        for old, new in zip(eqn.outputs, operands, strict=True):
+            self.env[id(old)] = new
+
+    def finish(self) -> Graph:
+        g = self.graph
+        outputs = [self.read(o) for o in g.outputs]
+        return Graph(self.inputs, self.eqns, outputs, g.in_tree, g.out_tree)
+
+
+Rule = Callable[[_Builder, Eqn, list], bool]
+
+
+def _rewrite(graph: Graph, rule: Rule | None, eqns: list | None = None) -> tuple[Graph, bool]:
+    """Rebuild ``graph`` from ``eqns`` (default: all of its equations); ``rule(builder, eqn,
+    new_inputs)`` returns True when it has bound the equation's outputs, False to copy it."""
+    b = _Builder(graph)
+    for eqn in graph.eqns if eqns is None else eqns:
+        inputs = [b.read(a) for a in eqn.inputs]
+        if rule is None or not rule(b, eqn, inputs):
+            b.copy(eqn, inputs)
+    return b.finish(), b.changed
+
+
+# --- dead-code elimination ------------------------------------------------------------------------
+def _dce(graph: Graph) -> tuple[Graph, bool]:
+    live = {id(o) for o in graph.outputs if isinstance(o, Var)}
+    keep = []
+    for eqn in reversed(graph.eqns):
+        if any(id(v) in live for v in eqn.outputs):
+            keep.append(eqn)
+            live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
+    return _rewrite(graph, None, keep[::-1])[0], len(keep) < len(graph.eqns)
+
+
+def dce(graph: Graph) -> Graph:
+    """Drop the equations whose outputs the graph's outputs do not need.
+
+    >>> len(dce(make_graph(lambda x: (np.sin(x), x)[1])(1.0)).eqns)  # 0
+    """
+    return _dce(graph)[0]
+
+
+# --- common-subexpression elimination -------------------------------------------------------------
+def _freeze(v):
+    """A hashable key for a literal value or a parameter: equal keys mean interchangeable values
+    (same type and dtype, bitwise-equal data: ``0.0`` and ``-0.0`` differ, so do ``1`` and
+    ``1.0``)."""
+    if isinstance(v, (np.ndarray, np.generic)):
+        if v.size <= _KEY_MAX_SIZE:
+            return ("array", type(v).__name__, v.dtype.str, v.shape, v.tobytes())
+        return ("id", id(v))
+    if isinstance(v, float):
+        return ("float", v.hex())
+    if isinstance(v, complex):
+        return ("complex", v.real.hex(), v.imag.hex())
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_freeze(i) for i in v))
+    if isinstance(v, slice):
+        return ("slice", _freeze(v.start), _freeze(v.stop), _freeze(v.step))
+    if isinstance(v, dict):
+        return ("dict", tuple(sorted((repr(k), _freeze(i)) for k, i in v.items())))
+    if isinstance(v, np.dtype):
+        return ("dtype", v.str)
+    try:
+        hash(v)
+    except TypeError:
+        return ("id", id(v))  # unhashable and unknown: equal only to itself
+    return (type(v).__name__, v)
+
+
+def _operand_key(prim, a):
+    if isinstance(a, Literal):
+        return _freeze(a.value)
+    if prim in _LIKE:  # zeros_like(x) depends only on x's shape and dtype
+        return ("aval", a.shape, a.dtype.str)
+    return ("var", id(a))
+
+
+def _cse(graph: Graph) -> tuple[Graph, bool]:
+    seen: dict = {}
+
+    def rule(b, eqn, inputs):
+        keys = [_operand_key(eqn.prim, a) for a in inputs]
+        if eqn.prim in _COMMUTATIVE:
+            keys.sort(key=repr)
+        key = (id(eqn.prim), tuple(keys), _freeze(eqn.params))
+        prev = seen.get(key)
+        if prev is None:
+            seen[key] = b.copy(eqn, inputs)
+        else:
+            b.bind(eqn, prev)
+            b.changed = True
+        return True
+
+    return _rewrite(graph, rule)
+
+
+def cse(graph: Graph) -> Graph:
+    """Reuse the first result of equations with the same primitive, inputs (the same variables or
+    equal literals) and parameters.
+
+    >>> len(cse(make_graph(lambda x: np.sin(x) + np.sin(x))(1.0)).eqns)  # 2
+    """
+    return _cse(graph)[0]
+
+
+# --- constant folding -----------------------------------------------------------------------------
+def _as_literal(value, var: Var):
+    """``value`` as a literal standing for ``var`` (its exact shape and dtype), or None."""
+    if isinstance(value, (np.ndarray, np.generic, bool, int, float, complex)):
+        value = np.asarray(value, dtype=var.dtype)
+    if getattr(value, "shape", None) != var.shape or getattr(value, "dtype", None) != var.dtype:
+        return None
+    return Literal(value)
+
+
+def _fold_rule(b, eqn, inputs):
+    if eqn.prim.impl is None or not all(isinstance(a, Literal) for a in inputs):
+        return False
+    if any(math.prod(v.shape) > FOLD_MAX_SIZE for v in eqn.outputs):
+        return False
+    try:
+        with np.errstate(all="ignore"):
+            out = eqn.prim.impl(*[a.value for a in inputs], **eqn.params)
+    except Exception:  # leave it to run time, where the error will be raised with context
+        return False
+    outs = out if eqn.prim.multiple_results else (out,)
+    lits = [_as_literal(o, v) for o, v in zip(outs, eqn.outputs)]
+    if len(lits) != len(eqn.outputs) or any(lit is None for lit in lits):
+        return False
+    b.bind(eqn, lits)
+    b.changed = True
+    return True
+
+
+def _fold(graph: Graph) -> tuple[Graph, bool]:
+    return _rewrite(graph, _fold_rule)
+
+
+def fold_constants(graph: Graph) -> Graph:
+    """Evaluate once the equations whose inputs are all literals (outputs of at most
+    ``FOLD_MAX_SIZE`` elements); graph inputs stay inputs.
+
+    >>> fold_constants(g)  # an equation ``b = exp 2.0`` becomes the literal 7.389...
+    """
+    return _fold(graph)[0]
+
+
+# --- algebraic identities -------------------------------------------------------------------------
+def _uniform(v):
+    """The Python number every element of ``v`` equals (small NumPy arrays), else None."""
+    if isinstance(v, (bool, int, float, complex)):
+        return v
+    if isinstance(v, (np.ndarray, np.generic)) and 0 < v.size <= _KEY_MAX_SIZE:
+        flat = np.ravel(v)
+        if np.all(flat == flat[0]):
+            return flat[0].item()
+    return None
+
+
+def _constant(b: _Builder, a):
+    """The number every element of operand ``a`` is known to equal, else None."""
+    if isinstance(a, Literal):
+        return _uniform(a.value)
+    eqn = b.producer.get(id(a))
+    if eqn is None:
+        return None
+    if eqn.prim is _ZEROS_LIKE:
+        return 0
+    if eqn.prim is _ONES_LIKE:
+        return 1
+    if eqn.prim is _FULL_LIKE:
+        return _uniform(eqn.params.get("fill_value"))
+    return None
+
+
+def _aval(a):
+    """(shape, dtype) of an operand; dtype None for Python numbers (weakly typed: they take the
+    other operand's dtype, so they never stand for a variable)."""
+    if isinstance(a, Var):
+        return a.shape, a.dtype
+    v = a.value
+    if isinstance(v, (bool, int, float, complex)):
+        return (), None
+    return a.shape, getattr(v, "dtype", None)
+
+
+def _replace(b: _Builder, eqn: Eqn, x) -> bool:
+    """Use operand ``x`` for the equation's output when it has the output's exact shape and
+    dtype (broadcasting or type promotion would otherwise change the value)."""
+    y = eqn.outputs[0]
+    if _aval(x) != (y.shape, y.dtype):
+        return False
+    b.bind(eqn, [x])
+    b.changed = True
+    return True
+
+
+def _emit_as(b: _Builder, eqn: Eqn, prim, inputs: list, params: dict | None = None) -> bool:
+    y = eqn.outputs[0]
+    b.bind(eqn, b.emit(prim, inputs, params or {}, [(y.shape, y.dtype)]))
+    b.changed = True
+    return True
+
+
+def _is_number(k) -> bool:
+    return isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k)
+
+
+def _int_power(b: _Builder, eqn: Eqn, x, n: int) -> bool:
+    """``x ** n`` by repeated squaring: ``x*x``, ``x*(x*x)``, ``(x*x)*(x*x)``."""
+    aval = [(x.shape, x.dtype)]
+    acc, base = None, x
+    while n:
+        if n & 1:
+            acc = base if acc is None else b.emit(_MUL, [acc, base], {}, aval)[0]
+        n >>= 1
+        if n:
+            base = b.emit(_MUL, [base, base], {}, aval)[0]
+    b.bind(eqn, [acc])
+    b.changed = True
+    return True
+
+
+def _power_rule(b: _Builder, eqn: Eqn, x, p) -> bool:
+    k = _constant(b, p)
+    y = eqn.outputs[0]
+    if not _is_number(k) or not float(k).is_integer() or not isinstance(x, Var):
+        return False
+    if x.shape != y.shape:
+        return False
+    n = int(k)
+    if n == 0:  # x ** 0 == 1 for every x, nan and inf included
+        dtype = None if x.dtype == y.dtype else y.dtype
+        return _emit_as(b, eqn, _ONES_LIKE, [x], {"dtype": dtype})
+    if x.dtype != y.dtype:
+        return False
+    if n == 1:
+        return _replace(b, eqn, x)
+    if n == -1 and np.issubdtype(y.dtype, np.inexact):
+        return _emit_as(b, eqn, _RECIP, [x])
+    if 2 <= n <= MAX_POWER:
+        return _int_power(b, eqn, x, n)
+    return False
+
+
+def _zeros_for(b: _Builder, eqn: Eqn, inputs: list, assume_finite: bool) -> bool:
+    """``x * 0`` -> zeros, exact for integer/boolean operands (else only if ``assume_finite``)."""
+    y = eqn.outputs[0]
+    exact = all(not np.issubdtype(a.dtype if isinstance(a, Var) else np.result_type(a.value),
+                                  np.inexact) for a in inputs)
+    if not (exact or assume_finite):
+        return False
+    like = next((a for a in inputs if isinstance(a, Var) and a.shape == y.shape), None)
+    if like is None:
+        return False
+    dtype = None if like.dtype == y.dtype else y.dtype
+    return _emit_as(b, eqn, _ZEROS_LIKE, [like], {"dtype": dtype})
+
+
+def _algebraic_rule(assume_finite: bool) -> Rule:
+    def rule(b, eqn, inputs):
+        p = eqn.prim
+        if p is _MUL:
+            for x, c in ((inputs[0], inputs[1]), (inputs[1], inputs[0])):
+                k = _constant(b, c)
+                if k == 1 and _replace(b, eqn, x):
+                    return True
+                if k == 0 and _zeros_for(b, eqn, inputs, assume_finite):
+                    return True
+        elif p is _ADD:
+            for x, c in ((inputs[0], inputs[1]), (inputs[1], inputs[0])):
+                if _constant(b, c) == 0 and _replace(b, eqn, x):
+                    return True
+        elif p is _SUB:
+            return _constant(b, inputs[1]) == 0 and _replace(b, eqn, inputs[0])
+        elif p is _DIV:
+            return _constant(b, inputs[1]) == 1 and _replace(b, eqn, inputs[0])
+        elif p is _POS:
+            return _replace(b, eqn, inputs[0])
+        elif p is _NEG:
+            inner = b.producer.get(id(inputs[0])) if isinstance(inputs[0], Var) else None
+            return inner is not None and inner.prim is _NEG and _replace(b, eqn, inner.inputs[0])
+        elif p is _POW:
+            return _power_rule(b, eqn, inputs[0], inputs[1])
+        return False
+
+    return rule
+
+
+def algebraic(graph: Graph, *, assume_finite: bool = False) -> Graph:
+    """Apply exact algebraic identities.
+
+    ``x*1``, ``1*x``, ``x/1``, ``x-0`` -> ``x``; ``x+0``, ``0+x`` -> ``x`` (only a ``-0.0`` input
+    differs: ``-0.0 + 0`` is ``+0.0``); ``-(-x)`` -> ``x``; ``+x`` -> ``x``; ``x**0`` -> ones;
+    ``x**1`` -> ``x``; ``x**-1`` -> ``reciprocal(x)`` (floating x); ``x**n`` for integer
+    ``2 <= n <= MAX_POWER`` -> multiplies (within a few ulps of ``power``). A rewrite to ``x`` is
+    made only when ``x`` has the result's exact shape and dtype, so ``x * 1`` that broadcasts or
+    promotes ``x`` stays. The constants may be literals or ``zeros_like/ones_like/full_like``
+    results. ``x * 0`` -> zeros only for integer/boolean operands, since ``0 * inf`` and
+    ``0 * nan`` are ``nan`` (XLA does not rewrite it for floats either); ``assume_finite=True``
+    rewrites it for every dtype.
+
+    >>> len(algebraic(make_graph(lambda x: (x * 1.0) ** 2)(3.0)).eqns)  # 1: b = multiply a a
+    """
+    return _rewrite(graph, _algebraic_rule(assume_finite))[0]
+
+
+# --- everything until nothing changes -------------------------------------------------------------
+def simplify(graph: Graph, *, assume_finite: bool = False, max_rounds: int = 50) -> Graph:
+    """Fold constants, apply algebraic identities, eliminate common subexpressions and dead code,
+    until nothing changes; the new graph computes the same outputs with fewer equations.
+
+    >>> print(simplify(make_graph(grad(lambda x: x ** 2))(3.0)))
+    { lambda a:f64[] .
+        b:f64[] = multiply 2 a
+      in (b) }
+    """
+    alg = _algebraic_rule(assume_finite)
+    passes = (_fold, lambda g: _rewrite(g, alg), _cse, _dce)
+    g, _ = _dce(graph)  # a fresh copy (and less work for the rounds)
+    for _ in range(max_rounds):
+        changed = False
+        for p in passes:
+            g, c = p(g)
+            changed = changed or c
+        if not changed:
+            break
+    g.rename()
+    return g
+
+
+__all__ = ["FOLD_MAX_SIZE", "MAX_POWER", "algebraic", "cse", "dce", "fold_constants", "simplify"]
