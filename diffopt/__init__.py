@@ -35,7 +35,8 @@ __all__ = [
     "tree_leaves",
 ]
 
+from . import symbolic  # noqa: E402
 from .compile import jit  # noqa: E402
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
 
-__all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit"]
+__all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit", "symbolic"]
