@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 from . import symbolic  # noqa: E402
+from .compare import compare  # noqa: E402
 from .compile import jit  # noqa: E402
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
 
-__all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit", "symbolic"]
+__all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit", "symbolic",
+            "compare"]

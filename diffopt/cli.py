@@ -1,14 +1,17 @@
-"""The ``diffopt`` command: ``diffopt demo`` shows derivatives by every method;
-``diffopt demo NAME`` runs an optimization example (least_squares, logistic_regression,
-shallow_net, rosenbrock) and writes its plots."""
+"""The ``diffopt`` command: ``diffopt demo`` shows derivatives by three methods;
+``diffopt demo methods`` compares every method (finite differences, complex step, symbolic,
+forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
+optimization example (least_squares, logistic_regression, shallow_net, rosenbrock)
+and writes its plots."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-DEMOS = {  # name: module with run(); the optimization examples take run(out_dir=, quick=)
+DEMOS = {  # name: "module" with run(), or "module:function"; examples take (out_dir=, quick=)
     "derivatives": "diffopt.demo",
+    "methods": "diffopt.demo:run_methods",  # takes quick=
     "least_squares": "diffopt.examples.least_squares",
     "logistic_regression": "diffopt.examples.logistic_regression",
     "shallow_net": "diffopt.examples.shallow_net",
@@ -39,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             options["out_dir"] = args.out
         if options and args.name == "derivatives":
             parser.error("--quick and --out apply to the optimization examples, not derivatives")
-        importlib.import_module(DEMOS[args.name]).run(**options)
+        if args.out is not None and args.name == "methods":
+            parser.error("--out applies to the optimization examples, not methods")
+        module, _, function = DEMOS[args.name].partition(":")
+        getattr(importlib.import_module(module), function or "run")(**options)
     return 0
 
 

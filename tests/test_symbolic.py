@@ -233,3 +233,14 @@ def test_symbols_are_interned_and_scalar():
     assert Symbol("x") is x
     assert x.shape == () and x.dtype == np.float64
     assert str(x) == "x" and repr(x**2) == "x**2"
+
+
+def test_nodes_with_different_params_stay_distinct():
+    # The node cache keys on params by value: v[0] and v[1], or two different slices, never merge.
+    x, y, z = Symbol("x"), Symbol("y"), Symbol("z")
+    v = dnp.stack([x, y, z])
+    e = v[0] ** 2 * v[1]
+    assert "idx=(0,)" in str(e) and "idx=(1,)" in str(e)
+    assert evaluate(e, {x: 2.0, y: 3.0, z: 5.0}) == 12.0
+    d = v[1:] - v[:-1]
+    np.testing.assert_allclose(evaluate(d, {x: 2.0, y: 3.0, z: 5.0}), [1.0, 2.0])
