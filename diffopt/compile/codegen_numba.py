@@ -36,7 +36,8 @@ _UFUNCS = {
     # unary
     "negative", "positive", "square", "sqrt", "cbrt", "reciprocal", "exp", "expm1", "exp2", "log",
     "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
-    "tanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sign", "floor", "ceil", "rint",
+    "tanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc", "sign", "floor",
+    "ceil", "rint",
     "trunc", "conjugate", "absolute", "isnan", "isfinite", "isinf", "signbit", "logical_not",
     # binary
     "arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2",
@@ -162,6 +163,13 @@ def _lower_astype(eqn, x):
     return f"{x}.astype({_dtype_src(out.dtype)})"
 
 
+def _lower_round(eqn, x):
+    decimals = int(eqn.params["decimals"])
+    if not eqn.outputs[0].shape:
+        return f"round({x}, {decimals})"
+    return f"_np.round({x}, {decimals})"
+
+
 LOWERINGS = {
     "getitem": _lower_getitem,
     "scatter_add": _scatter("+="),
@@ -179,9 +187,10 @@ LOWERINGS = {
     "real": lambda eqn, x: f"_np.real({x})",
     "imag": lambda eqn, x: f"_np.imag({x})",
     "astype": _lower_astype,
+    "round": _lower_round,
 }
 # results that may be written inline into their only consumer (elementwise work, and views)
-_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem"}
+_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem", "round"}
 
 
 def _lower(eqn, args):
