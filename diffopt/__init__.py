@@ -38,7 +38,8 @@ __all__ = [
 from . import symbolic  # noqa: E402
 from .compare import compare  # noqa: E402
 from .compile import jit  # noqa: E402
+from .modes import choose_mode, jacobian_optimal  # noqa: E402
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
 
 __all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit", "symbolic",
-            "compare"]
+            "compare", "choose_mode", "jacobian_optimal"]

@@ -436,23 +436,30 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
 
 
 def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
-    """Jacobian by ``mode`` = "forward", "reverse" or "auto" (forward when inputs <= outputs).
+    """Jacobian by ``mode``: "forward", "reverse", "auto" or "optimal".
+
+    "auto" picks the cheaper pure mode from the traced graph (shapes and operation counts, see
+    ``diffopt.modes.choose_mode``). "optimal" cuts a layered program at its narrow points and
+    multiplies the pieces' Jacobians in the cheapest order, mixing forward and reverse sweeps
+    (``diffopt.modes.jacobian_optimal``; one array in, one array out).
 
     >>> jacobian(np.sin)(np.zeros(3))  # the identity
     """
-    if mode not in ("auto", "forward", "reverse"):
-        raise ValueError(f"jacobian: mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    if mode not in ("auto", "forward", "reverse", "optimal"):
+        raise ValueError("jacobian: mode must be 'auto', 'forward', 'reverse' or 'optimal', "
+                         f"not {mode!r}")
+    from .modes import choose_mode, jacobian_optimal
+
+    if mode == "optimal":
+        return jacobian_optimal(f, argnums)  # built once: it caches its plan per signature
+    if mode != "auto":
+        return (jacfwd if mode == "forward" else jacrev)(f, argnums)
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        chosen = mode
-        if mode == "auto":
-            dargs, _ = _split_args(f, args, kwargs, argnums)
-            n_in = sum(_flat_sizes(tree_flatten(dargs)[0]))
-            n_out = sum(_flat_sizes(tree_flatten(f(*args, **kwargs))[0]))
-            chosen = "forward" if n_in <= n_out else "reverse"
-        impl = jacfwd if chosen == "forward" else jacrev
-        return impl(f, argnums)(*args, **kwargs)
+        g = functools.partial(f, **kwargs) if kwargs else f
+        impl = jacfwd if choose_mode(g, args, argnums) == "forward" else jacrev
+        return impl(g, argnums)(*args)
 
     return jac
 

@@ -174,8 +174,8 @@ def test_jacobian_auto_picks_the_cheaper_mode(monkeypatch):
     real_fwd, real_rev = tr.jacfwd, tr.jacrev
     monkeypatch.setattr(tr, "jacfwd", lambda *a, **k: used.append("fwd") or real_fwd(*a, **k))
     monkeypatch.setattr(tr, "jacrev", lambda *a, **k: used.append("rev") or real_rev(*a, **k))
-    tr.jacobian(lambda x: dnp.sum(x**2))(np.ones(5))  # 5 inputs, 1 output
-    tr.jacobian(lambda x: dnp.stack([x, x, x]))(np.ones(1))  # 1 input, 3 outputs
+    tr.jacobian(lambda x: dnp.sum(x**2))(np.ones(1000))  # 1000 inputs, 1 output
+    tr.jacobian(lambda x: dnp.tanh(x * np.ones(1000)))(np.ones(1))  # 1 input, 1000 outputs
     assert used == ["rev", "fwd"]
 
 
