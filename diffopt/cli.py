@@ -2,7 +2,8 @@
 ``diffopt demo methods`` compares every method (finite differences, complex step, symbolic,
 forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
 optimization example (least_squares, logistic_regression, shallow_net, rosenbrock)
-and writes its plots."""
+and writes its plots; ``diffopt bench modes [--quick]`` times forward against reverse mode
+Jacobians and writes its table and figures."""
 
 from __future__ import annotations
 
@@ -31,7 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--quick", action="store_true", help="examples: a smaller, faster run")
     demo.add_argument("--out", metavar="DIR", help="examples: folder for the PNG plots "
                       "(default plots/NAME)")
+    bench = sub.add_parser("bench", help="run a benchmark (modes: forward against reverse mode)")
+    bench_sub = bench.add_subparsers(dest="benchmark", required=True)
+    from diffopt import bench as bench_modes
+
+    bench_modes.add_arguments(bench_sub.add_parser("modes", help="Jacobians: forward, reverse, "
+                                                   "auto, finite differences, JAX"))
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return bench_modes.run_from_args(args)
     if args.command == "demo":
         import importlib
 
