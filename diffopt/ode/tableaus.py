@@ -1,0 +1,105 @@
+"""Butcher tableaus of explicit Runge-Kutta methods, with embedded error weights and dense output.
+
+Every method is written in "first same as last" form: stage 0 is ``f(t, y)`` at the step start and
+``f(t + h, y_new)`` is evaluated after each step (it is the next step's stage 0 and the derivative
+the interpolant needs), so ``E`` and ``P`` have one row per stage plus one for that last evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """An explicit Runge-Kutta method.
+
+    ``a`` (lower-triangular rows), ``b`` and ``c`` are the Butcher coefficients; ``error`` the
+    weights of the embedded error estimate (``None`` for fixed-step methods); ``dense`` the matrix
+    ``P`` of the method's own continuous extension,
+    ``y(t0 + θh) = y0 + h Σ_i K_i Σ_j P[i, j] θ^(j+1)``
+    (``None``: cubic Hermite from the step's two states and derivatives); ``order`` the order of the
+    propagated solution and ``error_order`` the order of the lower of the embedded pair.
+
+    >>> TABLEAUS["rk4"].order
+    4
+    """
+
+    name: str
+    a: tuple
+    b: tuple
+    c: tuple
+    order: int
+    error: tuple | None = None
+    error_order: int | None = None
+    dense: np.ndarray | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.error is not None
+
+    @property
+    def n_stages(self) -> int:
+        return len(self.b)
+
+
+EULER = Tableau("euler", a=((),), b=(1.0,), c=(0.0,), order=1)
+
+RK4 = Tableau(
+    "rk4",
+    a=((), (0.5,), (0.0, 0.5), (0.0, 0.0, 1.0)),
+    b=(1 / 6, 1 / 3, 1 / 3, 1 / 6),
+    c=(0.0, 0.5, 0.5, 1.0),
+    order=4,
+)
+
+BOSH3 = Tableau(
+    "bosh3",
+    a=((), (1 / 2,), (0.0, 3 / 4)),
+    b=(2 / 9, 1 / 3, 4 / 9),
+    c=(0.0, 1 / 2, 3 / 4),
+    order=3,
+    error=(5 / 72, -1 / 12, -1 / 9, 1 / 8),
+    error_order=2,
+    dense=np.array([
+        [1.0, -4 / 3, 5 / 9],
+        [0.0, 1.0, -2 / 3],
+        [0.0, 4 / 3, -8 / 9],
+        [0.0, -1.0, 1.0],
+    ]),
+)
+
+DOPRI5 = Tableau(
+    "dopri5",
+    a=(
+        (),
+        (1 / 5,),
+        (3 / 40, 9 / 40),
+        (44 / 45, -56 / 15, 32 / 9),
+        (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+        (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+    ),
+    b=(35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+    c=(0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0),
+    order=5,
+    error=(-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40),
+    error_order=4,
+    # Shampine's fourth-order continuous extension (as in scipy's RK45).
+    dense=np.array([
+        [1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.0, 131558114200 / 32700410799, -68118460800 / 10900136933,
+         87487479700 / 32700410799],
+        [0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
+        [0.0, 127303824393 / 49829197408, -318862633887 / 49829197408,
+         701980252875 / 199316789632],
+        [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
+        [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
+    ]),
+)
+
+TABLEAUS = {t.name: t for t in (EULER, RK4, BOSH3, DOPRI5)}
+
+__all__ = ["Tableau", "TABLEAUS", "EULER", "RK4", "BOSH3", "DOPRI5"]
