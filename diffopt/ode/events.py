@@ -21,6 +21,9 @@ from diffopt.transforms import jvp
 
 from .interpolation import StepInterpolant
 
+# a root found this close to a step's start (as a fraction of the step) is the step start itself
+STEP_START_THETA = 1e-12
+
 
 @dataclass(frozen=True)
 class Event:
@@ -28,6 +31,12 @@ class Event:
 
     ``direction``: -1 fires only when the condition goes from positive to non-positive, +1 from
     negative to non-negative, 0 either way. ``terminal``: stop the solve at the event time.
+    ``needs_step_start``: the condition also depends on the current step's start and is called as
+    ``condition(t, y, *args, step_start=(t0, y0))`` (e.g. a finite-difference estimate over the
+    partial step ``t - t0``). Its value at the previous step's end (seen with that step's start)
+    and at this step's end decide whether it fires; if the condition is already past zero just after
+    ``t0`` (a jump at the step start), the event time is ``t0`` itself, whose derivative is only
+    that of ``t0``.
 
     >>> hit_ground = Event(lambda t, y, g: y[0], direction=-1)
     """
@@ -35,6 +44,7 @@ class Event:
     condition: Callable
     direction: int = 0
     terminal: bool = True
+    needs_step_start: bool = False
 
     def __post_init__(self):
         if self.direction not in (-1, 0, 1):
@@ -43,9 +53,16 @@ class Event:
             raise TypeError("Event condition must be a callable condition(t, y, *args) -> scalar")
 
 
-def event_value(event: Event, t, y, args) -> float:
+def call_condition(event: Event, t, y, args, step_start=None):
+    """``event.condition(t, y, *args)``, with ``step_start=(t0, y0)`` for events that need it."""
+    if event.needs_step_start:
+        return event.condition(t, y, *args, step_start=step_start)
+    return event.condition(t, y, *args)
+
+
+def event_value(event: Event, t, y, args, step_start=None) -> float:
     """The condition as a plain float (no derivative), with a clear error if it is not a scalar."""
-    g = np.asarray(concrete(event.condition(t, y, *args)))
+    g = np.asarray(concrete(call_condition(event, t, y, args, step_start)))
     if g.size != 1:
         raise ValueError(f"an event condition must return a scalar, got shape {g.shape}")
     return float(g.reshape(()).real)
@@ -65,10 +82,11 @@ def crosses(g0: float, g1: float, direction: int) -> bool:
 def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: float):
     """The event's time (a concrete float) in the step: Brent's method on the interpolant."""
     ci = interp.concrete()
+    start = (ci.t0, ci.y0)
 
     def phi(theta):
         t = ci.t0 + theta * ci.h
-        return event_value(event, t, ci(t), args_c)
+        return event_value(event, t, ci(t), args_c, start)
 
     if g1 == 0.0:
         return ci.t0 + ci.h
@@ -76,6 +94,8 @@ def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: f
     if not (a * b < 0):  # rounding in the interpolant's end values: fall back on the step end
         return ci.t0 + ci.h
     theta = brentq(phi, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+    if event.needs_step_start and theta < STEP_START_THETA:
+        return ci.t0  # the condition jumps past zero at the step start itself
     return ci.t0 + theta * ci.h
 
 
@@ -86,9 +106,13 @@ def differentiable_time(event: Event, interp: StepInterpolant, args, args_c, t_r
     raises ``ZeroDivisionError`` when the crossing is tangential (no derivative exists).
     """
     ci = interp.concrete()
-    _, slope = jvp(lambda tt: event.condition(tt, ci(tt), *args_c), (t_root,), (1.0,))
+    if event.needs_step_start and t_root == ci.t0:
+        return interp.t0, np.inf  # a jump at the step start: the time moves only with t0
+    start_c = (ci.t0, ci.y0)
+    _, slope = jvp(lambda tt: call_condition(event, tt, ci(tt), args_c, start_c), (t_root,),
+                   (1.0,))
     slope = float(np.asarray(concrete(slope)).real)
-    g = event.condition(t_root, interp(t_root), *args)
+    g = call_condition(event, t_root, interp(t_root), args, (interp.t0, interp.y0))
     if dnp.shape(g) != ():
         g = dnp.reshape(g, ())
     if not np.isfinite(slope) or slope == 0.0:
@@ -96,4 +120,4 @@ def differentiable_time(event: Event, interp: StepInterpolant, args, args_c, t_r
     return t_root - (g - concrete(g)) / slope, slope
 
 
-__all__ = ["Event", "crosses", "locate", "differentiable_time", "event_value"]
+__all__ = ["Event", "call_condition", "crosses", "locate", "differentiable_time", "event_value"]

@@ -122,7 +122,8 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
 
     f_cur = f(t0, y0)
     t, t_c, y = t0, t0_c, y0
-    g_prev = [event_value(e, t0_c, concrete(y0), args_c) for e in events]
+    y0_c = concrete(y0)
+    g_prev = [event_value(e, t0_c, y0_c, args_c, (t0_c, y0_c)) for e in events]
     ts, ys, log = [], [], []
     save_i = 0
     if saves is None:
@@ -195,7 +196,8 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
             break
         n_steps += 1
         interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
-        g_new = [event_value(e, t_new_c, y_new_c, args_c) for e in events]
+        start_c = (t_c, np.asarray(concrete(y)))
+        g_new = [event_value(e, t_new_c, y_new_c, args_c, start_c) for e in events]
         ev = _events_in_step(events, interp, args, args_c, g_prev, g_new, traced, log)
         stop_c = ev[1] if ev is not None else t_new_c
         if saves is not None:
@@ -207,7 +209,7 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
         if ev is not None:
             status, message = TERMINAL_EVENT, f"terminal event {ev[0]} fired at t={ev[1]:.6g}"
             t, y = ev[2], ev[3]
-            if saves is None:
+            if saves is None and ev[1] != t_c:  # (an event at the step start is saved already)
                 ts.append(t)
                 ys.append(y)
             break

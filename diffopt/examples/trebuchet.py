@@ -1,0 +1,259 @@
+"""The trebuchet of the Julia Flux blog post "Differentiable Control Problems", differentiable.
+
+The model of ``shared/specs/trebuchet.md`` (Trebuchet.jl's equations, from virtualtrebuchet.com):
+a counterweight trebuchet with a hinged counterweight and a sling, thrown in three stages —
+
+1. the projectile slides on the ground, dragged by the sling (until the sling's tension lifts it),
+2. the projectile hangs in the sling (until its velocity points along the release angle),
+3. free flight with quadratic air drag and wind (until it lands).
+
+Each stage is integrated by explicit Euler with ``dt = 1/60`` s through :func:`diffopt.ode.solve`;
+events are located on each step's cubic Hermite interpolant and the next stage starts at the event
+time from the interpolated state. Every operation is a ``diffopt.numpy`` one, so
+:func:`shoot`'s distance is differentiable in the wind, the release angle and the counterweight
+(derivatives flow through the event times by the implicit function theorem).
+
+``model="faithful"`` (default) reproduces the original code, which swaps the arm's and the
+counterweight's inertias in the stage 1-2 equations (the published figures depend on it);
+``model="corrected"`` uses them the right way round.
+
+>>> shot = shoot(0.0, 45.0, 200.0)   # wind m/s, angle degrees, counterweight lb
+>>> round(float(shot.distance), 3)
+82.799
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import diffopt.numpy as dnp
+from diffopt.core import concrete
+from diffopt.ode import Event, solve
+
+FT = 0.3048  # m
+LB = 0.45359237  # kg
+
+A_PIVOT = 5.0 * FT  # pivot height above ground (a)
+L_AL = 6.792 * FT  # long arm, pivot to sling hook (b)
+L_AS = 1.75 * FT  # short arm, pivot to counterweight hinge (c)
+L_W = 2.0 * FT  # counterweight hinge to counterweight centre (d)
+L_S = 6.833 * FT  # sling length (e)
+RADIUS = 0.1245 * FT  # projectile radius (z)
+M_P = 0.328 * LB  # projectile mass
+M_A = 10.65 * LB  # arm mass
+I_ARM = M_A * (L_AL + L_AS) ** 2 / 12  # arm inertia
+I_CW = 1.0 * LB * FT**2  # counterweight inertia
+L_CG = (L_AL - L_AS) / 2  # arm centre-of-gravity offset
+RHO, CD = 1.0, 1.0  # air density, drag coefficient
+G = 9.80665
+AREA = np.pi * RADIUS**2
+DT = 1.0 / 60.0  # Euler step (s)
+MODELS = ("faithful", "corrected")
+
+THETA0 = float(np.arcsin(A_PIVOT / L_AL))
+U0 = np.array([np.pi / 2 + THETA0, -(np.pi / 2 + THETA0), np.pi - THETA0, 0.0, 0.0, 0.0])
+
+
+class TrebuchetError(ValueError):
+    """A shot that cannot be thrown (e.g. a counterweight too light to lift the projectile)."""
+
+
+def inertias(model: str = "faithful") -> tuple[float, float]:
+    """``(I_A, I_W)`` as used in the stage 1-2 equations: swapped in the faithful model.
+
+    >>> inertias("corrected") == (I_ARM, I_CW)
+    True
+    """
+    if model == "faithful":
+        return I_CW, I_ARM
+    if model == "corrected":
+        return I_ARM, I_CW
+    raise ValueError(f"unknown trebuchet model {model!r}; choose one of {MODELS}")
+
+
+def _angles(u):
+    """``(Aq, Wq, Sq, Aw, Ww, Sw)`` of a state (or of a stack of states, on its last axis)."""
+    return tuple(u[..., i] for i in range(6))
+
+
+def sling_end(u):
+    """The projectile's position and velocity ``(px, py, vx, vy)`` in stages 1-2.
+
+    >>> sling_end(U0)[1] == -A_PIVOT  # on the ground at the start
+    """
+    aq, _, sq, aw, _, sw = _angles(u)
+    q = aq + sq
+    px = -L_AL * dnp.sin(aq) - L_S * dnp.sin(q)
+    py = L_AL * dnp.cos(aq) + L_S * dnp.cos(q)
+    vx = -L_S * (sw + aw) * dnp.cos(q) - L_AL * aw * dnp.cos(aq)
+    vy = -L_S * (sw + aw) * dnp.sin(q) - L_AL * aw * dnp.sin(aq)
+    return px, py, vx, vy
+
+
+def _solve2(m11, m12, m22, r1, r2):
+    """``[x1, x2]`` solving the symmetric 2×2 system ``[[m11, m12], [m12, m22]] x = r``."""
+    det = m11 * m22 - m12 * m12
+    return (r1 * m22 - m12 * r2) / det, (m11 * r2 - m12 * r1) / det
+
+
+def stage1_rhs(t, u, m_w, model: str = "faithful"):
+    """du/dt while the projectile slides on the ground (the sling end is constrained to y = -a).
+
+    >>> stage1_rhs(0.0, U0, 200 * LB).shape
+    (6,)
+    """
+    i_a, i_w = inertias(model)
+    b, c, d, e = L_AL, L_AS, L_W, L_S
+    aq, wq, sq, aw, ww, sw = _angles(u)
+    q = aq + sq
+    sa, ca, sq_, cq_ = dnp.sin(aq), dnp.cos(aq), dnp.sin(sq), dnp.cos(sq)
+    sQ, cQ, sW, cW = dnp.sin(q), dnp.cos(q), dnp.sin(wq), dnp.cos(wq)
+    saw = dnp.sin(aq + wq)
+    m11 = (-M_P * b**2 * (-1 + 2 * sa * cq_ / sQ) + i_a + i_w + M_A * L_CG**2
+           + M_P * b**2 * sa**2 / sQ**2 + m_w * (c**2 + d**2 + 2 * c * d * cW))
+    m12 = i_w + d * m_w * (d + c * cW)
+    m22 = i_w + m_w * d**2
+    cot = cQ / sQ
+    coef = cot + b * ca / (e * sQ)
+    k = cot * sw * (sw + 2 * aw) + coef * aw**2
+    r1 = (G * L_CG * M_A * sa + b * e * M_P * (sq_ * (aw + sw) ** 2 + cq_ * k)
+          + b * M_P * sa * (b * sq_ * aw**2 - e * k) / sQ
+          - G * m_w * (c * sa + d * saw) - c * d * m_w * sW * (aw**2 - (aw + ww) ** 2))
+    r2 = -d * m_w * (G * saw + c * sW * aw**2)
+    daw, dww = _solve2(m11, m12, m22, r1, r2)
+    dsw = -cot * sw * (sw + 2 * aw) - coef * aw**2 - (b * sa + e * sQ) * daw / (e * sQ)
+    return dnp.stack([aw, ww, sw, daw, dww, dsw])
+
+
+def stage2_rhs(t, u, m_w, r=None, model: str = "faithful"):
+    """du/dt while the projectile hangs in the sling (``r``, the release angle, is unused)."""
+    i_a, i_w = inertias(model)
+    b, c, d, e = L_AL, L_AS, L_W, L_S
+    aq, wq, sq, aw, ww, sw = _angles(u)
+    sa, sq_, cq_, sW, cW = dnp.sin(aq), dnp.sin(sq), dnp.cos(sq), dnp.sin(wq), dnp.cos(wq)
+    saw, sas = dnp.sin(aq + wq), dnp.sin(aq + sq)
+    m11 = (i_a + i_w + M_A * L_CG**2 + M_P * (b**2 + e**2 + 2 * b * e * cq_)
+           + m_w * (c**2 + d**2 + 2 * c * d * cW))
+    m12 = i_w + d * m_w * (d + c * cW)
+    m13 = e * M_P * (e + b * cq_)
+    m22 = i_w + m_w * d**2
+    m33 = M_P * e**2
+    r1 = (G * L_CG * M_A * sa + G * M_P * (b * sa + e * sas) - G * m_w * (c * sa + d * saw)
+          - b * e * M_P * sq_ * (aw**2 - (aw + sw) ** 2)
+          - c * d * m_w * sW * (aw**2 - (aw + ww) ** 2))
+    r2 = -d * m_w * (G * saw + c * sW * aw**2)
+    r3 = e * M_P * (G * sas - b * sq_ * aw**2)
+    # M = [[m11, m12, m13], [m12, m22, 0], [m13, 0, m33]]: eliminate x2 and x3 into row 1
+    daw = (r1 - m12 * r2 / m22 - m13 * r3 / m33) / (m11 - m12**2 / m22 - m13**2 / m33)
+    dww = (r2 - m12 * daw) / m22
+    dsw = (r3 - m13 * daw) / m33
+    return dnp.stack([aw, ww, sw, daw, dww, dsw])
+
+
+def stage3_rhs(t, s, wind):
+    """d[Px, Py, Vx, Vy]/dt in free flight: gravity and quadratic drag relative to the wind."""
+    vx, vy = s[2], s[3]
+    speed = dnp.sqrt(vy**2 + (wind - vx) ** 2)
+    k = RHO * CD * AREA * speed / (2 * M_P)
+    return dnp.stack([vx, vy, -k * (vx - wind), -G - k * vy])
+
+
+def liftoff_condition(t, u, m_w, *, step_start):
+    """``m_P g - T cos(φ)``, with the sling tension ``T`` estimated from the current step's start.
+
+    ``T = -m_P (v_x(t) - v_x(t0)) / ((t - t0) sin φ)`` (0 at ``t0`` itself); raises
+    :class:`TrebuchetError` when ``T < 0`` at a step's end (the counterweight is too light).
+    """
+    t0, u0 = step_start
+    aq, sq = u[0], u[2]
+    phi = aq + sq - np.pi
+    dt = t - t0
+    dt_c = float(concrete(dt))
+    if dt_c == 0.0:
+        return M_P * G + 0.0 * phi
+    vx = sling_end(u)[2]
+    vx0 = sling_end(u0)[2]
+    tension = -M_P * (vx - vx0) / (dt * dnp.sin(phi))
+    if abs(dt_c - DT) <= 1e-9 * DT and float(concrete(tension)) < 0:
+        raise TrebuchetError(
+            f"counterweight too light ({float(concrete(m_w)) / LB:.6g} lb): the sling tension "
+            f"is negative (T = {float(concrete(tension)):.3g} N) at t = {float(concrete(t)):.4g} "
+            "s, so the projectile is never lifted; use a heavier weight")
+    return M_P * G - tension * dnp.cos(phi)
+
+
+def release_condition(t, u, m_w, r):
+    """``sin(angle of the projectile's velocity - r)``: zero when it points along ``r``."""
+    _, _, vx, vy = sling_end(u)
+    return dnp.sin(dnp.arctan2(vy, vx) - r)
+
+
+def landing_condition(t, s, wind):
+    """Height above the ground."""
+    return s[1] + A_PIVOT
+
+
+LIFTOFF = Event(liftoff_condition, direction=-1, needs_step_start=True)
+RELEASE = Event(release_condition, direction=-1)
+LANDING = Event(landing_condition, direction=-1)
+
+
+@dataclass
+class Shot:
+    """One throw: ``distance`` (m from the pivot, differentiable), the projectile's path
+    ``trajectory`` (``(n, 2)`` positions at ``times``, all stages) and the event times
+    ``liftoff``, ``release``, ``landing`` (s, differentiable)."""
+
+    distance: object
+    times: object
+    trajectory: object
+    liftoff: object
+    release: object
+    landing: object
+
+
+def _stage(fun, y0, t0, args, event, name, max_steps):
+    sol = solve(fun, y0, (t0, np.inf), args, method="euler", dt=DT, events=[event],
+                max_steps=max_steps)
+    if sol.event_time is None:
+        raise TrebuchetError(f"the {name} event never happened ({sol.message})")
+    return sol
+
+
+def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 10_000) -> Shot:
+    """Throw: wind (m/s, positive = tailwind), release angle (degrees), counterweight (lb).
+
+    Differentiable in all three inputs. Raises :class:`TrebuchetError` for a counterweight too
+    light to lift the projectile.
+
+    >>> diffopt.grad(lambda w, a, m: shoot(w, a, m).distance, argnums=(0, 1, 2))(0.0, 45.0, 200.0)
+    """
+    inertias(model)  # validate
+    m_w = weight_lb * LB
+    angle = angle_deg * (np.pi / 180)
+    r = dnp.arcsin(dnp.sin(angle))
+
+    def rhs1(t, u, m):
+        return stage1_rhs(t, u, m, model)
+
+    def rhs2(t, u, m, r_):
+        return stage2_rhs(t, u, m, r_, model)
+
+    s1 = _stage(rhs1, U0, 0.0, (m_w,), LIFTOFF, "lift-off", max_steps)
+    s2 = _stage(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps)
+    px, py, vx, vy = sling_end(s2.y_final)
+    s3 = _stage(stage3_rhs, dnp.stack([px, py, vx, vy]), s2.t_final, (wind,), LANDING,
+                "landing", max_steps)
+    p1, p2 = sling_end(s1.y), sling_end(s2.y)
+    xs = dnp.concatenate([p1[0], p2[0][1:], s3.y[1:, 0]])
+    ys = dnp.concatenate([p1[1], p2[1][1:], s3.y[1:, 1]])
+    times = dnp.concatenate([dnp.asarray(s1.t), dnp.asarray(s2.t)[1:], dnp.asarray(s3.t)[1:]])
+    return Shot(distance=s3.y_final[0], times=times, trajectory=dnp.stack([xs, ys], axis=1),
+                liftoff=s1.t_final, release=s2.t_final, landing=s3.t_final)
+
+
+__all__ = ["Shot", "TrebuchetError", "shoot", "inertias", "sling_end", "stage1_rhs",
+           "stage2_rhs", "stage3_rhs", "liftoff_condition", "release_condition",
+           "landing_condition", "LIFTOFF", "RELEASE", "LANDING", "DT", "MODELS"]
