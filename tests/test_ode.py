@@ -283,3 +283,107 @@ def test_bad_input_is_named():
         solve(linear, Y0, (0.0, 1.0, 2.0), (A,))
     with pytest.raises(ValueError, match="scalar"):
         solve(ball, np.array([1.0, 0.0]), (0.0, 1.0), (G,), events=[Event(lambda t, y, g: y)])
+
+
+# ---- batched solves: y0 with a leading batch axis, each trajectory its own clock and events ----
+
+def ball_batch(t, y, g):
+    return dnp.stack([y[..., 1], -g + 0.0 * y[..., 0]], axis=-1)
+
+
+GROUND_BATCH = Event(lambda t, y, g: y[..., 0], direction=-1)
+BALL_Y0 = np.array([[10.0, 0.0], [5.0, 2.0], [1.0, -1.0], [0.3, 4.0]])
+BALL_G = np.array([9.81, 3.0, 9.81, 1.5])
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_batched_ball_equals_looped(method):
+    def batched(y0, g, t0):
+        sol = solve(ball_batch, y0, (t0, np.inf), (g,), method=method, dt=0.1,
+                    events=[GROUND_BATCH], batched=True)
+        return sol.t_final, sol.y_final
+
+    def single(y0, g, t0):
+        sol = solve(ball, y0, (t0, np.inf), (g,), method=method, dt=0.1, events=[GROUND])
+        return sol.t_final, sol.y_final
+
+    t0 = np.array([0.0, 0.05, 1.0, -0.3])  # each trajectory its own start time
+    tb, yb = batched(BALL_Y0, BALL_G, t0)
+    sol = solve(ball_batch, BALL_Y0, (t0, np.inf), (BALL_G,), method=method, dt=0.1,
+                events=[GROUND_BATCH], batched=True)
+    assert list(sol.status) == [1] * 4 and list(sol.event_index) == [0] * 4
+    assert sol.y.shape == (max(sol.n_steps) + 1, 4, 2)
+    for i in range(4):
+        ts, ys = single(BALL_Y0[i], BALL_G[i], t0[i])
+        assert float(tb[i]) == pytest.approx(float(ts), abs=1e-13)
+        np.testing.assert_allclose(yb[i], ys, atol=1e-12)
+        assert sol.n_steps[i] == solve(ball, BALL_Y0[i], (t0[i], np.inf), (BALL_G[i],),
+                                       method=method, dt=0.1, events=[GROUND]).n_steps
+    # gradients of the event time and of the landing speed: batched (of the sum) vs looped
+    def fb(y0, g, t0):
+        t, y = batched(y0, g, t0)
+        return dnp.sum(t) + dnp.sum(y[:, 1] ** 2)
+
+    gb = diffopt.grad(fb, argnums=(0, 1, 2))(BALL_Y0, BALL_G, t0)
+    for i in range(4):
+        gs = diffopt.grad(lambda y0, g, s: (lambda r: r[0] + r[1][1] ** 2)(single(y0, g, s)),
+                          argnums=(0, 1, 2))(BALL_Y0[i], BALL_G[i], t0[i])
+        np.testing.assert_allclose(gb[0][i], gs[0], rtol=1e-10, atol=1e-12)
+        assert float(gb[1][i]) == pytest.approx(float(gs[1]), rel=1e-10)
+        assert float(gb[2][i]) == pytest.approx(float(gs[2]), rel=1e-10, abs=1e-12)
+    # forward mode agrees with reverse
+    v = np.array([1.0, -0.5, 0.2, 0.7])
+    _, tan = diffopt.jvp(lambda g: fb(BALL_Y0, g, t0), (BALL_G,), (v,))
+    assert float(tan) == pytest.approx(float(np.dot(gb[1], v)), rel=1e-10)
+
+
+def test_batched_linear_equals_looped_with_end_times():
+    def lin_batch(t, y, a):  # a: (B, 3, 3), one matrix per trajectory
+        return dnp.sum(a * y[:, None, :], axis=-1)
+
+    rng = np.random.default_rng(0)
+    a = A + 0.1 * rng.standard_normal((3, 3, 3))
+    y0 = Y0 + 0.2 * rng.standard_normal((3, 3))
+    t_end = np.array([0.95, 1.0, 0.333])  # not multiples of dt: each its own short last step
+
+    def fb(y0, a, t_end):
+        sol = solve(lin_batch, y0, (0.0, t_end), (a,), method="rk4", dt=0.1, batched=True)
+        assert list(sol.status) == [0, 0, 0]
+        return sol.y_final
+
+    yb = fb(y0, a, t_end)
+    for i in range(3):
+        ys = solve(linear, y0[i], (0.0, t_end[i]), (a[i],), method="rk4", dt=0.1).y_final
+        np.testing.assert_allclose(yb[i], ys, rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(yb[i], expm(t_end[i] * a[i]) @ y0[i], atol=1e-5)
+    w = np.array([0.3, -1.0, 2.0])
+    gb = diffopt.grad(lambda *p: dnp.sum(fb(*p) @ w), argnums=(0, 1, 2))(y0, a, t_end)
+    for i in range(3):
+        gs = diffopt.grad(lambda y, m, te: solve(linear, y, (0.0, te), (m,), method="rk4",
+                                                 dt=0.1).y_final @ w,
+                          argnums=(0, 1, 2))(y0[i], a[i], t_end[i])
+        for k in range(3):
+            np.testing.assert_allclose(gb[k][i], gs[k], rtol=1e-10, atol=1e-13)
+
+
+def test_batched_bad_input_and_failures():
+    y0 = np.ones((2, 1))
+    with pytest.raises(NotImplementedError, match="fixed-step"):
+        solve(lambda t, y: -y, y0, (0.0, 1.0), method="dopri5", batched=True)
+    with pytest.raises(ValueError, match="batch shape"):
+        solve(lambda t, y: -y, y0, (np.zeros(3), 1.0), method="euler", dt=0.1, batched=True)
+    with pytest.raises(ValueError, match="whole batch"):
+        solve(lambda t, y: -y[0], y0, (0.0, 1.0), method="euler", dt=0.1, batched=True)
+    with pytest.raises(ValueError, match="shape \\(2,\\)"):
+        solve(lambda t, y: -y, y0, (0.0, 1.0), method="euler", dt=0.1, batched=True,
+              events=[Event(lambda t, y: y)])
+    # one trajectory never fires: it alone reports max_steps; with a derivative it is named
+    ev = Event(lambda t, y: y[:, 0] - 0.5, direction=-1)
+    sol = solve(lambda t, y: -y, np.array([[1.0], [-1.0]]), (0.0, np.inf), method="euler",
+                dt=0.1, events=[ev], max_steps=50, batched=True)
+    assert list(sol.status) == [1, -1] and sol.failures() == [1]
+    assert float(sol.t_final[0]) == pytest.approx(0.7, abs=0.1)
+    with pytest.raises(ODESolveError, match="trajectories \\[1\\]"):
+        diffopt.grad(lambda y: dnp.sum(solve(lambda t, y: -y, y, (0.0, np.inf), method="euler",
+                                             dt=0.1, events=[ev], max_steps=50,
+                                             batched=True).t_final))(np.array([[1.0], [-1.0]]))

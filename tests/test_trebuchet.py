@@ -147,3 +147,34 @@ def test_event_with_step_start():
     with pytest.raises(TypeError):
         solve(lambda t, y: np.ones(1), np.zeros(1), (0.0, 1.0), method="euler", dt=0.1,
               events=[Event(cond, direction=-1)])
+
+
+def test_shoot_batch_reference_and_gradients():
+    from diffopt.examples.trebuchet import shoot_batch
+
+    x = np.array([inputs for inputs, _ in REFERENCE]).T
+    shots = shoot_batch(*x)
+    np.testing.assert_allclose(shots.distance, [d for _, d in REFERENCE], rtol=0, atol=1e-6)
+    g = diffopt.grad(lambda w, a, m: diffopt.numpy.sum(shoot_batch(w, a, m).distance),
+                     argnums=(0, 1, 2))(*x)
+    g = np.array(g).T
+    np.testing.assert_allclose(g[0], REFERENCE_GRAD, rtol=1e-6)
+    for i in range(4):
+        gi = diffopt.grad(distance, argnums=(0, 1, 2))(*x[:, i])
+        np.testing.assert_allclose(g[i], [float(v) for v in gi], rtol=1e-8)
+        single = shoot(*x[:, i])
+        for name in ("liftoff", "release", "landing"):
+            assert float(getattr(shots, name)[i]) == pytest.approx(
+                float(getattr(single, name)), abs=1e-12)
+
+
+def test_shoot_batch_too_light_names_shots():
+    from diffopt.examples.trebuchet import shoot_batch
+
+    with pytest.raises(TrebuchetError, match="shots \\[1, 3\\]"):
+        shoot_batch(0.0, 45.0, np.array([200.0, 10.0, 300.0, 5.0]))
+    with pytest.raises(TrebuchetError, match="shots \\[0\\]"):
+        diffopt.grad(lambda m: diffopt.numpy.sum(shoot_batch(0.0, 45.0, m).distance))(
+            np.array([8.0, 200.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        shoot_batch(np.zeros((2, 2)), 45.0, 200.0)

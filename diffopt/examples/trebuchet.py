@@ -30,7 +30,8 @@ import numpy as np
 
 import diffopt.numpy as dnp
 from diffopt.core import concrete
-from diffopt.ode import Event, solve
+from diffopt.ode import TABLEAUS, Event, solve, solve_batch
+from diffopt.ode.batch import EVENT_NON_FINITE
 
 FT = 0.3048  # m
 LB = 0.45359237  # kg
@@ -124,7 +125,7 @@ def stage1_rhs(t, u, m_w, model: str = "faithful"):
     r2 = -d * m_w * (G * saw + c * sW * aw**2)
     daw, dww = _solve2(m11, m12, m22, r1, r2)
     dsw = -cot * sw * (sw + 2 * aw) - coef * aw**2 - (b * sa + e * sQ) * daw / (e * sQ)
-    return dnp.stack([aw, ww, sw, daw, dww, dsw])
+    return dnp.stack([aw, ww, sw, daw, dww, dsw], axis=-1)
 
 
 def stage2_rhs(t, u, m_w, r=None, model: str = "faithful"):
@@ -149,15 +150,30 @@ def stage2_rhs(t, u, m_w, r=None, model: str = "faithful"):
     daw = (r1 - m12 * r2 / m22 - m13 * r3 / m33) / (m11 - m12**2 / m22 - m13**2 / m33)
     dww = (r2 - m12 * daw) / m22
     dsw = (r3 - m13 * daw) / m33
-    return dnp.stack([aw, ww, sw, daw, dww, dsw])
+    return dnp.stack([aw, ww, sw, daw, dww, dsw], axis=-1)
 
 
 def stage3_rhs(t, s, wind):
     """d[Px, Py, Vx, Vy]/dt in free flight: gravity and quadratic drag relative to the wind."""
-    vx, vy = s[2], s[3]
+    vx, vy = s[..., 2], s[..., 3]
     speed = dnp.sqrt(vy**2 + (wind - vx) ** 2)
     k = RHO * CD * AREA * speed / (2 * M_P)
-    return dnp.stack([vx, vy, -k * (vx - wind), -G - k * vy])
+    return dnp.stack([vx, vy, -k * (vx - wind), -G - k * vy], axis=-1)
+
+
+def _liftoff_value(t, u, step_start):
+    """``(m_P g - T cos(φ), too_light)`` elementwise (scalars or a batch): ``T`` is 0 where
+    ``t == t0``; ``too_light`` (plain bools) marks a negative tension at a full step's end."""
+    t0, u0 = step_start
+    phi = u[..., 0] + u[..., 2] - np.pi
+    dt = t - t0
+    dt_c = np.asarray(concrete(dt), dtype=float)
+    at_start = dt_c == 0.0
+    safe_dt = dnp.where(at_start, DT, dt)  # (finite derivatives in the masked-out branch)
+    tension = -M_P * (sling_end(u)[2] - sling_end(u0)[2]) / (safe_dt * dnp.sin(phi))
+    tension = dnp.where(at_start, 0.0, tension)
+    too_light = (np.abs(dt_c - DT) <= 1e-9 * DT) & (np.asarray(concrete(tension)) < 0)
+    return M_P * G - tension * dnp.cos(phi), too_light
 
 
 def liftoff_condition(t, u, m_w, *, step_start):
@@ -166,22 +182,20 @@ def liftoff_condition(t, u, m_w, *, step_start):
     ``T = -m_P (v_x(t) - v_x(t0)) / ((t - t0) sin φ)`` (0 at ``t0`` itself); raises
     :class:`TrebuchetError` when ``T < 0`` at a step's end (the counterweight is too light).
     """
-    t0, u0 = step_start
-    aq, sq = u[0], u[2]
-    phi = aq + sq - np.pi
-    dt = t - t0
-    dt_c = float(concrete(dt))
-    if dt_c == 0.0:
-        return M_P * G + 0.0 * phi
-    vx = sling_end(u)[2]
-    vx0 = sling_end(u0)[2]
-    tension = -M_P * (vx - vx0) / (dt * dnp.sin(phi))
-    if abs(dt_c - DT) <= 1e-9 * DT and float(concrete(tension)) < 0:
+    g, too_light = _liftoff_value(t, u, step_start)
+    if too_light:
         raise TrebuchetError(
             f"counterweight too light ({float(concrete(m_w)) / LB:.6g} lb): the sling tension "
-            f"is negative (T = {float(concrete(tension)):.3g} N) at t = {float(concrete(t)):.4g} "
-            "s, so the projectile is never lifted; use a heavier weight")
-    return M_P * G - tension * dnp.cos(phi)
+            f"is negative at t = {float(concrete(t)):.4g} s, so the projectile is never lifted; "
+            "use a heavier weight")
+    return g
+
+
+def liftoff_condition_batch(t, u, m_w, *, step_start):
+    """:func:`liftoff_condition` for a batch: NaN (a failed event) where the weight is too light.
+    """
+    g, too_light = _liftoff_value(t, u, step_start)
+    return dnp.where(too_light, np.nan, g)
 
 
 def release_condition(t, u, m_w, r):
@@ -192,12 +206,13 @@ def release_condition(t, u, m_w, r):
 
 def landing_condition(t, s, wind):
     """Height above the ground."""
-    return s[1] + A_PIVOT
+    return s[..., 1] + A_PIVOT
 
 
 LIFTOFF = Event(liftoff_condition, direction=-1, needs_step_start=True)
 RELEASE = Event(release_condition, direction=-1)
 LANDING = Event(landing_condition, direction=-1)
+LIFTOFF_BATCH = Event(liftoff_condition_batch, direction=-1, needs_step_start=True)
 
 
 @dataclass
@@ -254,6 +269,70 @@ def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 
                 liftoff=s1.t_final, release=s2.t_final, landing=s3.t_final)
 
 
-__all__ = ["Shot", "TrebuchetError", "shoot", "inertias", "sling_end", "stage1_rhs",
+@dataclass
+class BatchShot:
+    """``B`` throws: ``distance``, ``liftoff``, ``release``, ``landing``, each ``(B,)``
+    (differentiable); no trajectories are kept."""
+
+    distance: object
+    liftoff: object
+    release: object
+    landing: object
+
+
+def _stage_batch(fun, y0, t0, args, event, name, max_steps):
+    sol = solve_batch(fun, y0, (t0, np.inf), args, TABLEAUS["euler"], dt=DT, events=[event],
+                      max_steps=max_steps, raise_on_failure=False)
+    light = np.flatnonzero(sol.status == EVENT_NON_FINITE)
+    if light.size:
+        raise TrebuchetError(f"counterweight too light in shots {light.tolist()}: the sling "
+                             "tension is negative, so the projectile is never lifted; use a "
+                             "heavier weight")
+    failed = sol.failures()
+    if failed:
+        raise TrebuchetError(f"the {name} event never happened in shots {failed} (status "
+                             f"{sol.status[failed].tolist()}, after {max_steps} steps at most)")
+    return sol
+
+
+def shoot_batch(wind, angle_deg, weight_lb, model: str = "faithful",
+                max_steps: int = 10_000) -> BatchShot:
+    """Many throws at once: arrays (broadcast together to ``(B,)``) of wind (m/s), release angle
+    (degrees) and counterweight (lb). The three stages are batched Euler solves; each shot starts
+    a stage at its own previous event time and state. Same numbers as :func:`shoot` shot by shot,
+    differentiable in all three inputs.
+
+    "Weight too light": raises :class:`TrebuchetError` naming the offending shots' indices (no
+    partial result: drop those shots and call again).
+
+    >>> shoot_batch([0.0, 1.0], 45.0, 200.0).distance  # ≈ [82.799, 86.852]
+    """
+    inertias(model)  # validate
+    shape = np.broadcast_shapes(*(np.shape(concrete(v)) for v in (wind, angle_deg, weight_lb)))
+    if len(shape) != 1:
+        raise ValueError(f"shoot_batch takes 1-D arrays of inputs (or scalars beside them), got "
+                         f"the broadcast shape {shape}; use shoot() for a single shot")
+    wind, angle_deg, weight_lb = (dnp.broadcast_to(dnp.asarray(v, dtype=float), shape)
+                                  for v in (wind, angle_deg, weight_lb))
+    m_w = weight_lb * LB
+    r = dnp.arcsin(dnp.sin(angle_deg * (np.pi / 180)))
+
+    def rhs1(t, u, m):
+        return stage1_rhs(t, u, m, model)
+
+    def rhs2(t, u, m, r_):
+        return stage2_rhs(t, u, m, r_, model)
+
+    u0 = np.broadcast_to(U0, shape + U0.shape).copy()
+    s1 = _stage_batch(rhs1, u0, 0.0, (m_w,), LIFTOFF_BATCH, "lift-off", max_steps)
+    s2 = _stage_batch(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps)
+    s3 = _stage_batch(stage3_rhs, dnp.stack(sling_end(s2.y_final), axis=-1), s2.t_final, (wind,),
+                      LANDING, "landing", max_steps)
+    return BatchShot(distance=s3.y_final[:, 0], liftoff=s1.t_final, release=s2.t_final,
+                     landing=s3.t_final)
+
+
+__all__ = ["BatchShot", "Shot", "TrebuchetError", "shoot", "shoot_batch",
+           "liftoff_condition_batch", "LIFTOFF_BATCH", "inertias", "sling_end", "stage1_rhs",
            "stage2_rhs", "stage3_rhs", "liftoff_condition", "release_condition",
            "landing_condition", "LIFTOFF", "RELEASE", "LANDING", "DT", "MODELS"]

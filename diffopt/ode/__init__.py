@@ -4,8 +4,10 @@
 >>> sol = solve(lambda t, y: -y, np.array([1.0]), (0.0, 1.0), method="dopri5")
 """
 
+from .batch import BatchSolution, solve_batch
 from .events import Event
 from .solve import ODESolveError, Solution, solve
 from .tableaus import TABLEAUS
 
-__all__ = ["Event", "ODESolveError", "Solution", "TABLEAUS", "solve"]
+__all__ = ["BatchSolution", "Event", "ODESolveError", "Solution", "TABLEAUS", "solve",
+           "solve_batch"]

@@ -20,6 +20,7 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
+from .batch import BatchSolution, solve_batch
 from .control import PIController, error_norm, initial_step
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
@@ -72,7 +73,8 @@ class Solution:
 
 def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "dopri5", *,
           dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
-          events: Sequence[Event] | Event = (), saveat=None, max_steps: int = 100_000) -> Solution:
+          events: Sequence[Event] | Event = (), saveat=None, max_steps: int = 100_000,
+          batched: bool = False) -> Solution | BatchSolution:
     """Integrate ``dy/dt = fun(t, y, *args)`` from ``t_span[0]`` to ``t_span[1]``.
 
     ``method``: ``"euler"``, ``"rk4"`` (fixed step ``dt``, required) or ``"dopri5"``, ``"bosh3"``
@@ -82,10 +84,18 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     (``t_span[1]`` may then be ``inf``). Differentiable (``grad``, ``jvp``, ...) with respect to
     ``y0``, ``args`` (any pytree) and ``t_span``'s end, including through event times (implicit
     function theorem). Reverse mode stores every step (memory O(steps)).
+    ``batched=True``: ``y0`` has a leading batch axis and many trajectories are integrated at once
+    (fixed-step methods, terminal events; see :func:`diffopt.ode.batch.solve_batch`), giving a
+    :class:`BatchSolution`.
 
     >>> sol = solve(lambda t, y, k: -k * y, np.array([1.0]), (0.0, 2.0), args=(0.5,))
     """
     tab = _method(method)
+    if batched:
+        if saveat is not None:
+            raise NotImplementedError("saveat is not supported with batched=True")
+        return solve_batch(fun, _as_state(y0), t_span, _args(args), tab, dt=dt,
+                           events=_events(events), max_steps=max_steps, save_steps=True)
     y0 = _as_state(y0)
     t0, t_end = _span(t_span)
     args = _args(args)
