@@ -17,6 +17,7 @@ DEMOS = {  # name: "module" with run(), or "module:function"; examples take (out
     "logistic_regression": "diffopt.examples.logistic_regression",
     "shallow_net": "diffopt.examples.shallow_net",
     "rosenbrock": "diffopt.examples.rosenbrock",
+    "trebuchet": "diffopt.examples.trebuchet_control",
 }
 
 
