@@ -27,7 +27,7 @@ from diffopt.transforms import jvp
 
 from .events import STEP_START_THETA, Event, call_condition
 from .interpolation import hermite
-from .tableaus import Tableau
+from .tableaus import Tableau, combine
 
 # per-trajectory status codes (as in ``Solution.status``), plus a failed event condition
 DONE, TERMINAL_EVENT = 0, 1
@@ -147,9 +147,9 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (), tab: Tabl
         t_new = dnp.where(last, t_end, t + h) if np.any(last & active) else t + h
         stages = [f_cur]
         for i in range(1, tab.n_stages):
-            acc = _combine(tab.a[i], stages)
+            acc = combine(tab.a[i], stages)
             stages.append(f(t + tab.c[i] * h, y if acc is None else y + col(h) * acc))
-        y_new = y + col(h) * _combine(tab.b, stages)
+        y_new = y + col(h) * combine(tab.b, stages)
         f_new = f(t_new, y_new)
         y_new_c = np.asarray(concrete(y_new))
         bad = active & ~np.all(np.isfinite(y_new_c.reshape(n_b, -1)), axis=1)
@@ -216,14 +216,6 @@ def _batch_time(v, n_b, name):
     if isinstance(v, Tracer):
         return dnp.broadcast_to(v, (n_b,))
     return np.broadcast_to(np.asarray(v, dtype=float), (n_b,)).copy()
-
-
-def _combine(coefs, ks):
-    acc = None
-    for c, k in zip(coefs, ks):
-        if c != 0.0:
-            acc = c * k if acc is None else acc + c * k
-    return acc
 
 
 def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:

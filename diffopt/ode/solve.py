@@ -24,7 +24,7 @@ from .batch import BatchSolution, solve_batch
 from .control import PIController, error_norm, initial_step
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
-from .tableaus import TABLEAUS, Tableau
+from .tableaus import TABLEAUS, Tableau, combine
 
 EPS = np.finfo(float).eps
 
@@ -187,7 +187,7 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
         stages, y_new, f_new = _rk_step(tab, f, t, y, f_cur, h, t_new)
         y_new_c = np.asarray(concrete(y_new))
         if tab.adaptive:
-            err = hc * _combine(tab.error, [np.asarray(concrete(k)) for k in stages + [f_new]])
+            err = hc * combine(tab.error, [np.asarray(concrete(k)) for k in stages + [f_new]])
             en = error_norm(err, np.asarray(concrete(y)), y_new_c, rtol, atol)
             if not np.isfinite(en) or not np.all(np.isfinite(y_new_c)):
                 n_rej += 1
@@ -242,20 +242,11 @@ def _rk_step(tab: Tableau, f, t, y, f0, h, t_new):
     """One explicit RK step: the stages, the new state and ``f`` at the new state."""
     stages = [f0]
     for i in range(1, tab.n_stages):
-        acc = _combine(tab.a[i], stages)
+        acc = combine(tab.a[i], stages)
         stages.append(f(t + tab.c[i] * h, y if acc is None else y + h * acc))
-    acc = _combine(tab.b, stages)
+    acc = combine(tab.b, stages)
     y_new = y + h * acc
     return stages, y_new, f(t_new, y_new)
-
-
-def _combine(coefs, ks):
-    """``Σ coefs[i] * ks[i]`` skipping zero coefficients (``None`` when all are zero)."""
-    acc = None
-    for c, k in zip(coefs, ks):
-        if c != 0.0:
-            acc = c * k if acc is None else acc + c * k
-    return acc
 
 
 def _events_in_step(events, interp, args, args_c, g_prev, g_new, traced, log):

@@ -102,4 +102,13 @@ DOPRI5 = Tableau(
 
 TABLEAUS = {t.name: t for t in (EULER, RK4, BOSH3, DOPRI5)}
 
-__all__ = ["Tableau", "TABLEAUS", "EULER", "RK4", "BOSH3", "DOPRI5"]
+__all__ = ["Tableau", "TABLEAUS", "EULER", "RK4", "BOSH3", "DOPRI5", "combine"]
+
+
+def combine(coefs, ks):
+    """``Σ coefs[i] * ks[i]`` over a tableau row, zero coefficients skipped (None if all zero)."""
+    acc = None
+    for c, k in zip(coefs, ks):
+        if c != 0.0:
+            acc = c * k if acc is None else acc + c * k
+    return acc
