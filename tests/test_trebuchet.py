@@ -27,8 +27,8 @@ REFERENCE = [
 REFERENCE_GRAD = np.array([4.0478516, -0.9290088, 0.0579786])
 
 
-def distance(wind, angle, weight, model="faithful"):
-    return shoot(wind, angle, weight, model=model).distance
+def distance(wind, angle, weight, model="faithful", backend="numba"):
+    return shoot(wind, angle, weight, model=model, backend=backend).distance
 
 
 def central_differences(f, x, steps):
@@ -40,21 +40,35 @@ def central_differences(f, x, steps):
     return np.array(out)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("inputs,expected", REFERENCE)
-def test_reference_distances(inputs, expected):
-    assert float(distance(*inputs)) == pytest.approx(expected, abs=1e-6)
+def test_reference_distances(inputs, expected, backend):
+    assert float(distance(*inputs, backend=backend)) == pytest.approx(expected, abs=1e-6)
 
 
-def test_reference_gradient_reverse_and_forward():
-    g = diffopt.grad(distance, argnums=(0, 1, 2))(0.0, 45.0, 200.0)
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_reference_gradient_reverse_and_forward(backend):
+    g = diffopt.grad(distance, argnums=(0, 1, 2))(0.0, 45.0, 200.0, backend=backend)
     g = np.array([float(v) for v in g])
     # the spec rounds to 8 significant digits: 0.0579786 carries ~9e-7 relative rounding, so the
     # 1e-6 relative tolerance is as tight as its precision allows (we get 0.05797861905...)
     np.testing.assert_allclose(g, REFERENCE_GRAD, rtol=1e-6)
     fwd = [diffopt.jvp(lambda v, i=i: distance(*[v if j == i else x for j, x in
-                                                  enumerate((0.0, 45.0, 200.0))]),
+                                                  enumerate((0.0, 45.0, 200.0))],
+                                                backend=backend),
                        ((0.0, 45.0, 200.0)[i],), (1.0,))[1] for i in range(3)]
     np.testing.assert_allclose([float(v) for v in fwd], g, rtol=1e-12)
+
+
+def test_compiled_equals_numpy():
+    for x in [(0.0, 45.0, 200.0), (-2.0, 60.0, 300.0), (3.0, 20.0, 150.0)]:
+        a, b = shoot(*x), shoot(*x, backend="numpy")
+        for name in ("distance", "liftoff", "release", "landing"):
+            assert float(getattr(a, name)) == pytest.approx(float(getattr(b, name)), rel=1e-12)
+        np.testing.assert_allclose(a.trajectory, b.trajectory, rtol=1e-10, atol=1e-10)
+        ga, gb = (diffopt.grad(distance, argnums=(0, 1, 2))(*x, backend=be)
+                  for be in ("numba", "numpy"))
+        np.testing.assert_allclose([float(v) for v in ga], [float(v) for v in gb], rtol=1e-10)
 
 
 def test_event_times():
@@ -65,8 +79,9 @@ def test_event_times():
     assert float(shot.landing) == pytest.approx(5.867, abs=5e-4)
     # a lift-off on a step boundary does not move with the inputs
     with pytest.warns(UserWarning, match="does not depend on its inputs"):
-        g = diffopt.grad(lambda m: shoot(0.0, 45.0, m).liftoff)(200.0)
+        g = diffopt.grad(lambda m: shoot(0.0, 45.0, m, backend="numpy").liftoff)(200.0)
     assert float(g) == 0.0
+    assert float(diffopt.grad(lambda m: shoot(0.0, 45.0, m).liftoff)(200.0)) == 0.0
     # the release time moves with the angle, the landing time with the wind
     assert abs(float(diffopt.grad(lambda a: shoot(0.0, a, 200.0).release)(45.0))) > 1e-4
     assert abs(float(diffopt.grad(lambda w: shoot(w, 45.0, 200.0).landing)(0.0))) > 1e-4
@@ -119,10 +134,11 @@ def test_trajectory():
 
 
 def test_too_light_weight_raises():
-    with pytest.raises(TrebuchetError, match="too light"):
-        shoot(0.0, 45.0, 10.0)
-    with pytest.raises(TrebuchetError, match="too light"):
-        diffopt.grad(lambda m: shoot(0.0, 45.0, m).distance)(5.0)
+    for backend in ("numba", "numpy"):
+        with pytest.raises(TrebuchetError, match="too light"):
+            shoot(0.0, 45.0, 10.0, backend=backend)
+        with pytest.raises(TrebuchetError, match="too light"):
+            diffopt.grad(lambda m, b=backend: shoot(0.0, 45.0, m, backend=b).distance)(5.0)
     assert issubclass(TrebuchetError, ValueError)
     assert LB == 0.45359237
 

@@ -130,9 +130,20 @@ def _lower_reshape(eqn, x):
     (xv,), (out,) = eqn.inputs, eqn.outputs
     if not out.shape:
         return f"_np.ascontiguousarray({x}).ravel()[0]" if xv.shape else x
+    if not xv.shape and out.shape == (1,):
+        return f"_np.array([{x}])"  # (a stack of scalars then becomes one array literal)
     if not xv.shape:
         return f"_np.full({out.shape}, {x})"
     return f"_np.ascontiguousarray({x}).reshape({out.shape})"
+
+
+def _lower_concatenate(eqn, *xs):
+    """``np.concatenate``; scalars stacked into a vector become one ``np.array([...])``."""
+    literal = [x[len("_np.array(["):-2] for x in xs
+               if x.startswith("_np.array([") and x.endswith("])") and x.count("[") == 1]
+    if len(literal) == len(xs) and all(v.shape == (1,) for v in eqn.inputs):
+        return f"_np.array([{', '.join(literal)}])"
+    return f"_np.concatenate(({', '.join(xs)},), {int(eqn.params['axis'])})"
 
 
 def _lower_broadcast_to(eqn, x):
@@ -180,6 +191,7 @@ LOWERINGS = {
     "sum": _lower_sum,
     "matmul": _lower_matmul,
     "reshape": _lower_reshape,
+    "concatenate": _lower_concatenate,
     "broadcast_to": _lower_broadcast_to,
     "transpose": _lower_transpose,
     "where": _lower_where,
@@ -190,7 +202,8 @@ LOWERINGS = {
     "round": _lower_round,
 }
 # results that may be written inline into their only consumer (elementwise work, and views)
-_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem", "round"}
+_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem", "round",
+                                          "reshape"}
 
 
 def _lower(eqn, args):

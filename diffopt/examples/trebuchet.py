@@ -24,13 +24,14 @@ counterweight's inertias in the stage 1-2 equations (the published figures depen
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 import diffopt.numpy as dnp
 from diffopt.core import concrete
-from diffopt.ode import TABLEAUS, Event, solve, solve_batch
+from diffopt.ode import TABLEAUS, Event, ODESolveError, solve, solve_batch
 from diffopt.ode.batch import EVENT_NON_FINITE
 
 FT = 0.3048  # m
@@ -163,16 +164,16 @@ def stage3_rhs(t, s, wind):
 
 def _liftoff_value(t, u, step_start):
     """``(m_P g - T cos(φ), too_light)`` elementwise (scalars or a batch): ``T`` is 0 where
-    ``t == t0``; ``too_light`` (plain bools) marks a negative tension at a full step's end."""
+    ``t == t0``; ``too_light`` marks a negative tension at a full step's end. Written with
+    diffopt operations only, so the compiled solver can trace it."""
     t0, u0 = step_start
     phi = u[..., 0] + u[..., 2] - np.pi
     dt = t - t0
-    dt_c = np.asarray(concrete(dt), dtype=float)
-    at_start = dt_c == 0.0
+    at_start = dt == 0.0
     safe_dt = dnp.where(at_start, DT, dt)  # (finite derivatives in the masked-out branch)
     tension = -M_P * (sling_end(u)[2] - sling_end(u0)[2]) / (safe_dt * dnp.sin(phi))
     tension = dnp.where(at_start, 0.0, tension)
-    too_light = (np.abs(dt_c - DT) <= 1e-9 * DT) & (np.asarray(concrete(tension)) < 0)
+    too_light = dnp.logical_and(dnp.abs(dt - DT) <= 1e-9 * DT, tension < 0)
     return M_P * G - tension * dnp.cos(phi), too_light
 
 
@@ -183,12 +184,15 @@ def liftoff_condition(t, u, m_w, *, step_start):
     :class:`TrebuchetError` when ``T < 0`` at a step's end (the counterweight is too light).
     """
     g, too_light = _liftoff_value(t, u, step_start)
-    if too_light:
-        raise TrebuchetError(
-            f"counterweight too light ({float(concrete(m_w)) / LB:.6g} lb): the sling tension "
-            f"is negative at t = {float(concrete(t)):.4g} s, so the projectile is never lifted; "
-            "use a heavier weight")
+    if np.any(concrete(too_light)):
+        raise TrebuchetError(_too_light(m_w))
     return g
+
+
+def _too_light(m_w) -> str:
+    return (f"counterweight too light ({float(concrete(m_w)) / LB:.6g} lb): the sling tension "
+            "is negative after the first step, so the projectile is never lifted; use a heavier "
+            "weight")
 
 
 def liftoff_condition_batch(t, u, m_w, *, step_start):
@@ -217,38 +221,36 @@ LIFTOFF_BATCH = Event(liftoff_condition_batch, direction=-1, needs_step_start=Tr
 
 @dataclass
 class Shot:
-    """One throw: ``distance`` (m from the pivot, differentiable), the projectile's path
-    ``trajectory`` (``(n, 2)`` positions at ``times``, all stages) and the event times
-    ``liftoff``, ``release``, ``landing`` (s, differentiable)."""
+    """One throw: ``distance`` (m from the pivot, differentiable), the event times ``liftoff``,
+    ``release``, ``landing`` (s, differentiable), and the projectile's path ``trajectory``
+    (``(n, 2)`` positions at ``times``, all stages; computed when first read, so a derivative of
+    the distance alone does not pay for it)."""
 
     distance: object
-    times: object
-    trajectory: object
     liftoff: object
     release: object
     landing: object
+    stages: tuple  # the three stages' ODE solutions
+
+    @functools.cached_property
+    def times(self):
+        s1, s2, s3 = self.stages
+        return dnp.concatenate([dnp.asarray(s1.t), dnp.asarray(s2.t)[1:],
+                                dnp.asarray(s3.t)[1:]])
+
+    @functools.cached_property
+    def trajectory(self):
+        s1, s2, s3 = self.stages
+        p1, p2 = sling_end(s1.y), sling_end(s2.y)
+        xs = dnp.concatenate([p1[0], p2[0][1:], s3.y[1:, 0]])
+        ys = dnp.concatenate([p1[1], p2[1][1:], s3.y[1:, 1]])
+        return dnp.stack([xs, ys], axis=1)
 
 
-def _stage(fun, y0, t0, args, event, name, max_steps):
-    sol = solve(fun, y0, (t0, np.inf), args, method="euler", dt=DT, events=[event],
-                max_steps=max_steps)
-    if sol.event_time is None:
-        raise TrebuchetError(f"the {name} event never happened ({sol.message})")
-    return sol
-
-
-def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 10_000) -> Shot:
-    """Throw: wind (m/s, positive = tailwind), release angle (degrees), counterweight (lb).
-
-    Differentiable in all three inputs. Raises :class:`TrebuchetError` for a counterweight too
-    light to lift the projectile.
-
-    >>> diffopt.grad(lambda w, a, m: shoot(w, a, m).distance, argnums=(0, 1, 2))(0.0, 45.0, 200.0)
-    """
-    inertias(model)  # validate
-    m_w = weight_lb * LB
-    angle = angle_deg * (np.pi / 180)
-    r = dnp.arcsin(dnp.sin(angle))
+@functools.cache
+def _stage_rhs(model: str):
+    """The stage 1 and 2 right-hand sides of a model (one function object each, so the compiled
+    solver's cache finds them again)."""
 
     def rhs1(t, u, m):
         return stage1_rhs(t, u, m, model)
@@ -256,17 +258,48 @@ def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 
     def rhs2(t, u, m, r_):
         return stage2_rhs(t, u, m, r_, model)
 
-    s1 = _stage(rhs1, U0, 0.0, (m_w,), LIFTOFF, "lift-off", max_steps)
-    s2 = _stage(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps)
+    return rhs1, rhs2
+
+
+def _stage(fun, y0, t0, args, event, name, max_steps, backend):
+    if backend != "numpy" and event is LIFTOFF:
+        event = LIFTOFF_BATCH  # (the compiled condition reports "too light" as NaN)
+    try:
+        sol = solve(fun, y0, (t0, np.inf), args, method="euler", dt=DT, events=[event],
+                    max_steps=max_steps, backend=backend)
+    except ODESolveError as e:  # (a derivative was requested of a failed solve)
+        if getattr(e, "status", None) == -4:
+            raise TrebuchetError(_too_light(args[0])) from None
+        raise
+    if sol.status == -4:
+        raise TrebuchetError(_too_light(args[0]))
+    if sol.event_time is None:
+        raise TrebuchetError(f"the {name} event never happened ({sol.message})")
+    return sol
+
+
+def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 10_000,
+          backend: str = "numba") -> Shot:
+    """Throw: wind (m/s, positive = tailwind), release angle (degrees), counterweight (lb).
+
+    Differentiable in all three inputs. Raises :class:`TrebuchetError` for a counterweight too
+    light to lift the projectile. ``backend``: ``"numba"`` (compiled stages; the first call
+    compiles them, a few seconds, cached on disk) or ``"numpy"`` (eager).
+
+    >>> diffopt.grad(lambda w, a, m: shoot(w, a, m).distance, argnums=(0, 1, 2))(0.0, 45.0, 200.0)
+    """
+    inertias(model)  # validate
+    m_w = weight_lb * LB
+    angle = angle_deg * (np.pi / 180)
+    r = dnp.arcsin(dnp.sin(angle))
+    rhs1, rhs2 = _stage_rhs(model)
+    s1 = _stage(rhs1, U0, 0.0, (m_w,), LIFTOFF, "lift-off", max_steps, backend)
+    s2 = _stage(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps, backend)
     px, py, vx, vy = sling_end(s2.y_final)
     s3 = _stage(stage3_rhs, dnp.stack([px, py, vx, vy]), s2.t_final, (wind,), LANDING,
-                "landing", max_steps)
-    p1, p2 = sling_end(s1.y), sling_end(s2.y)
-    xs = dnp.concatenate([p1[0], p2[0][1:], s3.y[1:, 0]])
-    ys = dnp.concatenate([p1[1], p2[1][1:], s3.y[1:, 1]])
-    times = dnp.concatenate([dnp.asarray(s1.t), dnp.asarray(s2.t)[1:], dnp.asarray(s3.t)[1:]])
-    return Shot(distance=s3.y_final[0], times=times, trajectory=dnp.stack([xs, ys], axis=1),
-                liftoff=s1.t_final, release=s2.t_final, landing=s3.t_final)
+                "landing", max_steps, backend)
+    return Shot(distance=s3.y_final[0], liftoff=s1.t_final, release=s2.t_final,
+                landing=s3.t_final, stages=(s1, s2, s3))
 
 
 @dataclass
@@ -280,27 +313,38 @@ class BatchShot:
     landing: object
 
 
-def _stage_batch(fun, y0, t0, args, event, name, max_steps):
-    sol = solve_batch(fun, y0, (t0, np.inf), args, TABLEAUS["euler"], dt=DT, events=[event],
-                      max_steps=max_steps, raise_on_failure=False)
-    light = np.flatnonzero(sol.status == EVENT_NON_FINITE)
+def _stage_batch(fun, y0, t0, args, event, name, max_steps, backend):
+    try:
+        if backend == "numpy":
+            sol = solve_batch(fun, y0, (t0, np.inf), args, TABLEAUS["euler"], dt=DT,
+                              events=[event], max_steps=max_steps, raise_on_failure=False)
+        else:
+            sol = solve(fun, y0, (t0, np.inf), args, method="euler", dt=DT, events=[event],
+                        max_steps=max_steps, batched=True, backend=backend)
+        status = sol.status
+    except ODESolveError as e:  # (a derivative was requested of failed solves)
+        if not hasattr(e, "status"):
+            raise
+        status = e.status
+    light = np.flatnonzero(status == EVENT_NON_FINITE)
     if light.size:
         raise TrebuchetError(f"counterweight too light in shots {light.tolist()}: the sling "
                              "tension is negative, so the projectile is never lifted; use a "
                              "heavier weight")
-    failed = sol.failures()
+    failed = np.flatnonzero(status < 0).tolist()
     if failed:
         raise TrebuchetError(f"the {name} event never happened in shots {failed} (status "
-                             f"{sol.status[failed].tolist()}, after {max_steps} steps at most)")
+                             f"{status[failed].tolist()}, after {max_steps} steps at most)")
     return sol
 
 
 def shoot_batch(wind, angle_deg, weight_lb, model: str = "faithful",
-                max_steps: int = 10_000) -> BatchShot:
+                max_steps: int = 10_000, backend: str = "numba") -> BatchShot:
     """Many throws at once: arrays (broadcast together to ``(B,)``) of wind (m/s), release angle
     (degrees) and counterweight (lb). The three stages are batched Euler solves; each shot starts
     a stage at its own previous event time and state. Same numbers as :func:`shoot` shot by shot,
-    differentiable in all three inputs.
+    differentiable in all three inputs. ``backend="numba"``: each shot runs compiled (shots in
+    parallel over the CPU cores); ``"numpy"``: the shots step in lockstep as NumPy arrays.
 
     "Weight too light": raises :class:`TrebuchetError` naming the offending shots' indices (no
     partial result: drop those shots and call again).
@@ -317,17 +361,13 @@ def shoot_batch(wind, angle_deg, weight_lb, model: str = "faithful",
     m_w = weight_lb * LB
     r = dnp.arcsin(dnp.sin(angle_deg * (np.pi / 180)))
 
-    def rhs1(t, u, m):
-        return stage1_rhs(t, u, m, model)
-
-    def rhs2(t, u, m, r_):
-        return stage2_rhs(t, u, m, r_, model)
-
+    rhs1, rhs2 = _stage_rhs(model)
     u0 = np.broadcast_to(U0, shape + U0.shape).copy()
-    s1 = _stage_batch(rhs1, u0, 0.0, (m_w,), LIFTOFF_BATCH, "lift-off", max_steps)
-    s2 = _stage_batch(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps)
+    s1 = _stage_batch(rhs1, u0, 0.0, (m_w,), LIFTOFF_BATCH, "lift-off", max_steps, backend)
+    s2 = _stage_batch(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps,
+                      backend)
     s3 = _stage_batch(stage3_rhs, dnp.stack(sling_end(s2.y_final), axis=-1), s2.t_final, (wind,),
-                      LANDING, "landing", max_steps)
+                      LANDING, "landing", max_steps, backend)
     return BatchShot(distance=s3.y_final[:, 0], liftoff=s1.t_final, release=s2.t_final,
                      landing=s3.t_final)
 

@@ -215,14 +215,15 @@ def aim_by_optimize(wind: float, target: float, x0=(45.0, 200.0), maxiter: int =
     iteration count. (L-BFGS-B with bounds on the angle slid into the 1° bound from there.)"""
     scale = np.array([45.0, 200.0])
 
-    def f(x):
-        return (shoot(wind, x[0] * scale[0], x[1] * scale[1]).distance - target) ** 2
+    def f(x):  # (a batch of one: the compiled stages the training uses serve here too)
+        return (shoot_batch(wind, x[0:1] * scale[0], x[1:2] * scale[1]).distance[0]
+                - target) ** 2
 
     start = time.perf_counter()
     res = diffopt.optimize(f, np.asarray(x0) / scale, "bfgs", maxiter=maxiter, tol=1e-12)
     seconds = time.perf_counter() - start
     angle, weight = np.asarray(res.x) * scale
-    miss = abs(float(shoot(wind, angle, weight).distance) - target)
+    miss = abs(float(shoot_batch(wind, [angle], [weight]).distance[0]) - target)
     return {"angle": float(angle), "weight": float(weight), "miss": miss, "time": seconds,
             "nit": int(res.nit), "nfev": int(res.nfev)}
 
@@ -312,7 +313,7 @@ def _plot_trajectories(aimed, out) -> str:
     fig, axes = figure(1, 1, size=(8.0, 4.5))
     ax = axes[0, 0]
     for row in aimed:
-        shot = shoot(row["wind"], row["net_angle"], row["net_weight"])
+        shot = shoot(row["wind"], row["net_angle"], row["net_weight"], backend="numpy")
         xy = np.asarray(shot.trajectory)
         line, = ax.plot(xy[:, 0], xy[:, 1], lw=1.2,
                         label=f"wind {row['wind']:+.1f} m/s, target {row['target']:.1f} m")

@@ -1,22 +1,28 @@
-"""``solve_batch``: many trajectories of one ODE integrated at once (fixed-step methods).
+"""``solve_batch``: many trajectories of one ODE integrated at once.
 
-``y0`` carries a leading batch axis ``B``. All trajectories step in lockstep (same step count,
-the same ``dt``) but each has its own clock ``t`` (``t_span[0]``/``t_span[1]`` may be ``(B,)``
-arrays), its own terminal event time and its own final state. A trajectory that has reached its
-end time or fired a terminal event is frozen (``diffopt.numpy.where`` keeps its state, so its
-derivatives stay exact) while the others go on; the loop ends when every trajectory has stopped
-or after ``max_steps`` steps.
+``y0`` carries a leading batch axis ``B`` and ``fun`` is called on the whole batch. Each trajectory
+has its own clock (``t_span[0]``/``t_span[1]`` may be ``(B,)`` arrays), its own step size (the
+fixed ``dt`` of euler/rk4, shortened to land on its end time; or, for the adaptive methods bosh3,
+dopri5 and tsit5, its own error norm and PI controller state), its own events, saved states and
+final state. Every loop iteration attempts one step for all running trajectories at once; per-row
+accept masks decide which rows move on: a row whose step is rejected stays where it is (and retries
+with a smaller step) while the others advance, and a row that has reached its end time, fired a
+terminal event or failed is frozen. ``diffopt.numpy.where`` applies the masks, so derivatives stay
+exact. The loop ends when every trajectory has stopped.
 
-Events are located per trajectory on each step's cubic Hermite interpolant by vectorised root
-finding (Illinois false position) on plain values; each event time is then made differentiable by
-the same one-Newton-step implicit-function-theorem correction as :func:`diffopt.ode.solve`,
-elementwise.
+All decisions (accept/reject, step sizes, event detection and location) are made per row on plain
+values, with the same rules and constants as :func:`diffopt.ode.solve`, so each row follows the
+steps a single solve of that trajectory takes (up to rounding in the step-size controller) and the
+derivative is that of the computed discrete solution. Events are located per row on the step's
+dense output by vectorised root finding (Illinois false position); each event time is then made
+differentiable by the same one-Newton-step implicit-function-theorem correction as
+:func:`diffopt.ode.solve`, elementwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,28 +31,39 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 from diffopt.transforms import jvp
 
+from .control import PIController, error_norm, initial_step
 from .events import STEP_START_THETA, Event, call_condition
-from .interpolation import hermite
-from .tableaus import Tableau, combine
+from .interpolation import StepInterpolant, broadcast_rows
+from .tableaus import TABLEAUS, Tableau, combine
 
 # per-trajectory status codes (as in ``Solution.status``), plus a failed event condition
 DONE, TERMINAL_EVENT = 0, 1
-MAX_STEPS, NON_FINITE, EVENT_NON_FINITE = -1, -3, -4
+MAX_STEPS, STEP_UNDERFLOW, NON_FINITE, EVENT_NON_FINITE = -1, -2, -3, -4
 ILLINOIS_STEPS, ROOT_STEPS = 40, 100
 EPS = np.finfo(float).eps
 
 
 @dataclass
 class BatchSolution:
-    """Result of :func:`solve_batch` (every field has the batch axis first).
+    """Result of :func:`solve_batch` (every per-trajectory field has the batch axis first).
 
     ``t_final``/``y_final``: ``(B,)`` times and ``(B, ...)`` states where each trajectory
-    stopped; ``event_time`` ``(B,)`` (its ``t_final``; NaN-free, equal to ``t_final`` where no
-    event fired), ``event_index`` ``(B,)`` ints (-1: none fired); ``status`` ``(B,)`` ints (0 end
-    of ``t_span``, 1 terminal event, -1 ``max_steps``, -3 non-finite state, -4 non-finite event
-    condition); ``n_steps`` ``(B,)`` steps each took; ``t``/``y``: the lockstep history
-    ``(n + 1, B)`` / ``(n + 1, B, ...)`` when ``save_steps=True`` (frozen rows repeat), else
-    ``None``.
+    stopped; ``event_time`` ``(B,)`` (its ``t_final``: the terminal event's time where one fired),
+    ``event_index`` ``(B,)`` ints: the terminal event that stopped the trajectory (-1: none);
+    ``status`` ``(B,)`` ints (0 end of ``t_span``, 1 terminal event, -1 ``max_steps``, -2 step size
+    underflow, -3 non-finite state, -4 non-finite event condition); ``n_steps``/``n_rejected``
+    ``(B,)`` accepted/rejected steps of each trajectory.
+
+    ``t``/``y``: with ``saveat``, the common save times ``(n,)`` (plain values) and the states
+    ``(n, B, ...)`` read off each trajectory's dense output; a trajectory that stopped before a
+    save time (terminal event, failure) holds its final state there. Without ``saveat`` and with
+    ``save_steps=True``: the loop history, times ``(n + 1, B)`` and states ``(n + 1, B, ...)``, one
+    entry per loop iteration (rows that were rejected or had stopped repeat); else ``None``.
+
+    ``event_log``: one list per trajectory, ``event_log[b]`` the events that fired in trajectory
+    ``b`` (non-terminal ones, then the terminal one if any) in time order, each an
+    ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
+    derivatives.
 
     >>> sol.y_final.shape == y0.shape
     """
@@ -60,6 +77,8 @@ class BatchSolution:
     nfev: int = 0
     t: object = None
     y: object = None
+    n_rejected: np.ndarray | None = None
+    event_log: list = field(default_factory=list)
 
     @property
     def success(self) -> np.ndarray:
@@ -71,47 +90,64 @@ class BatchSolution:
         return [int(i) for i in np.flatnonzero(self.status < 0)]
 
 
-def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (), tab: Tableau = None, *,
-                dt: float, events: Sequence[Event] = (), max_steps: int = 100_000,
-                save_steps: bool = False, raise_on_failure: bool = True) -> BatchSolution:
-    """Integrate ``B`` trajectories of ``dy/dt = fun(t, y, *args)`` in lockstep.
+def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
+                tab: Tableau | str = "dopri5", *, dt=None, rtol: float = 1e-6,
+                atol: float = 1e-9, events: Sequence[Event] = (), saveat=None,
+                max_steps: int = 100_000, save_steps: bool = False,
+                raise_on_failure: bool = True) -> BatchSolution:
+    """Integrate ``B`` trajectories of ``dy/dt = fun(t, y, *args)`` at once.
 
     ``fun`` is called on the whole batch, ``t`` of shape ``(B,)`` and ``y`` of shape ``(B, ...)``,
     and must return ``(B, ...)``; per-trajectory parameters in ``args`` are arrays with a
-    leading ``B`` axis (shared ones broadcast as the function sees fit). Event conditions are
-    called the same way and return ``(B,)`` values; with ``needs_step_start`` they receive
-    ``step_start=(t0, y0)`` per trajectory, and must give finite values (and finite derivatives)
-    at ``t == t0``. Only terminal events are supported. Differentiable in ``y0``, ``args`` and
-    ``t_span`` like :func:`diffopt.ode.solve`. ``raise_on_failure``: when derivatives are being
-    taken, a failed trajectory raises :class:`ODESolveError` naming it (``False``: return, and let
-    the caller read ``status``). Usually called as ``solve(..., batched=True)``.
+    leading ``B`` axis (shared ones broadcast as the function sees fit). ``tab``: a
+    :class:`Tableau` or a method name. Fixed-step methods need ``dt``; for adaptive ones ``dt``
+    (a scalar or ``(B,)``) is the first step, else each row gets Hairer's starting step, and
+    ``rtol``/``atol`` set every row's error tolerance. ``saveat``: a 1-D array of times within
+    every trajectory's span at which to report the states (see :class:`BatchSolution`). Event
+    conditions are called like ``fun`` and return ``(B,)`` values; with ``needs_step_start``
+    they receive ``step_start=(t0, y0)`` per trajectory, and must give finite values (and finite
+    derivatives) at ``t == t0``. Terminal events stop their trajectory; every event that fires is
+    logged per trajectory. Differentiable in ``y0``, ``args`` and ``t_span`` like
+    :func:`diffopt.ode.solve`. ``raise_on_failure``: when derivatives are being taken, a failed
+    trajectory raises :class:`ODESolveError` naming it (``False``: return, and let the caller
+    read ``status``). Usually called as ``solve(..., batched=True)``.
 
-    >>> solve(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), method="rk4", dt=0.1, batched=True)
+    >>> solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5").y_final
     """
-    from .solve import ODESolveError
-
-    if tab.adaptive:
-        raise NotImplementedError(f"batched solves support the fixed-step methods (euler, rk4), "
-                                  f"not {tab.name!r}")
-    if dt is None or not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"batched solves need a positive finite fixed step dt=, got {dt!r}")
+    tab = _tableau(tab)
+    events = tuple(events)
     for e in events:
-        if not e.terminal:
-            raise NotImplementedError("batched solves support terminal events only")
+        if not isinstance(e, Event):
+            raise TypeError(f"events must be Event objects, got {type(e).__name__}")
+    rtol, atol = float(rtol), float(atol)
+    if tab.adaptive and (rtol <= 0 or atol < 0):
+        raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+    if not tab.adaptive and dt is None:
+        raise ValueError(f"batched solves with the fixed-step method {tab.name!r} need a "
+                         f"positive finite step dt=, got {dt!r}")
     y0 = y0 if isinstance(y0, Tracer) else np.asarray(y0, dtype=float)
     shape0 = tuple(dnp.shape(y0))
     if len(shape0) < 1 or shape0[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {shape0}")
     n_b = shape0[0]
+    if dt is not None:
+        dt = np.asarray(dt, dtype=float)
+        if dt.shape not in ((), (n_b,)) or not np.all(np.isfinite(dt) & (dt > 0)):
+            raise ValueError(f"dt must be a positive finite step (a scalar or one per trajectory, "
+                             f"shape ({n_b},)), got {dt!r}")
+        dt = np.broadcast_to(dt, (n_b,)).copy()
     t0, t_end = (_batch_time(v, n_b, name) for v, name in zip(t_span, ("t_span[0]",
                                                                        "t_span[1]")))
     traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
     args_c = tree_map(concrete, args)
     t_c, t_end_c = np.array(concrete(t0), dtype=float), np.array(concrete(t_end), dtype=float)
+    if not np.all(np.isfinite(t_c)):
+        raise ValueError("t_span[0] must be finite")
     if np.any(t_end_c < t_c):
         raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not supported")
-    if np.any(~np.isfinite(t_end_c)) and not events:
+    if np.any(~np.isfinite(t_end_c)) and not any(e.terminal for e in events):
         raise ValueError("t_span[1] may be infinite only with a terminal event to stop the solve")
+    saves = _saveat(saveat, t_c, t_end_c)
     nfev = [0]
 
     def f(t, y):
@@ -122,8 +158,8 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (), tab: Tabl
                              f"y0 has shape {shape0}: it must return dy/dt for the whole batch")
         return out
 
-    def col(mask):  # a (B,) mask or vector shaped to broadcast against states
-        return dnp.reshape(mask, (n_b,) + (1,) * (len(shape0) - 1))
+    def col(v):  # a (B,) mask or vector shaped to broadcast against states
+        return broadcast_rows(v, y0)
 
     t, y = t0, y0
     f_cur = f(t, y)
@@ -132,80 +168,207 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (), tab: Tabl
     status = np.full(n_b, DONE)
     event_index = np.full(n_b, -1)
     n_steps = np.zeros(n_b, dtype=int)
+    n_rej = np.zeros(n_b, dtype=int)
+    last_nonfinite = np.zeros(n_b, dtype=bool)
+    log = [[] for _ in range(n_b)]
     active = t_c < t_end_c
-    hist_t, hist_y = ([t], [y]) if save_steps else (None, None)
-    step = 0
-    while active.any():
-        if step >= max_steps:
-            status[active] = MAX_STEPS
-            break
-        step += 1
-        last = t_end_c - t_c <= dt * (1 + 1e-9)
-        h_c = np.where(last, t_end_c - t_c, dt)
-        h = dnp.where(last, t_end - t, dt) if np.any(last & active) else np.full(n_b, dt)
-        t_new_c = np.where(last, t_end_c, t_c + h_c)
-        t_new = dnp.where(last, t_end, t + h) if np.any(last & active) else t + h
+    saved = None if saves is None else _Saves(saves, n_b, y0, t_c)
+    hist_t, hist_y = ([t], [y]) if save_steps and saves is None else (None, None)
+    if tab.adaptive:
+        ctrl = PIController(tab.error_order, n_b)
+        if dt is not None:
+            h_prop = dt
+        else:
+            def fun_c(tt, yy):
+                nfev[0] += 1
+                return np.asarray(concrete(fun(tt, yy, *args_c)))
+
+            span = t_end_c - t_c
+            span = np.where(np.isfinite(span) & (span > 0), span, 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                h_prop = initial_step(fun_c, t_c, y_c, np.asarray(concrete(f_cur)), tab.order,
+                                      rtol, atol, span, batched=True)
+    else:
+        h_prop = dt
+
+    def attempt(hc, last):
+        """One step of every row: size ``hc`` (``t_end - t`` for the ``last`` rows)."""
+        if last.any():
+            h = dnp.where(last, t_end - t, hc)
+            t_new = dnp.where(last, t_end, t + h)
+        else:
+            h, t_new = hc, t + hc
+        h_col = col(h)
         stages = [f_cur]
         for i in range(1, tab.n_stages):
             acc = combine(tab.a[i], stages)
-            stages.append(f(t + tab.c[i] * h, y if acc is None else y + col(h) * acc))
-        y_new = y + col(h) * combine(tab.b, stages)
-        f_new = f(t_new, y_new)
+            stages.append(f(t + tab.c[i] * h, y if acc is None else y + h_col * acc))
+        y_new = y + h_col * combine(tab.b, stages)
+        return h, t_new, stages, y_new, f(t_new, y_new)
+
+    while active.any():
+        over = active & (n_steps >= max_steps)
+        status[over] = MAX_STEPS
+        active &= ~over
+        remaining = t_end_c - t_c
+        with np.errstate(invalid="ignore"):
+            last = active & (remaining - h_prop <= 1e-9 * h_prop)
+        hc = np.where(last, remaining, h_prop)
+        under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
+        status[under] = np.where(last_nonfinite[under], NON_FINITE, STEP_UNDERFLOW)
+        active &= ~under
+        if not active.any():
+            break
+        last &= active
+        hc = np.where(active, hc, 0.0)  # stopped rows "step" by zero: their values stay finite
+        h, t_new, stages, y_new, f_new = attempt(hc, last)
+        t_new_c = np.where(last, t_end_c, t_c + hc)
         y_new_c = np.asarray(concrete(y_new))
-        bad = active & ~np.all(np.isfinite(y_new_c.reshape(n_b, -1)), axis=1)
-        status[bad] = NON_FINITE
-        active &= ~bad
-        n_steps[active] += 1
-        ci = (t_c, h_c, y_c, y_new_c, np.asarray(concrete(f_cur)), np.asarray(concrete(f_new)))
+        finite = np.all(np.isfinite(y_new_c.reshape(n_b, -1)), axis=1)
+        if tab.adaptive:
+            ks = [np.asarray(concrete(k)) for k in stages + [f_new]]
+            with np.errstate(over="ignore", invalid="ignore"):
+                en = error_norm(col(hc) * combine(tab.error, ks), y_c, y_new_c, rtol, atol,
+                                batched=True)
+            finite &= np.isfinite(en)
+            bad = active & ~finite
+            accepted = active & finite & (en <= 1.0)
+            rejected = active & finite & ~accepted
+            n_rej[bad | rejected] += 1
+            last_nonfinite = np.where(active, bad, last_nonfinite)
+            fac_rej = ctrl.factor(en, rejected=True)
+            fac_acc = ctrl.accepted_factor(en, accepted)
+            h_prop = np.where(bad, 0.25 * hc, np.where(rejected, hc * fac_rej,
+                                                       np.where(accepted, hc * fac_acc, h_prop)))
+        else:
+            bad = active & ~finite
+            status[bad] = NON_FINITE
+            active &= ~bad
+            accepted = active.copy()
+        if bad.any() and traced:
+            # redo the step with those rows standing still: inf/nan there would leak into the
+            # other rows' derivatives (0 * inf) although the rows are masked out
+            hc = np.where(bad, 0.0, hc)
+            h, t_new, stages, y_new, f_new = attempt(hc, last & ~bad)
+        n_steps[accepted] += 1
+        interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
+        interp_c = interp.concrete() if events else None
         start_c = (t_c, y_c)
         g_new = [_values(e, t_new_c, y_new_c, args_c, start_c, n_b) for e in events]
-        fired = np.zeros(n_b, dtype=bool)
-        theta = np.ones(n_b)
-        for i, e in enumerate(events):
-            nan = active & ~np.isfinite(g_new[i])
+        for g in g_new:
+            nan = accepted & ~np.isfinite(g)
             status[nan] = EVENT_NON_FINITE
             active &= ~nan
-            rows = active & _crosses(g_prev[i], g_new[i], e.direction)
-            if not rows.any():
-                continue
-            th = _locate(e, ci, args_c, g_new[i], rows, col)
-            earlier = rows & (~fired | (th < theta))
-            theta[earlier] = th[earlier]
-            event_index[earlier] = i
-            fired |= rows
-        keep = col(active & ~fired)
-        if fired.any():
-            t_star = _event_times(events, event_index, fired, theta, ci, (t, h, y, y_new, f_cur,
-                                  f_new), args, args_c, col, traced)
-            y_star = _hermite_at(t_star, t, h, y, y_new, f_cur, f_new, col)
-            fin = col(fired)
-            t_next = dnp.where(fired, t_star, dnp.where(active, t_new, t))
-            y_next = dnp.where(fin, y_star, dnp.where(keep, y_new, y))
-            f_next = dnp.where(keep, f_new, f_cur)  # (frozen rows never use f again)
-            status[fired] = TERMINAL_EVENT
+            accepted &= ~nan
+        theta = [_locate(e, interp_c, args_c, g_new[i], accepted & _crosses(g_prev[i], g_new[i],
+                                                                           e.direction))
+                 for i, e in enumerate(events)]
+        stop_theta, stop_index = _first_terminal(events, theta, n_b)
+        fired = stop_index >= 0
+        t_star, y_star = _log_events(events, theta, stop_theta, stop_index, interp, interp_c,
+                                     args, args_c, traced, log)
+        t_stop_c = np.where(fired, t_c + np.where(fired, stop_theta, 0.0) * hc, t_new_c)
+        if saved is not None:
+            saved.step(interp, y_new, accepted, t_c, t_new_c, t_stop_c)
+        keep = accepted & ~fired
+        if keep.all():
+            t, y, f_cur = t_new, y_new, f_new
         else:
-            t_next = dnp.where(active, t_new, t)
-            y_next = dnp.where(keep, y_new, y)
-            f_next = dnp.where(keep, f_new, f_cur)
-        reached = active & ~fired & last
-        active &= ~fired & ~last
-        t_c = np.where(fired, t_c + theta * h_c, np.where(active | reached, t_new_c, t_c))
-        t, y, f_cur = t_next, y_next, f_next
+            t = dnp.where(keep, t_new, t)
+            y = dnp.where(col(keep), y_new, y)
+            f_cur = dnp.where(col(keep), f_new, f_cur)  # (stopped rows never use f again)
+        if fired.any():
+            t = dnp.where(fired, t_star, t)
+            y = dnp.where(col(fired), y_star, y)
+            status[fired] = TERMINAL_EVENT
+            event_index[fired] = stop_index[fired]
+        reached = keep & last
+        active &= ~fired & ~reached
+        t_c = np.where(accepted, t_stop_c, t_c)
         y_c = np.asarray(concrete(y))
-        g_prev = [np.where(active, g, gp) for g, gp in zip(g_new, g_prev)]
-        if save_steps:
+        g_prev = [np.where(accepted, g, gp) for g, gp in zip(g_new, g_prev)]
+        if hist_t is not None:
             hist_t.append(t)
             hist_y.append(y)
 
     failed = np.flatnonzero(status < 0)
     if failed.size and traced and raise_on_failure:
+        from .solve import ODESolveError
+
         raise ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
                             f"(status {status[failed].tolist()}); no derivative can be given")
+    if saved is not None:
+        ts, ys = saves, saved.result(y)
+    elif hist_t is not None:
+        ts, ys = dnp.stack(hist_t), dnp.stack(hist_y)
+    else:
+        ts = ys = None
     return BatchSolution(
         t_final=t, y_final=y, event_time=t, event_index=event_index, status=status,
-        n_steps=n_steps, nfev=nfev[0],
-        t=None if hist_t is None else dnp.stack(hist_t),
-        y=None if hist_y is None else dnp.stack(hist_y))
+        n_steps=n_steps, nfev=nfev[0], t=ts, y=ys, n_rejected=n_rej, event_log=log)
+
+
+class _Saves:
+    """The states at the common ``saveat`` times, gathered per row as the rows pass them.
+
+    Every step contributes whole-batch values (a few per step: one per save time the fastest row
+    passes); each ``(save time, row)`` pair remembers which value holds it, and one gather at the
+    end builds the ``(n, B, ...)`` result (rows that never reached a time take their final state).
+    """
+
+    def __init__(self, saves, n_b, y0, t0_c):
+        self.saves, self.n_b = saves, n_b
+        self.next = np.zeros(n_b, dtype=int)  # each row's next save time
+        self.source = np.full((len(saves), n_b), -1)
+        self.values = []
+        self._take(y0, self._due(t0_c))
+
+    def _due(self, t_c):
+        """The rows whose next save time is at or before their time ``t_c``."""
+        if not len(self.saves):
+            return np.zeros(self.n_b, dtype=bool)
+        k = np.minimum(self.next, len(self.saves) - 1)
+        return (self.next < len(self.saves)) & (self.saves[k] <= t_c)
+
+    def _take(self, value, rows):
+        """``value`` (whole batch) holds the next save time's state of the rows in ``rows``."""
+        if rows.any():
+            self.values.append(value)
+            self.source[self.next[rows], np.flatnonzero(rows)] = len(self.values) - 1
+            self.next[rows] += 1
+
+    def step(self, interp, y_new, accepted, t_c, t_new_c, t_stop_c):
+        """The save times each accepted row passed in this step (up to where it stopped), read
+        off its dense output (its new state itself for a time equal to the step's end)."""
+        while True:
+            rows = accepted & self._due(t_stop_c)
+            if not rows.any():
+                return
+            s = np.where(rows, self.saves[np.minimum(self.next, len(self.saves) - 1)], t_c)
+            value = _state_at(interp, s, rows)
+            at_end = rows & (s == t_new_c)
+            if at_end.any():
+                value = dnp.where(broadcast_rows(at_end, y_new), y_new, value)
+            self._take(value, rows)
+
+    def result(self, y_final):
+        """The ``(n, B, ...)`` saved states (``y_final`` where a row never reached a time)."""
+        self.values.append(y_final)
+        where = np.where(self.source < 0, len(self.values) - 1, self.source)
+        stacked = dnp.stack(self.values)
+        shape = tuple(dnp.shape(stacked))
+        flat = dnp.reshape(stacked, (shape[0] * shape[1],) + shape[2:])
+        picked = flat[(where * self.n_b + np.arange(self.n_b)).ravel()]
+        return dnp.reshape(picked, (len(self.saves), self.n_b) + shape[2:])
+
+
+def _tableau(tab) -> Tableau:
+    if isinstance(tab, Tableau):
+        return tab
+    try:
+        return TABLEAUS[tab]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown method {tab!r}; choose one of {sorted(TABLEAUS)}") from None
 
 
 def _batch_time(v, n_b, name):
@@ -216,6 +379,22 @@ def _batch_time(v, n_b, name):
     if isinstance(v, Tracer):
         return dnp.broadcast_to(v, (n_b,))
     return np.broadcast_to(np.asarray(v, dtype=float), (n_b,)).copy()
+
+
+def _saveat(saveat, t0_c, t_end_c):
+    """The common save times as a sorted float array, checked against every row's span."""
+    if saveat is None:
+        return None
+    s = np.asarray(concrete(saveat), dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"saveat must be a 1-D array of times (common to all trajectories), "
+                         f"got shape {s.shape}")
+    if np.any(np.diff(s) < 0):
+        raise ValueError("saveat must be sorted in increasing order")
+    if s.size and (s[0] < t0_c.max() or s[-1] > t_end_c.min()):
+        raise ValueError(f"saveat times must lie within every trajectory's t_span "
+                         f"[{t0_c.max()}, {t_end_c.min()}], got [{s[0]}, {s[-1]}]")
+    return s
 
 
 def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:
@@ -231,27 +410,33 @@ def _crosses(g0, g1, direction):
     return down if direction < 0 else up if direction > 0 else (down | up)
 
 
-def _hermite_at(t, t0, h, y0, y1, f0, f1, col):
-    """The cubic Hermite interpolant of each row's step at its own time ``t``."""
-    return hermite(col((t - t0) / h), col(h), y0, y1, f0, f1)
+def _state_at(interp, t, rows):
+    """Each row's dense output at its own time ``t`` (``(B,)``) where ``rows``; the other rows
+    (whose step may have size 0) read their step start, so no value or derivative is inf/nan."""
+    h = interp.h
+    h_safe = dnp.where(rows, h, 1.0) if isinstance(h, Tracer) else np.where(rows, h, 1.0)
+    return interp.at_theta((t - interp.t0) / h_safe)
 
 
-def _locate(event, ci, args_c, g1, rows, col) -> np.ndarray:
-    """Per-row ``theta`` in [0, 1] of the condition's sign change on the step's interpolant, on
-    plain values, vectorised: Illinois false position (superlinear for smooth conditions, and
-    fast for a jump at the step start), switching to bisection after ``ILLINOIS_STEPS``."""
-    t0, h, y0, y1, f0, f1 = ci
+def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
+    """Per-row ``theta`` in [0, 1] of the condition's sign change on the step's (concrete) dense
+    output where ``rows`` (inf elsewhere), vectorised: Illinois false position (superlinear for
+    smooth conditions, and fast for a jump at the step start), then bisection after
+    ``ILLINOIS_STEPS``."""
+    n_b = len(ci.t0)
+    if not rows.any():
+        return np.full(n_b, np.inf)
 
     def phi(theta):
-        return _values(event, t0 + theta * h, hermite(col(theta), col(h), y0, y1, f0, f1),
-                       args_c, (t0, y0), len(t0))
+        return _values(event, ci.t0 + theta * ci.h, ci.at_theta(theta), args_c, (ci.t0, ci.y0),
+                       n_b)
 
-    lo, hi = np.zeros(len(t0)), np.ones(len(t0))
+    lo, hi = np.zeros(n_b), np.ones(n_b)
     f_lo, f_hi = phi(lo), phi(hi)
     found = rows & (g1 != 0.0) & (f_lo * f_hi < 0)  # else: the step end (as in ``locate``)
     search = found.copy()
     x = np.where(found, 0.5, 1.0)
-    side = np.zeros(len(t0))
+    side = np.zeros(n_b)
     for it in range(ROOT_STEPS):
         if not search.any():
             break
@@ -274,47 +459,77 @@ def _locate(event, ci, args_c, g1, rows, col) -> np.ndarray:
     theta = np.where(found, x, 1.0)
     if event.needs_step_start:
         theta = np.where(theta < STEP_START_THETA, 0.0, theta)
-    return theta
+    return np.where(rows, theta, np.inf)
 
 
-def _event_times(events, event_index, fired, theta, ci, step, args, args_c, col, traced):
-    """``(B,)`` event times carrying the implicit-function-theorem derivative (rows that fired;
-    the others hold their step start, masked out by the caller)."""
-    from .solve import ODESolveError
-
-    t0_c, h_c, y0_c, y1_c, f0_c, f1_c = ci
-    t, h, y, y_new, f_cur, f_new = step
-    t_root = t0_c + theta * h_c
-    t_star = t
+def _first_terminal(events, theta, n_b):
+    """Each row's earliest terminal event in the step: its ``theta`` (inf: none) and index (-1);
+    simultaneous ones: the lowest index."""
+    stop_theta, stop_index = np.full(n_b, np.inf), np.full(n_b, -1)
     for i, e in enumerate(events):
-        rows = fired & (event_index == i)
+        if e.terminal:
+            earlier = theta[i] < stop_theta
+            stop_theta[earlier] = theta[i][earlier]
+            stop_index[earlier] = i
+    return stop_theta, stop_index
+
+
+def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, args_c, traced,
+                log):
+    """Append the step's events to each row's log in time order, up to and including the row's
+    first terminal event; gives the terminal events' ``(B,)`` times and ``(B, ...)`` states
+    (step-start values in the rows where none fired)."""
+    t_stop, y_stop = interp.t0, interp.y0
+    entries = []
+    for i, e in enumerate(events):
+        th = theta[i]
+        rows = np.isfinite(th) & ((th < stop_theta) | ((th == stop_theta) & (i <= stop_index)))
         if not rows.any():
             continue
-        jump = rows & (theta == 0.0) if e.needs_step_start else np.zeros_like(rows)
-        smooth = rows & ~jump
-        if smooth.any():
-            tr = np.where(smooth, t_root, t0_c)  # other rows: their (finite) step start
+        t_i = _event_time(e, i, rows, th, interp, interp_c, args, args_c, traced)
+        y_i = _state_at(interp, t_i, rows)
+        entries += [(th[r], i, r, t_i, y_i) for r in np.flatnonzero(rows)]
+        stops = rows & (stop_index == i)
+        if stops.any():
+            t_stop = dnp.where(stops, t_i, t_stop)
+            y_stop = dnp.where(broadcast_rows(stops, y_i), y_i, y_stop)
+    for _, i, r, t_i, y_i in sorted(entries, key=lambda en: en[:3]):
+        log[r].append((i, t_i[r], y_i[r]))
+    return t_stop, y_stop
 
-            def cond_c(tt, e=e):
-                return call_condition(e, tt, hermite(col((tt - t0_c) / h_c), col(h_c), y0_c,
-                                                     y1_c, f0_c, f1_c), args_c, (t0_c, y0_c))
 
-            _, slope = jvp(cond_c, (tr,), (np.ones_like(tr),))
-            slope = np.asarray(concrete(slope), dtype=float)
-            bad = smooth & ~(np.isfinite(slope) & (slope != 0.0))
-            if bad.any():
-                if traced:
-                    raise ODESolveError(f"event {i} in trajectories {np.flatnonzero(bad).tolist()}"
-                                        ": tangential crossing (dg/dt = 0), its time has no "
-                                        "derivative")
-                smooth &= ~bad
-            g = call_condition(e, tr, _hermite_at(tr, t, h, y, y_new, f_cur, f_new, col), args,
-                               (t, y))
-            g_c = np.asarray(concrete(g), dtype=float)
-            t_i = tr - (g - g_c) / np.where(smooth, slope, 1.0)
-            t_star = dnp.where(smooth, t_i, t_star)
-            t_star = dnp.where(bad, t_root, t_star)
-    return t_star
+def _event_time(event, i, rows, theta, interp, interp_c, args, args_c, traced):
+    """``(B,)`` times of ``event`` in the step where ``rows`` (the step start elsewhere), carrying
+    the implicit-function-theorem derivative."""
+    from .solve import ODESolveError
+
+    t0_c, h_c = interp_c.t0, interp_c.h
+    t_root = t0_c + np.where(rows, theta, 0.0) * h_c
+    t_star = interp.t0
+    jump = rows & (theta == 0.0) if event.needs_step_start else np.zeros_like(rows)
+    smooth = rows & ~jump  # a jump at the step start: the time moves only with t0
+    if not smooth.any():
+        return t_star
+    tr = np.where(smooth, t_root, t0_c)
+    h_safe = np.where(smooth, h_c, 1.0)
+
+    def cond_c(tt):
+        return call_condition(event, tt, interp_c.at_theta((tt - t0_c) / h_safe), args_c,
+                              (t0_c, interp_c.y0))
+
+    _, slope = jvp(cond_c, (tr,), (np.ones_like(tr),))
+    slope = np.asarray(concrete(slope), dtype=float)
+    bad = smooth & ~(np.isfinite(slope) & (slope != 0.0))
+    if bad.any():
+        if traced:
+            raise ODESolveError(f"event {i} in trajectories {np.flatnonzero(bad).tolist()}: "
+                                "tangential crossing (dg/dt = 0), its time has no derivative")
+        smooth &= ~bad
+    g = call_condition(event, tr, _state_at(interp, tr, smooth), args, (interp.t0, interp.y0))
+    g_c = np.asarray(concrete(g), dtype=float)
+    t_i = tr - (g - g_c) / np.where(smooth, slope, 1.0)
+    t_star = dnp.where(smooth, t_i, t_star)
+    return dnp.where(bad, t_root, t_star) if bad.any() else t_star
 
 
 __all__ = ["solve_batch", "BatchSolution"]

@@ -1,69 +1,112 @@
-"""Step-size control for the adaptive methods, on concrete values only (never on the tape)."""
+"""Step-size control for the adaptive methods, on concrete values only (never on the tape).
+
+Every function works for one trajectory (plain floats) and, with ``batched=True`` / an ``n`` for
+:class:`PIController`, for a batch of trajectories stepped at once: a leading batch axis ``B`` on
+the states and one step size, error norm and controller state per row.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .interpolation import broadcast_rows
+
 SAFETY = 0.9
 MIN_FACTOR = 0.2
 MAX_FACTOR = 10.0
+MIN_PREV_ERROR = 1e-4
 
 
-def error_norm(err, y0, y1, rtol: float, atol: float) -> float:
+def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):
     """RMS norm of the error estimate scaled by ``atol + rtol * max(|y0|, |y1|)``.
+
+    ``batched=True``: one norm per row of the leading batch axis, a ``(B,)`` array.
 
     >>> error_norm(np.array([1e-7]), np.array([1.0]), np.array([1.0]), 1e-6, 0.0)  # 0.1
     """
     scale = atol + rtol * np.maximum(np.abs(y0), np.abs(y1))
-    e = np.abs(err) / scale
-    return float(np.sqrt(np.mean(e * e))) if e.size else 0.0
+    return _rms(np.abs(err) / scale, batched)
 
 
-def initial_step(fun_c, t0: float, y0, f0, order: int, rtol: float, atol: float,
-                 span: float) -> float:
-    """Hairer-Wanner's starting step (one extra evaluation of ``fun_c``, on plain arrays)."""
+def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
+                 batched: bool = False):
+    """Hairer-Wanner's starting step (one extra evaluation of ``fun_c``, on plain arrays).
+
+    ``batched=True``: ``t0``/``span`` are ``(B,)``, ``y0``/``f0`` ``(B, ...)`` and ``fun_c`` is
+    called once on the whole batch; gives a ``(B,)`` array of first steps.
+
+    >>> initial_step(lambda t, y: -y, 0.0, np.ones(2), -np.ones(2), 4, 1e-6, 1e-9, 1.0)
+    """
     scale = atol + np.abs(y0) * rtol
-    d0 = _rms(y0 / scale)
-    d1 = _rms(f0 / scale)
-    h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
-    h0 = min(h0, span)
-    f1 = fun_c(t0 + h0, y0 + h0 * f0)
-    d2 = _rms((f1 - f0) / scale) / h0
-    if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
-    return min(100 * h0, h1, span)
+    d0 = _rms(y0 / scale, batched)
+    d1 = _rms(f0 / scale, batched)
+    tiny = (d0 < 1e-5) | (d1 < 1e-5)
+    h0 = np.minimum(np.where(tiny, 1e-6, 0.01 * d0 / np.where(tiny, 1.0, d1)), span)
+    f1 = fun_c(t0 + h0, y0 + (broadcast_rows(h0, y0) if batched else h0) * f0)
+    d2 = _rms((f1 - f0) / scale, batched) / np.where(h0 > 0, h0, 1.0)  # (h0 = 0: span = 0)
+    flat = (d1 <= 1e-15) & (d2 <= 1e-15)
+    ratio = 0.01 / np.where(flat, 1.0, np.maximum(d1, d2))
+    if not batched:  # a plain float: Python's pow, as before (numpy's may differ in the last bit)
+        ratio = float(ratio)
+    h1 = np.where(flat, np.maximum(1e-6, h0 * 1e-3), ratio ** (1.0 / (order + 1)))
+    h = np.minimum(np.minimum(100 * h0, h1), span)
+    return h if batched else float(h)
 
 
-def _rms(x) -> float:
+def _rms(x, batched: bool = False):
     x = np.abs(np.asarray(x))
-    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    if not batched:
+        return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    if x.size == 0:
+        return np.zeros(x.shape[:1])
+    return np.sqrt(np.mean(x * x, axis=tuple(range(1, x.ndim))))
 
 
 class PIController:
     """Proportional-integral step-size controller (Hairer's DOPRI5 variant, β = 0.2/(q+1)).
 
     ``factor(err)`` gives the ratio new step / current step; ``accept`` records an accepted error.
+    With ``n``, it controls ``n`` trajectories at once: errors are ``(n,)`` arrays, ``factor``
+    returns an ``(n,)`` array and ``accept(err, rows)`` records only the rows in the ``rows`` mask.
 
     >>> PIController(order=4).factor(0.5) > 1
     True
     """
 
-    def __init__(self, order: int):
+    def __init__(self, order: int, n: int | None = None):
         k = 1.0 / (order + 1)
         self.beta = 0.2 * k
         self.alpha = k - 0.75 * self.beta
-        self.prev = 1e-4
+        self.batched = n is not None
+        self.prev = np.full(n, MIN_PREV_ERROR) if self.batched else MIN_PREV_ERROR
 
-    def factor(self, err: float, rejected: bool = False) -> float:
-        if err == 0.0:
-            return MAX_FACTOR
-        fac = SAFETY * err ** -self.alpha * self.prev ** self.beta
-        return float(min(1.0 if rejected else MAX_FACTOR, max(MIN_FACTOR, fac)))
+    def factor(self, err, rejected=False):
+        """New step / current step after an error ``err`` (at most 1 for a rejected step)."""
+        if not self.batched:  # plain floats (Python's pow, as the compiled solvers compute it)
+            err = float(err)
+            if err == 0.0:
+                return MAX_FACTOR
+        else:
+            err = np.asarray(err, dtype=float)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            fac = SAFETY * err ** -self.alpha * self.prev ** self.beta
+        fac = np.minimum(np.where(rejected, 1.0, MAX_FACTOR), np.maximum(MIN_FACTOR, fac))
+        return np.where(err == 0.0, MAX_FACTOR, fac) if self.batched else float(fac)
 
-    def accept(self, err: float) -> None:
-        self.prev = max(err, 1e-4)
+    def accept(self, err, rows=None) -> None:
+        """Record the error of an accepted step (batched: of the rows in the mask ``rows``)."""
+        prev = np.maximum(err, MIN_PREV_ERROR)
+        if self.batched:
+            self.prev = np.where(True if rows is None else rows, prev, self.prev)
+        else:
+            self.prev = float(prev)
+
+    def accepted_factor(self, err, rows=None):
+        """Record an accepted step's error and give the factor for the next step (batched: for
+        every row; only the ``rows`` mask is recorded). The order of the two operations is the
+        one :func:`diffopt.ode.solve` uses, so batched and single solves step alike."""
+        self.accept(err, rows)
+        return self.factor(err)
 
 
 __all__ = ["error_norm", "initial_step", "PIController"]

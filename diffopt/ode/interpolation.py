@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import diffopt.numpy as dnp
 from diffopt.core import concrete
 
 
@@ -34,7 +35,9 @@ class StepInterpolant:
 
     ``stages`` holds the Runge-Kutta stages followed by ``f(t0 + h, y1)``; with ``dense``
     (a tableau's ``P`` matrix) the method's own extension is used, otherwise cubic Hermite from
-    ``(y0, stages[0])`` and ``(y1, stages[-1])``.
+    ``(y0, stages[0])`` and ``(y1, stages[-1])``. For a batch of trajectories ``t0``/``h`` may be
+    ``(B,)`` arrays, one step per row of the ``(B, ...)`` states; times and ``theta`` are then
+    ``(B,)`` too and each row is read off its own step.
 
     >>> StepInterpolant(0.0, 1.0, y0, y1, [f0, f1])(0.25)
     """
@@ -48,9 +51,14 @@ class StepInterpolant:
 
     def __call__(self, t):
         """The interpolated state at time ``t`` (traced or not)."""
-        theta = (t - self.t0) / self.h
+        return self.at_theta((t - self.t0) / self.h)
+
+    def at_theta(self, theta):
+        """The interpolated state at ``t0 + theta * h`` (``theta`` in [0, 1], traced or not)."""
+        theta = broadcast_rows(theta, self.y0)
+        h = broadcast_rows(self.h, self.y0)
         if self.dense is None:
-            return hermite(theta, self.h, self.y0, self.y1, self.stages[0], self.stages[-1])
+            return hermite(theta, h, self.y0, self.y1, self.stages[0], self.stages[-1])
         powers = [theta]
         for _ in range(1, self.dense.shape[1]):
             powers.append(powers[-1] * theta)
@@ -60,16 +68,34 @@ class StepInterpolant:
             if isinstance(q, float) and q == 0.0:
                 continue
             acc = q * k if acc is None else acc + q * k
-        return self.y0 if acc is None else self.y0 + self.h * acc
+        return self.y0 if acc is None else self.y0 + h * acc
 
     def concrete(self) -> StepInterpolant:
         """The same interpolant on plain arrays (derivatives dropped): fast to evaluate."""
         return StepInterpolant(
-            float(concrete(self.t0)), float(concrete(self.h)), concrete(self.y0),
-            concrete(self.y1), [concrete(k) for k in self.stages], self.dense,
+            _plain(self.t0), _plain(self.h), concrete(self.y0), concrete(self.y1),
+            [concrete(k) for k in self.stages], self.dense,
         )
 
 
+def broadcast_rows(v, like):
+    """A per-row ``(B,)`` value (traced or not) shaped ``(B, 1, ...)`` to broadcast against
+    ``(B, ...)`` states like ``like``; scalars as they are.
+
+    >>> broadcast_rows(np.ones(4), np.zeros((4, 2, 3))).shape
+    (4, 1, 1)
+    """
+    nd = len(dnp.shape(v))
+    extra = len(dnp.shape(like)) - nd
+    if nd == 0 or extra <= 0:
+        return v
+    return dnp.reshape(v, tuple(dnp.shape(v)) + (1,) * extra)
 
 
-__all__ = ["hermite", "StepInterpolant"]
+def _plain(v):
+    """A time or step as a float, or a float array for a batch."""
+    c = concrete(v)
+    return float(c) if np.ndim(c) == 0 else np.asarray(c, dtype=float)
+
+
+__all__ = ["hermite", "StepInterpolant", "broadcast_rows"]

@@ -74,6 +74,7 @@ class Solution:
 def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "dopri5", *,
           dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
           events: Sequence[Event] | Event = (), saveat=None, max_steps: int = 100_000,
+          adjoint: str = "auto", backend: str = "auto",
           batched: bool = False) -> Solution | BatchSolution:
     """Integrate ``dy/dt = fun(t, y, *args)`` from ``t_span[0]`` to ``t_span[1]``.
 
@@ -83,7 +84,15 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     for every step. ``events``: :class:`Event` objects; a terminal one stops the solve at its time
     (``t_span[1]`` may then be ``inf``). Differentiable (``grad``, ``jvp``, ...) with respect to
     ``y0``, ``args`` (any pytree) and ``t_span``'s end, including through event times (implicit
-    function theorem). Reverse mode stores every step (memory O(steps)).
+    function theorem).
+    ``adjoint`` (how reverse mode differentiates): ``"direct"`` (the default, ``"auto"``) records
+    every step (memory O(steps)); ``"checkpoint"`` keeps every ``k``-th state and recomputes the
+    steps in between (memory O(checkpoints + k)); ``"backsolve"`` integrates the continuous
+    adjoint ODE backwards (memory O(1), approximate: error of the order of the solver's
+    tolerance); ``"forward"`` propagates forward sensitivities (cheapest for few inputs).
+    ``backend``: ``"numpy"`` (eager, no compile time; the default, ``"auto"``) or ``"numba"``
+    (the right-hand side, events, integrator loop and discrete adjoint compiled; see
+    :mod:`diffopt.ode.compiled`).
     ``batched=True``: ``y0`` has a leading batch axis and many trajectories are integrated at once
     (fixed-step methods, terminal events; see :func:`diffopt.ode.batch.solve_batch`), giving a
     :class:`BatchSolution`.
@@ -91,151 +100,220 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     >>> sol = solve(lambda t, y, k: -k * y, np.array([1.0]), (0.0, 2.0), args=(0.5,))
     """
     tab = _method(method)
+    backend = _backend(backend, y0)
+    adjoint = _adjoint(adjoint)
+    if backend == "numba":
+        from .compiled import solve_compiled
+
+        return solve_compiled(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol,
+                              events=_events(events), saveat=saveat, max_steps=max_steps,
+                              adjoint=adjoint, batched=batched)
+    if adjoint not in ("direct", "auto"):
+        from .adjoint import solve_with_adjoint
+
+        return solve_with_adjoint(fun, y0, t_span, args, method, dt=dt, rtol=rtol, atol=atol,
+                                  events=events, saveat=saveat, max_steps=max_steps,
+                                  adjoint=adjoint, batched=batched)
     if batched:
-        if saveat is not None:
-            raise NotImplementedError("saveat is not supported with batched=True")
-        return solve_batch(fun, _as_state(y0), t_span, _args(args), tab, dt=dt,
-                           events=_events(events), max_steps=max_steps, save_steps=True)
-    y0 = _as_state(y0)
-    t0, t_end = _span(t_span)
-    args = _args(args)
-    events = _events(events)
-    rtol, atol = float(rtol), float(atol)
-    if tab.adaptive and (rtol <= 0 or atol < 0):
-        raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
-    traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
-    args_c = tree_map(concrete, args)
-    t0_c, t_end_c = float(concrete(t0)), float(concrete(t_end))
-    if not np.isfinite(t0_c):
-        raise ValueError(f"t_span[0] must be finite, got {t0_c}")
-    if t_end_c < t0_c:
-        raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not supported")
-    if not np.isfinite(t_end_c) and not any(e.terminal for e in events):
-        raise ValueError("t_span[1] may be infinite only with a terminal event to stop the solve")
-    saves = _saveat(saveat, t0_c, t_end_c)
-    if not tab.adaptive:
-        if dt is None:
-            raise ValueError(f"method {tab.name!r} is fixed-step: pass dt=")
-    if dt is not None and not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+        return solve_batch(fun, _as_state(y0), t_span, _args(args), tab, dt=dt, rtol=rtol,
+                           atol=atol, events=_events(events), saveat=saveat,
+                           max_steps=max_steps, save_steps=True)
+    stepper = _Stepper(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol, events=events,
+                       saveat=saveat, max_steps=max_steps)
+    stepper.start()
+    stepper.run()
+    return stepper.solution()
 
-    nfev = [0]
-    shape0 = dnp.shape(y0)
 
-    def f(t, y):
-        nfev[0] += 1
-        out = dnp.asarray(fun(t, y, *args))
-        if dnp.shape(out) != shape0:
+class _Stepper:
+    """solve()'s integration loop as a resumable object (the adjoints re-run pieces of it).
+
+    ``start()`` evaluates ``f`` at the start and picks the first step; ``run(until)`` takes steps
+    until the solve ends (returns True) or ``n_steps`` reaches ``until`` (False); ``solution()``
+    packs the result. ``snapshot()``/``restore()`` save and put back the loop's state: the values
+    ``t, y, f_cur`` (possibly traced) and the concrete ``STATE`` rest, with which a re-run makes
+    the same control decisions. ``traced``: a derivative is requested (failures then raise).
+    """
+
+    STATE = ("t", "t_c", "y", "f_cur", "h_c", "g_prev", "n_steps", "n_rej", "last_nonfinite",
+             "save_i")
+
+    def __init__(self, fun: Callable, y0, t_span: Sequence, args, tab: Tableau, *, dt, rtol,
+                 atol, events, saveat, max_steps: int):
+        y0 = _as_state(y0)
+        t0, t_end = _span(t_span)
+        args = _args(args)
+        events = _events(events)
+        rtol, atol = float(rtol), float(atol)
+        if tab.adaptive and (rtol <= 0 or atol < 0):
+            raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+        self.traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
+        self.args_c = tree_map(concrete, args)
+        t0_c, t_end_c = float(concrete(t0)), float(concrete(t_end))
+        if not np.isfinite(t0_c):
+            raise ValueError(f"t_span[0] must be finite, got {t0_c}")
+        if t_end_c < t0_c:
+            raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not "
+                                      "supported")
+        if not np.isfinite(t_end_c) and not any(e.terminal for e in events):
+            raise ValueError("t_span[1] may be infinite only with a terminal event to stop the "
+                             "solve")
+        self.saves = _saveat(saveat, t0_c, t_end_c)
+        if not tab.adaptive:
+            if dt is None:
+                raise ValueError(f"method {tab.name!r} is fixed-step: pass dt=")
+        if dt is not None and not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+        self.fun, self.tab, self.args, self.events = fun, tab, args, events
+        self.y0, self.t0, self.t_end, self.t0_c, self.t_end_c = y0, t0, t_end, t0_c, t_end_c
+        self.dt, self.rtol, self.atol, self.max_steps = dt, rtol, atol, max_steps
+        self.shape0 = dnp.shape(y0)
+        self.nfev = 0
+        self.ctrl = PIController(tab.error_order) if tab.adaptive else None
+        self.ts, self.ys, self.log = [], [], []
+        self.status, self.message, self.ev = DONE, "reached the end of t_span", None
+
+    def f(self, t, y):
+        self.nfev += 1
+        out = dnp.asarray(self.fun(t, y, *self.args))
+        if dnp.shape(out) != self.shape0:
             raise ValueError(f"fun(t, y, *args) returned shape {dnp.shape(out)} but y0 has shape "
-                             f"{shape0}: the right-hand side must return dy/dt shaped like y0")
+                             f"{self.shape0}: the right-hand side must return dy/dt shaped like y0")
         return out
 
-    f_cur = f(t0, y0)
-    t, t_c, y = t0, t0_c, y0
-    y0_c = concrete(y0)
-    g_prev = [event_value(e, t0_c, y0_c, args_c, (t0_c, y0_c)) for e in events]
-    ts, ys, log = [], [], []
-    save_i = 0
-    if saves is None:
-        ts.append(t0)
-        ys.append(y0)
-    else:
-        while save_i < len(saves) and saves[save_i] <= t0_c:
-            ts.append(saves[save_i])
-            ys.append(y0)
-            save_i += 1
-
-    if tab.adaptive:
-        ctrl = PIController(tab.error_order)
-        span = t_end_c - t0_c if np.isfinite(t_end_c) else np.inf
-        if dt is not None:
-            h_c = float(dt)
+    def start(self) -> None:
+        """The state at ``t_span[0]``: ``f`` there, the saves due there, the first step size."""
+        tab, t0, t0_c, y0 = self.tab, self.t0, self.t0_c, self.y0
+        self.f_cur = self.f(t0, y0)
+        self.t, self.t_c, self.y = t0, t0_c, y0
+        y0_c = concrete(y0)
+        self.g_prev = [event_value(e, t0_c, y0_c, self.args_c, (t0_c, y0_c))
+                       for e in self.events]
+        self.save_i = 0
+        if self.saves is None:
+            self.ts.append(t0)
+            self.ys.append(y0)
         else:
+            while self.save_i < len(self.saves) and self.saves[self.save_i] <= t0_c:
+                self.ts.append(self.saves[self.save_i])
+                self.ys.append(y0)
+                self.save_i += 1
+        if tab.adaptive and self.dt is None:
+            span = self.t_end_c - t0_c
+
             def fun_c(tt, yy):
-                nfev[0] += 1
-                return np.asarray(concrete(fun(tt, yy, *args_c)))
+                self.nfev += 1
+                return np.asarray(concrete(self.fun(tt, yy, *self.args_c)))
 
-            h_c = initial_step(fun_c, t0_c, concrete(y0), concrete(f_cur), tab.order, rtol, atol,
-                               span if np.isfinite(span) else 1.0)
-    else:
-        h_c = float(dt)
+            self.h_c = initial_step(fun_c, t0_c, concrete(y0), concrete(self.f_cur), tab.order,
+                                    self.rtol, self.atol, span if np.isfinite(span) else 1.0)
+        else:
+            self.h_c = float(self.dt)
+        self.n_steps = self.n_rej = 0
+        self.last_nonfinite = False
 
-    status, message = DONE, "reached the end of t_span"
-    n_steps = n_rej = 0
-    ev = None
-    last_nonfinite = False
-    while t_c < t_end_c:
-        if n_steps >= max_steps:
-            status = MAX_STEPS
-            message = (f"max_steps={max_steps} reached at t={t_c:.6g} before "
-                       + ("any terminal event fired" if any(e.terminal for e in events)
-                          else f"t_span[1]={t_end_c:.6g}"))
-            break
-        remaining = t_end_c - t_c
-        last = remaining - h_c <= 1e-9 * h_c
-        hc = remaining if last else h_c
-        if hc <= 10 * EPS * max(1.0, abs(t_c)):
-            status = NON_FINITE if last_nonfinite else STEP_UNDERFLOW
-            message = (f"non-finite state: the step size underflowed (h={hc:.3g}) at t={t_c:.6g} "
-                       "while shrinking the step to avoid inf/nan" if last_nonfinite else
-                       f"step size underflow (h={hc:.3g}) at t={t_c:.6g}: the problem may be stiff "
-                       "or singular there")
-            break
-        h = (t_end - t) if last else hc
-        t_new = t_end if last else t + h
-        t_new_c = t_end_c if last else t_c + hc
-        stages, y_new, f_new = _rk_step(tab, f, t, y, f_cur, h, t_new)
-        y_new_c = np.asarray(concrete(y_new))
-        if tab.adaptive:
-            err = hc * combine(tab.error, [np.asarray(concrete(k)) for k in stages + [f_new]])
-            en = error_norm(err, np.asarray(concrete(y)), y_new_c, rtol, atol)
-            if not np.isfinite(en) or not np.all(np.isfinite(y_new_c)):
-                n_rej += 1
-                last_nonfinite = True
-                h_c = 0.25 * hc
-                continue
-            last_nonfinite = False
-            if en > 1.0:
-                n_rej += 1
-                h_c = hc * ctrl.factor(en, rejected=True)
-                continue
-            ctrl.accept(en)
-            h_c = hc * ctrl.factor(en)
-        elif not np.all(np.isfinite(y_new_c)):
-            status, message = NON_FINITE, f"non-finite state at t={t_new_c:.6g}"
-            break
-        n_steps += 1
-        interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
-        start_c = (t_c, np.asarray(concrete(y)))
-        g_new = [event_value(e, t_new_c, y_new_c, args_c, start_c) for e in events]
-        ev = _events_in_step(events, interp, args, args_c, g_prev, g_new, traced, log)
-        stop_c = ev[1] if ev is not None else t_new_c
-        if saves is not None:
-            while save_i < len(saves) and saves[save_i] <= stop_c:
-                s = saves[save_i]
-                ts.append(t_new if s == t_new_c else s)
-                ys.append(y_new if s == t_new_c else interp(s))
-                save_i += 1
-        if ev is not None:
-            status, message = TERMINAL_EVENT, f"terminal event {ev[0]} fired at t={ev[1]:.6g}"
-            t, y = ev[2], ev[3]
-            if saves is None and ev[1] != t_c:  # (an event at the step start is saved already)
-                ts.append(t)
-                ys.append(y)
-            break
-        if saves is None:
-            ts.append(t_new)
-            ys.append(y_new)
-        t, t_c, y, f_cur, g_prev = t_new, t_new_c, y_new, f_new, g_new
+    def snapshot(self) -> dict:
+        """The loop's state, and how many saves and event-log entries there are so far."""
+        snap = {k: getattr(self, k) for k in self.STATE}
+        snap.update(ctrl_prev=None if self.ctrl is None else self.ctrl.prev,
+                    n_ts=len(self.ts), n_log=len(self.log))
+        return snap
 
-    if status < 0 and traced:
-        raise ODESolveError(f"ODE solve failed ({message}); no derivative can be given")
-    return Solution(
-        t=_stack_times(ts), y=_stack_states(ys, shape0), t_final=t, y_final=y,
-        event_time=None if ev is None else ev[2], event_index=None if ev is None else ev[0],
-        event_state=None if ev is None else ev[3], nfev=nfev[0], n_steps=n_steps,
-        n_rejected=n_rej, status=status, message=message, event_log=log,
-    )
+    def restore(self, snap: dict, **values) -> None:
+        """Resume from ``snap``; ``values`` replace some of its entries (e.g. traced ``t, y``)."""
+        for k in self.STATE:
+            setattr(self, k, values.get(k, snap[k]))
+        if self.ctrl is not None:
+            self.ctrl.prev = snap["ctrl_prev"]
+
+    def run(self, until: int | None = None) -> bool:
+        """Take steps until the solve ends (True) or ``n_steps`` reaches ``until`` (False)."""
+        tab, events, t_end, t_end_c = self.tab, self.events, self.t_end, self.t_end_c
+        saves, ts, ys = self.saves, self.ts, self.ys
+        while self.t_c < t_end_c:
+            if until is not None and self.n_steps >= until:
+                return False
+            t, t_c, y, h_c = self.t, self.t_c, self.y, self.h_c
+            if self.n_steps >= self.max_steps:
+                self.status = MAX_STEPS
+                self.message = (f"max_steps={self.max_steps} reached at t={t_c:.6g} before "
+                                + ("any terminal event fired" if any(e.terminal for e in events)
+                                   else f"t_span[1]={t_end_c:.6g}"))
+                break
+            remaining = t_end_c - t_c
+            last = remaining - h_c <= 1e-9 * h_c
+            hc = remaining if last else h_c
+            if hc <= 10 * EPS * max(1.0, abs(t_c)):
+                self.status = NON_FINITE if self.last_nonfinite else STEP_UNDERFLOW
+                self.message = (
+                    f"non-finite state: the step size underflowed (h={hc:.3g}) at t={t_c:.6g} "
+                    "while shrinking the step to avoid inf/nan" if self.last_nonfinite else
+                    f"step size underflow (h={hc:.3g}) at t={t_c:.6g}: the problem may be stiff "
+                    "or singular there")
+                break
+            h = (t_end - t) if last else hc
+            t_new = t_end if last else t + h
+            t_new_c = t_end_c if last else t_c + hc
+            stages, y_new, f_new = _rk_step(tab, self.f, t, y, self.f_cur, h, t_new)
+            y_new_c = np.asarray(concrete(y_new))
+            if tab.adaptive:
+                err = hc * combine(tab.error, [np.asarray(concrete(k)) for k in stages + [f_new]])
+                en = error_norm(err, np.asarray(concrete(y)), y_new_c, self.rtol, self.atol)
+                if not np.isfinite(en) or not np.all(np.isfinite(y_new_c)):
+                    self.n_rej += 1
+                    self.last_nonfinite = True
+                    self.h_c = 0.25 * hc
+                    continue
+                self.last_nonfinite = False
+                if en > 1.0:
+                    self.n_rej += 1
+                    self.h_c = hc * self.ctrl.factor(en, rejected=True)
+                    continue
+                self.ctrl.accept(en)
+                self.h_c = hc * self.ctrl.factor(en)
+            elif not np.all(np.isfinite(y_new_c)):
+                self.status, self.message = NON_FINITE, f"non-finite state at t={t_new_c:.6g}"
+                break
+            self.n_steps += 1
+            interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
+            start_c = (t_c, np.asarray(concrete(y)))
+            g_new = [event_value(e, t_new_c, y_new_c, self.args_c, start_c) for e in events]
+            ev = _events_in_step(events, interp, self.args, self.args_c, self.g_prev, g_new,
+                                 self.traced, self.log)
+            stop_c = ev[1] if ev is not None else t_new_c
+            if saves is not None:
+                while self.save_i < len(saves) and saves[self.save_i] <= stop_c:
+                    s = saves[self.save_i]
+                    ts.append(t_new if s == t_new_c else s)
+                    ys.append(y_new if s == t_new_c else interp(s))
+                    self.save_i += 1
+            if ev is not None:
+                self.ev = ev
+                self.status = TERMINAL_EVENT
+                self.message = f"terminal event {ev[0]} fired at t={ev[1]:.6g}"
+                self.t, self.y = ev[2], ev[3]
+                if saves is None and ev[1] != t_c:  # (an event at the step start is saved already)
+                    ts.append(self.t)
+                    ys.append(self.y)
+                break
+            if saves is None:
+                ts.append(t_new)
+                ys.append(y_new)
+            self.t, self.t_c, self.y, self.f_cur, self.g_prev = t_new, t_new_c, y_new, f_new, g_new
+        return True
+
+    def solution(self) -> Solution:
+        """The :class:`Solution` (raises :class:`ODESolveError` on failure when ``traced``)."""
+        if self.status < 0 and self.traced:
+            raise ODESolveError(f"ODE solve failed ({self.message}); no derivative can be given")
+        ev = self.ev
+        return Solution(
+            t=_stack_times(self.ts), y=_stack_states(self.ys, self.shape0), t_final=self.t,
+            y_final=self.y, event_time=None if ev is None else ev[2],
+            event_index=None if ev is None else ev[0],
+            event_state=None if ev is None else ev[3], nfev=self.nfev, n_steps=self.n_steps,
+            n_rejected=self.n_rej, status=self.status, message=self.message, event_log=self.log,
+        )
 
 
 def _rk_step(tab: Tableau, f, t, y, f0, h, t_new):
@@ -284,6 +362,22 @@ def _stack_states(ys, shape0):
     if not ys:
         return np.zeros((0,) + tuple(shape0))
     return dnp.stack(ys)
+
+
+ADJOINTS = ("auto", "direct", "checkpoint", "backsolve", "forward")
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def _adjoint(adjoint: str) -> str:
+    if adjoint not in ADJOINTS:
+        raise ValueError(f"unknown adjoint {adjoint!r}; choose one of {ADJOINTS}")
+    return adjoint
+
+
+def _backend(backend: str, y0) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    return "numpy" if backend == "auto" else backend
 
 
 def _method(method: str) -> Tableau:

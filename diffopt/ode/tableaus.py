@@ -100,9 +100,44 @@ DOPRI5 = Tableau(
     ]),
 )
 
-TABLEAUS = {t.name: t for t in (EULER, RK4, BOSH3, DOPRI5)}
+# Tsitouras (2011), "Runge-Kutta pairs of order 5(4) satisfying only the first column simplifying
+# assumption", Comput. Math. Appl. 62(2): 770-775. The nodes 0.161, 0.327 and 0.9 are chosen in the
+# paper; the other coefficients follow from the order conditions (irrational, rounded to double).
+# FSAL: the propagated weights b are the row of the seventh stage at c = 1.
+TSIT5 = Tableau(
+    "tsit5",
+    a=(
+        (),
+        (0.161,),
+        (-0.008480655492356989, 0.335480655492357),
+        (2.8971530571054935, -6.359448489975075, 4.3622954328695815),
+        (5.325864828439257, -11.748883564062828, 7.4955393428898365, -0.09249506636175525),
+        (5.86145544294642, -12.92096931784711, 8.159367898576159, -0.071584973281401,
+         -0.028269050394068383),
+    ),
+    b=(0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742, -3.290069515436081,
+       2.324710524099774),
+    c=(0.0, 0.161, 0.327, 0.9, 0.9800255409045097, 1.0),
+    order=5,
+    # embedded fourth-order weights minus b (the last entry weighs f(t + h, y1))
+    error=(-0.0017800110522257714, -0.0008164344596567469, 0.007880878010261995,
+           -0.1447110071732629, 0.5823571654525552, -0.45808210592918697, 1 / 66),
+    error_order=4,
+    # the paper's fourth-order continuous extension b_i(θ), expanded in powers of θ
+    dense=np.array([
+        [1.0, -2.763706197274826, 2.9132554618219126, -1.0530884977290216],
+        [0.0, 0.1317, -0.2234, 0.1017],
+        [0.0, 3.9302962368947516, -5.941033872131505, 2.490627285651253],
+        [0.0, -12.411077166933676, 30.33818863028232, -16.548102889244902],
+        [0.0, 37.50931341651104, -88.1789048947664, 47.37952196281928],
+        [0.0, -27.896526289197286, 65.09189467479366, -34.87065786149661],
+        [0.0, 1.5, -4.0, 2.5],
+    ]),
+)
 
-__all__ = ["Tableau", "TABLEAUS", "EULER", "RK4", "BOSH3", "DOPRI5", "combine"]
+TABLEAUS = {t.name: t for t in (EULER, RK4, BOSH3, DOPRI5, TSIT5)}
+
+__all__ = ["Tableau", "TABLEAUS", "EULER", "RK4", "BOSH3", "DOPRI5", "TSIT5", "combine"]
 
 
 def combine(coefs, ks):

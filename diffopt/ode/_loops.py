@@ -1,0 +1,380 @@
+"""The compiled integrator's loops, written once as plain Python that Numba compiles per problem.
+
+:mod:`diffopt.ode.compiled` writes a module for each problem: this file's source, then the
+problem's kernels and constants (which replace the placeholders below), and compiles every function
+with ``numba.njit``. The kernels take the flat state ``y`` (1-D), the user's parameters ``p`` (a
+tuple of leaves) and ``cst`` (the kernels' array constants):
+
+- ``rhs(t, y, p, cst) -> dy/dt``;
+- ``rhs_vjp(t, y, p, cst, ct) -> (t_bar, y_bar, p_bar)``, the right-hand side's VJP;
+- ``conds(t, y, t0, y0, p, cst) -> g`` (one value per event; ``(t0, y0)``: the step's start).
+
+The arithmetic mirrors :func:`diffopt.ode.solve` step for step (the same tableau sums, step control
+and event rules), so both paths give the same numbers.
+"""
+
+import numpy as np
+
+from diffopt.ode.control import MAX_FACTOR, MIN_FACTOR, MIN_PREV_ERROR, SAFETY
+
+# --- placeholders: every generated module defines these after this source -------------------
+rhs = rhs_vjp = conds = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
+p_row = pbar_store = None
+A = B = C = E = P = DIRECTION = TERMINAL = NEEDS_START = None
+S = M = 0
+ADAPTIVE = HERMITE = False
+ALPHA = BETA = STEP_START_THETA = 0.0
+EPS = 2.220446049250313e-16
+ROOT_STEPS = 200
+
+
+def error_norm(err, y0, y1, rtol, atol):
+    """:func:`diffopt.ode.control.error_norm` of one trajectory."""
+    e = np.abs(err) / (atol + rtol * np.maximum(np.abs(y0), np.abs(y1)))
+    return np.sqrt(np.mean(e * e))
+
+
+def pi_factor(err, prev, rejected):
+    """:class:`diffopt.ode.control.PIController`'s factor (new step / current step)."""
+    if err == 0.0:
+        return MAX_FACTOR
+    fac = SAFETY * err ** -ALPHA * prev ** BETA
+    return min(1.0 if rejected else MAX_FACTOR, max(MIN_FACTOR, fac))
+
+
+def interp(theta, h, y0, y1, K):
+    """The step's dense output at ``t0 + theta * h`` (``K``: the stages, then ``f`` at the end)."""
+    if HERMITE:
+        return hermite(theta, h, y0, y1, K[0], K[S])
+    acc = np.zeros_like(y0)
+    for i in range(S + 1):
+        q = 0.0
+        tp = 1.0
+        for j in range(P.shape[1]):
+            tp *= theta
+            q += P[i, j] * tp
+        if q != 0.0:
+            acc += q * K[i]
+    return y0 + h * acc
+
+
+def stages(t, h, y, f0, p, cst, K, Y):
+    """One Runge-Kutta step from ``(t, y)``: fills the stages ``K[:S]`` and stage states ``Y``;
+    returns the new state."""
+    K[0] = f0
+    Y[0] = y
+    for i in range(1, S):
+        acc = np.zeros_like(y)
+        for j in range(i):
+            if A[i, j] != 0.0:
+                acc += A[i, j] * K[j]
+        Y[i] = y + h * acc
+        K[i] = rhs(t + C[i] * h, Y[i], p, cst)
+    acc = np.zeros_like(y)
+    for i in range(S):
+        if B[i] != 0.0:
+            acc += B[i] * K[i]
+    return y + h * acc
+
+
+def crosses(g0, g1, direction):
+    down = g0 > 0 >= g1
+    up = g0 < 0 <= g1
+    if direction < 0:
+        return down
+    if direction > 0:
+        return up
+    return down or up
+
+
+def event_value(i, t, h, y0, y1, K, theta, p, cst):
+    return conds(t + theta * h, interp(theta, h, y0, y1, K), t, y0, p, cst)[i]
+
+
+def locate(i, t, h, y0, y1, K, g1, p, cst):
+    """``theta`` in [0, 1] of event ``i``'s sign change in the step: Illinois false position on
+    the interpolant, bisection when it stalls."""
+    if g1 == 0.0:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    f_lo = event_value(i, t, h, y0, y1, K, lo, p, cst)
+    f_hi = event_value(i, t, h, y0, y1, K, hi, p, cst)
+    if not f_lo * f_hi < 0:
+        return 1.0
+    x = 0.5
+    side = 0
+    for it in range(ROOT_STEPS):
+        xf = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        x_new = xf if (np.isfinite(xf) and lo < xf < hi and it < ROOT_STEPS // 2) \
+            else 0.5 * (lo + hi)
+        f_x = event_value(i, t, h, y0, y1, K, x_new, p, cst)
+        if f_x == 0.0:
+            x = x_new
+            break
+        if np.sign(f_x) == np.sign(f_hi):
+            if side == -1:
+                f_lo *= 0.5
+            hi, f_hi, side = x_new, f_x, -1
+        else:
+            if side == 1:
+                f_hi *= 0.5
+            lo, f_lo, side = x_new, f_x, 1
+        done = abs(x_new - x) <= 4 * EPS or hi - lo <= 4 * EPS
+        x = x_new
+        if done:
+            break
+    if NEEDS_START[i] and x < STEP_START_THETA:
+        return 0.0
+    return x
+
+
+def all_finite(y):
+    for v in y:
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+def grow(a, n):
+    """``a`` with room for at least ``n`` rows (doubling)."""
+    if n <= a.shape[0]:
+        return a
+    out = np.empty((max(n, 2 * a.shape[0]),) + a.shape[1:], a.dtype)
+    out[:a.shape[0]] = a
+    return out
+
+
+def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
+    """Integrate from ``t0`` to ``t_end`` or the first terminal event.
+
+    Returns ``(status, n, ts, hs, ys, nfev, n_rejected, ev, theta, clipped, t_r, g_c, slope,
+    log_i, log_t, log_y)``: ``ts``/``ys`` the ``n + 1`` saved times and states (the last one
+    where the solve stopped), ``hs`` the ``n`` step sizes, ``ev`` the terminal event that fired
+    (-1: none) at ``theta`` in the last step, time ``t_r``, where its condition is ``g_c`` with
+    slope ``slope`` along the interpolant; ``clipped`` whether the last step was cut to end at
+    ``t_end``; and the log of every event that fired.
+    """
+    d = y0.shape[0]
+    cap = 64
+    ts = np.empty(cap)
+    hs = np.empty(cap)
+    ys = np.empty((cap, d))
+    log_i = np.empty(4, np.int64)
+    log_t = np.empty(4)
+    log_y = np.empty((4, d))
+    n_log = 0
+    K = np.empty((S + 1, d))
+    Y = np.empty((S, d))
+    t_r = g_c = slope = 0.0
+    t, y = t0, y0.copy()
+    f = rhs(t, y, p, cst)
+    nfev = 1
+    g_prev = conds(t, y, t, y, p, cst)
+    ts[0] = t
+    ys[0] = y
+    n = 0
+    n_rej = 0
+    status = 0
+    ev = -1
+    theta = 1.0
+    clipped = False
+    h = h0
+    prev_err = MIN_PREV_ERROR
+    last_nonfinite = False
+    while t < t_end:
+        if n >= max_steps:
+            status = -1
+            break
+        remaining = t_end - t
+        last = remaining - h <= 1e-9 * h
+        hc = remaining if last else h
+        if hc <= 10 * EPS * max(1.0, abs(t)):
+            status = -3 if last_nonfinite else -2
+            break
+        y_new = stages(t, hc, y, f, p, cst, K, Y)
+        t_new = t_end if last else t + hc
+        f_new = rhs(t_new, y_new, p, cst)
+        nfev += S
+        K[S] = f_new
+        finite = all_finite(y_new)
+        if ADAPTIVE:
+            err = np.zeros_like(y)
+            for i in range(S + 1):
+                if E[i] != 0.0:
+                    err += E[i] * K[i]
+            en = error_norm(hc * err, y, y_new, rtol, atol)
+            if not np.isfinite(en) or not finite:
+                n_rej += 1
+                last_nonfinite = True
+                h = 0.25 * hc
+                continue
+            last_nonfinite = False
+            if en > 1.0:
+                n_rej += 1
+                h = hc * pi_factor(en, prev_err, True)
+                continue
+            prev_err = max(en, MIN_PREV_ERROR)
+            h = hc * pi_factor(en, prev_err, False)
+        elif not finite:
+            status = -3
+            break
+        n += 1
+        clipped = last
+        g_new = conds(t_new, y_new, t, y, p, cst)
+        # events of this step, in time order; the first terminal one stops the solve
+        best = 2.0
+        any_fired = False
+        for i in range(M):
+            if not np.isfinite(g_new[i]):
+                status = -4
+            elif crosses(g_prev[i], g_new[i], DIRECTION[i]):
+                any_fired = True
+        if status == -4:
+            break
+        if any_fired:
+            ths = np.full(M, 2.0)
+            for i in range(M):
+                if crosses(g_prev[i], g_new[i], DIRECTION[i]):
+                    ths[i] = locate(i, t, hc, y, y_new, K, g_new[i], p, cst)
+                    if TERMINAL[i] and ths[i] < best:
+                        best, ev = ths[i], i
+            for i in np.argsort(ths):  # log the events up to the terminal one
+                if ths[i] <= min(best, 1.0):
+                    log_i = grow(log_i, n_log + 1)
+                    log_t = grow(log_t, n_log + 1)
+                    log_y = grow(log_y, n_log + 1)
+                    log_i[n_log] = i
+                    log_t[n_log] = t + ths[i] * hc
+                    log_y[n_log] = interp(ths[i], hc, y, y_new, K)
+                    n_log += 1
+        ts = grow(ts, n + 1)
+        hs = grow(hs, n + 1)
+        ys = grow(ys, n + 1)
+        hs[n - 1] = hc
+        if ev >= 0:
+            theta = best
+            t_r = t + theta * hc
+            ts[n] = t_r
+            ys[n] = interp(theta, hc, y, y_new, K)
+            g_c = conds(t_r, ys[n], t, y, p, cst)[ev]
+            if theta > 0.0:
+                slope = slopes(t_r, t, hc, y, y_new, K, p, cst)[ev]
+            status = 1
+            break
+        ts[n] = t_new
+        ys[n] = y_new
+        t, y, f, g_prev = t_new, y_new, f_new, g_new
+    return (status, n, ts[:n + 1], hs[:n], ys[:n + 1], nfev, n_rej, ev, theta, clipped, t_r, g_c,
+            slope, log_i[:n_log], log_t[:n_log], log_y[:n_log])
+
+
+def step_vjp(t, h, y, p, cst, ybar_new, K, Y, pbar):
+    """Pull ``ybar_new`` (the cotangent of the step's new state) back through one step from
+    ``(t, y)`` of size ``h``: returns ``(y_bar, t_bar, h_bar, p_bar)``."""
+    stages(t, h, y, rhs(t, y, p, cst), p, cst, K, Y)
+    ybar = ybar_new.copy()
+    kbar = np.zeros_like(Y)
+    h_bar = 0.0
+    for i in range(S):
+        if B[i] != 0.0:
+            kbar[i] = h * B[i] * ybar_new
+            h_bar += B[i] * np.dot(K[i], ybar_new)
+    t_bar = 0.0
+    for i in range(S - 1, -1, -1):
+        tb, yb, pb = rhs_vjp(t + C[i] * h, Y[i], kbar[i], p, cst)
+        pbar = pbar_add(pbar, pb)
+        t_bar += tb
+        h_bar += C[i] * tb
+        ybar += yb
+        for j in range(i):
+            if A[i, j] != 0.0:
+                kbar[j] += h * A[i, j] * yb
+                h_bar += A[i, j] * np.dot(K[j], yb)
+    return ybar, t_bar, h_bar, pbar
+
+
+def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
+    """The discrete adjoint of the first ``n_steps`` steps: ``ybar`` is the cotangent of
+    ``ys[n_steps]`` and ``ys_bar`` those of the saved states; the last step's size depends on
+    ``t_end`` when ``clipped``. Returns ``(y0_bar, t0_bar, t_end_bar, p_bar)`` (``p_bar``
+    added to the one given)."""
+    d = ys.shape[1]
+    K = np.empty((S + 1, d))
+    Y = np.empty((S, d))
+    t0_bar = 0.0
+    t_end_bar = 0.0
+    for k in range(n_steps - 1, -1, -1):
+        ybar, tb, hb, pbar = step_vjp(ts[k], hs[k], ys[k], p, cst, ybar, K, Y, pbar)
+        t0_bar += tb
+        if clipped and k == n_steps - 1:  # h = t_end - t_k
+            t_end_bar += hb
+            t0_bar -= hb
+        ybar += ys_bar[k]
+    return ybar, t0_bar, t_end_bar, pbar
+
+
+def backward(ts, hs, ys, n, ev, jump, clipped, t_r, g_c, slope, p, cst, gt, gy, g_ts, g_ys):
+    """Cotangents ``(y0_bar, t0_bar, t_end_bar, p_bar)`` from those of the solve's outputs
+    ``(t_final, y_final, ts, ys)``: the event step (if a terminal event fired; ``jump``: at its
+    step's very start, whose state is the last saved one), then the steps before it. The saved
+    times are ``t0`` plus constants, except the last (the end or event time)."""
+    last = ts.shape[0] - 1
+    ybar = gy + g_ys[last]
+    t_bar = gt + g_ts[last]
+    t0_bar = np.sum(g_ts[:last])
+    t_end_bar = 0.0
+    pbar = pbar_zero(p)
+    n_reg = n
+    clip = clipped
+    if ev < 0:
+        t_end_bar = t_bar
+    elif jump:  # t* = t_prev, y* = y_prev
+        n_reg = last
+        t0_bar += t_bar
+        clip = False
+    else:
+        n_reg = n - 1
+        clip = False
+        tp_bar, h_bar, yp_bar, pb = final_vjp(ev, t_r, g_c, slope, ts[n_reg], hs[n_reg],
+                                              ys[n_reg], t_bar, ybar, p, cst)
+        pbar = pbar_add(pbar, pb)
+        t0_bar += tp_bar
+        if clipped:  # the event step's h = t_end - t_prev
+            t_end_bar += h_bar
+            t0_bar -= h_bar
+        ybar = yp_bar + g_ys[n_reg]
+    y0_bar, tb, teb, pbar = adjoint(ts, hs, ys, n_reg, clip, p, cst, ybar, g_ys, pbar)
+    return y0_bar, t0_bar + tb, t_end_bar + teb, pbar
+
+
+def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, status,
+                    n_steps, t_f, y_f, ev, nfev):
+    """:func:`integrate` for rows ``lo:hi`` of ``y0s`` (each its own start and end time, and its
+    slice of the per-trajectory parameters), written into the output arrays."""
+    for b in range(lo, hi):
+        out = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], p_row(p, b), cst, rtol, atol, max_steps)
+        status[b], n_steps[b], ev[b], nfev[b] = out[0], out[1], out[7], out[5]
+        t_f[b] = out[2][-1]
+        y_f[b] = out[4][-1]
+    return 0
+
+
+def backward_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, gt, gy,
+                   y0_bar, t0_bar, t_end_bar, pbar_rows):
+    """Cotangents of rows ``lo:hi``'s ``(y0, t0, t_end)`` and parameters (written to row ``b`` of
+    the outputs and of ``pbar_rows``) from those of their ``(t_final, y_final)``. Each row's
+    forward pass is run again, so memory does not grow with the number of steps."""
+    d = y0s.shape[1]
+    for b in range(lo, hi):
+        pb = p_row(p, b)
+        (status, n, ts, hs, ys, nfev, n_rej, ev, theta, clipped, t_r, g_c, slope, log_i, log_t,
+         log_y) = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], pb, cst, rtol, atol, max_steps)
+        jump = ev >= 0 and theta == 0.0 and NEEDS_START[ev]
+        m = n if jump else n + 1  # (an event at a step's start is saved once)
+        yb, tb, teb, pbar = backward(ts[:m], hs, ys[:m], n, ev, jump, clipped, t_r, g_c, slope,
+                                     pb, cst, gt[b], gy[b], np.zeros(m), np.zeros((m, d)))
+        y0_bar[b] = yb
+        t0_bar[b] = tb
+        t_end_bar[b] = teb
+        pbar_store(pbar_rows, b, pbar)
+    return 0

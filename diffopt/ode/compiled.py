@@ -1,0 +1,593 @@
+"""``solve(..., backend="numba")``: the integrator, events and discrete adjoint compiled with Numba.
+
+For each problem (right-hand side, events, method, and the shapes of ``y0`` and ``args``) the
+right-hand side, its VJP and the event conditions are traced once with
+:func:`diffopt.core.graph.make_graph` (so they are the same diffopt programs the NumPy path runs),
+simplified, and turned into Numba code; the generic loops of :mod:`diffopt.ode._loops` are compiled
+with them into one module, written under the cache folder (``DIFFOPT_CACHE_DIR``, default
+``~/.cache/diffopt``) so that Numba's on-disk cache makes later runs start at once. The whole solve
+(steps, step control, event detection and location) then runs with no Python per step.
+
+Reverse mode is the discrete adjoint ("discretise, then differentiate"), compiled too: each step's
+stages are recomputed from its stored start state and pulled back with the right-hand side's VJP.
+The step in which a terminal event fires (interpolant and implicit-function-theorem event time) is
+one more traced program, differentiated by diffopt and compiled with :func:`diffopt.jit`. Values and
+derivatives equal the NumPy path's to rounding. Forward mode (``jvp``), higher derivatives and the
+``checkpoint``/``backsolve``/``forward`` adjoints run the NumPy path.
+
+A problem that cannot be compiled (a primitive Numba has no code for, Python control flow on
+traced values, non-float arguments) falls back on the NumPy path with a warning that says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import warnings
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+import diffopt.numpy as dnp
+from diffopt.core import Tracer, concrete
+from diffopt.core.graph import make_graph
+from diffopt.core.pytree import tree_flatten, tree_unflatten
+from diffopt.transforms import custom_vjp, jvp, vjp
+
+from . import _loops, control, interpolation
+from .events import call_condition
+from .tableaus import Tableau
+
+_PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FAILED = "failed"
+
+
+class NotCompilable(Exception):
+    """Why a problem cannot take the compiled path."""
+
+
+def cache_dir() -> Path:
+    """Where generated modules (and Numba's cache of them) are kept."""
+    root = os.environ.get("DIFFOPT_CACHE_DIR") or Path.home() / ".cache" / "diffopt"
+    return Path(root) / "ode"
+
+
+# --- the traced programs ---------------------------------------------------------------------
+def _simplified(fn, examples):
+    from diffopt.compile.passes import simplify
+
+    try:
+        with np.errstate(all="ignore"):  # (the example values are zeros)
+            return simplify(make_graph(fn)(*examples))
+    except TypeError as e:  # Python control flow on a traced value, concrete() of one, ...
+        raise NotCompilable(f"tracing failed ({e})") from e
+
+
+def _kernel(name: str, graph, unwrap) -> tuple[str, tuple]:
+    from diffopt.compile.codegen_numba import NotLowerable, generate_numba
+
+    try:
+        src, _, consts = generate_numba(graph, name, unwrap)
+    except NotLowerable as e:
+        raise NotCompilable(f"primitive {e.prim_name!r} has no Numba code ({e})") from e
+    return src, tuple(consts.values())
+
+
+def _tuple(items) -> str:
+    return f"({', '.join(items)},)" if items else "()"
+
+
+class Problem:
+    """The compiled module of one problem: the traced programs below, as Numba kernels with
+    adapters (flat states, ``p`` and ``cst`` tuples), and the loops of :mod:`._loops`."""
+
+    def __init__(self, fun, events: tuple, tab: Tableau, shape: tuple, tree, leaves: list,
+                 batched_leaf: tuple = ()):
+        self.fun, self.events, self.tab, self.shape, self.tree = fun, events, tab, shape, tree
+        self.scalar_leaf = [np.ndim(x) == 0 for x in leaves]
+        self.batched_leaf = list(batched_leaf) or [False] * len(leaves)
+        self.n_leaves = len(leaves)
+        self.terminal = [i for i, e in enumerate(events) if e.terminal]
+        self.module, self.cst = self._build(leaves)
+
+    # --- the programs, in the user's shapes; ``leaves`` stand for ``args`` ----------------------
+    def args(self, leaves):
+        return tree_unflatten(self.tree, list(leaves))
+
+    def rhs(self, t, y, *leaves):
+        return dnp.asarray(self.fun(t, y, *self.args(leaves)))
+
+    def rhs_vjp(self, t, y, ct, *leaves):
+        return vjp(self.rhs, t, y, *leaves)[1](ct)
+
+    def conds(self, t, y, t0, y0, *leaves):
+        args = self.args(leaves)
+        return dnp.stack([dnp.reshape(dnp.asarray(call_condition(e, t, y, args, (t0, y0))), ())
+                          for e in self.events])
+
+    def interpolant(self, t0, h, y0, y1, K):
+        from .interpolation import StepInterpolant
+
+        return StepInterpolant(t0, h, y0, y1, [K[i] for i in range(self.tab.n_stages + 1)],
+                               self.tab.dense)
+
+    def slopes(self, t, t0, h, y0, y1, K, *leaves):
+        """dg/dt of every event condition along the step's interpolant, at ``t``."""
+        interp = self.interpolant(t0, h, y0, y1, K)
+        return jvp(lambda tt: self.conds(tt, interp(tt), t0, y0, *leaves), (t,),
+                   (dnp.ones_like(t),))[1]
+
+    def final_vjp(self, i: int):
+        """The VJP of the step in which terminal event ``i`` fires, as a function of the step's
+        start, size and the parameters: the step's stages, its interpolant and the event time
+        ``t* = t_r - (g(t_r, y(t_r)) - g_c) / slope`` (value ``t_r``, derivative by the implicit
+        function theorem), as :func:`diffopt.ode.solve` computes them."""
+        from .solve import _rk_step
+
+        event, tab = self.events[i], self.tab
+
+        def final(t_r, g_c, slope, t_prev, h, y_prev, *leaves):
+            def f(t, y):
+                return self.rhs(t, y, *leaves)
+
+            st, y_new, f_new = _rk_step(tab, f, t_prev, y_prev, f(t_prev, y_prev), h, t_prev + h)
+            interp = self.interpolant(t_prev, h, y_prev, y_new, st + [f_new])
+            g = call_condition(event, t_r, interp(t_r), self.args(leaves), (t_prev, y_prev))
+            t_star = t_r - (dnp.reshape(g, ()) - g_c) / slope
+            return t_star, interp(t_star)
+
+        def final_vjp(t_r, g_c, slope, t_prev, h, y_prev, ct_t, ct_y, *leaves):
+            return vjp(lambda tp, hh, yp, *lv: final(t_r, g_c, slope, tp, hh, yp, *lv),
+                       t_prev, h, y_prev, *leaves)[1]((ct_t, ct_y))
+
+        return final_vjp
+
+    # --- compilation ----------------------------------------------------------------------------
+    def _programs(self):
+        """``(name, program, inputs, output)``: inputs are kinds (``s`` scalar, ``y`` state,
+        ``K`` stages); the parameters follow them. ``output``: ``state``, ``raw`` or the number
+        of scalar cotangents before a state's in a VJP."""
+        yield "rhs", self.rhs, ("t:s", "y:y"), "state"
+        yield "rhs_vjp", self.rhs_vjp, ("t:s", "y:y", "ct:y"), 1
+        if self.events:
+            yield "conds", self.conds, ("t:s", "y:y", "t0:s", "y0:y"), "raw"
+            yield "slopes", self.slopes, ("t:s", "t0:s", "h:s", "y0:y", "y1:y", "K:K"), "raw"
+        for i in self.terminal:
+            yield (f"final_vjp_{i}", self.final_vjp(i),
+                   ("t_r:s", "g_c:s", "slope:s", "t_prev:s", "h:s", "y_prev:y", "ct_t:s",
+                    "ct_y:y"), 2)
+
+    def _build(self, leaves):
+        shape, s1 = self.shape, self.tab.n_stages + 1
+        example = {"s": np.float64(0.0), "y": np.zeros(shape), "K": np.zeros((s1,) + shape)}
+        leaves = [np.asarray(x, dtype=float) for x in leaves]
+        parts, cst = [], []
+        for name, program, inputs, output in self._programs():
+            kinds = [k.split(":")[1] for k in inputs]
+            graph = _simplified(program, [example[k] for k in kinds] + leaves)
+            src, consts = _kernel(f"_{name}", graph, [k == "s" for k in kinds] +
+                                  self.scalar_leaf)
+            parts.append(src + self._adapter(name, inputs, output, len(cst), len(consts)))
+            cst.append(consts)
+        if not self.events:
+            parts.append("def conds(t, y, t0, y0, p, cst):\n    return np.zeros(1)\n\n"
+                         "def slopes(t, t0, h, y0, y1, K, p, cst):\n    return np.zeros(1)\n")
+        body = "".join(f"    if i == {i}:\n        return final_vjp_{i}({{a}})\n"
+                       for i in self.terminal[:-1])
+        last = (f"    return final_vjp_{self.terminal[-1]}({{a}})\n" if self.terminal else
+                "    return 0.0, 0.0, np.zeros_like(y_prev), pbar_zero(p)\n")
+        a = "t_r, g_c, slope, t_prev, h, y_prev, ct_t, ct_y, p, cst"
+        parts.append(f"def final_vjp(i, {a}):\n" + (body + last).format(a=a))
+        return _load(self._module_source(parts)), tuple(cst)
+
+    def _adapter(self, name: str, inputs, output, k: int, n_consts: int) -> str:
+        """``name(inputs..., p, cst)``: the kernel called on the user's shapes, with flat
+        states in and out."""
+        shape, s1 = self.shape, self.tab.n_stages + 1
+
+        def user(v, kind):
+            if kind == "s" or len(shape) == 1:
+                return v
+            full = (s1,) + shape if kind == "K" else shape
+            return f"{v}[0]" if kind == "y" and not shape else f"{v}.reshape({full})"
+
+        def flat(v):
+            return v if len(shape) == 1 else f"np.full(1, {v})" if not shape else \
+                f"np.ascontiguousarray({v}).reshape(-1)"
+
+        names = [k_.split(":")[0] for k_ in inputs]
+        call = ", ".join([user(*k_.split(":")) for k_ in inputs] +
+                         [f"p[{i}]" for i in range(self.n_leaves)] +
+                         [f"cst[{k}][{i}]" for i in range(n_consts)])
+        head = f"\ndef {name}({', '.join(names + ['p', 'cst'])}):\n    r = _{name}_kernel({call})\n"
+        if output == "state":
+            return head + f"    return {flat('r')}\n"
+        if output == "raw":
+            return head + "    return r\n"
+        front = [f"float(r[{i}])" for i in range(output)]
+        pbar = _tuple([f"r[{output + 1 + i}]" for i in range(self.n_leaves)])
+        return head + f"    return {', '.join(front)}, {flat(f'r[{output}]')}, {pbar}\n"
+
+    def _module_source(self, parts: list) -> str:
+        tab = self.tab
+        s = tab.n_stages
+        a = np.zeros((s, s))
+        for i, row in enumerate(tab.a):
+            a[i, :len(row)] = row
+        zero = [("0.0" if sc else f"np.zeros_like(p[{i}])") for i, sc in
+                enumerate(self.scalar_leaf)]
+        adds = [f"a[{i}] + b[{i}]" for i in range(self.n_leaves)]
+        k = 1.0 / (tab.error_order + 1) if tab.adaptive else 0.0
+        consts = {
+            "A": a, "B": np.array(tab.b), "C": np.array(tab.c),
+            "E": np.array(tab.error if tab.adaptive else [0.0] * (s + 1)),
+            "P": tab.dense if tab.dense is not None else np.zeros((s + 1, 1)),
+            "DIRECTION": np.array([e.direction for e in self.events] or [0]),
+            "TERMINAL": np.array([e.terminal for e in self.events] or [False]),
+            "NEEDS_START": np.array([e.needs_step_start for e in self.events] or [False]),
+        }
+        from .events import STEP_START_THETA
+
+        lines = [inspect.getsource(_loops), "\n# --- this problem ---",
+                 inspect.getsource(interpolation.hermite),
+                 f"S, M = {s}, {len(self.events)}",
+                 f"ADAPTIVE, HERMITE = {tab.adaptive}, {tab.dense is None}",
+                 f"BETA = {0.2 * k!r}", f"ALPHA = {k - 0.75 * 0.2 * k!r}",
+                 f"STEP_START_THETA = {STEP_START_THETA!r}"]
+        for name, v in consts.items():
+            v = np.asarray(v)
+            lines.append(f"{name} = np.array({v.tolist()!r}, dtype=np.{v.dtype})")
+        lines.append(f"\ndef pbar_zero(p):\n    return {_tuple(zero)}\n")
+        lines.append(f"\ndef pbar_add(a, b):\n    return {_tuple(adds)}\n")
+        rows = [f"p[{i}][b:b + 1]" if bl else f"p[{i}]" for i, bl in enumerate(self.batched_leaf)]
+        lines.append(f"\ndef p_row(p, b):\n    return {_tuple(rows)}\n")
+        store = "".join(f"    rows[{i}][b] = pbar[{i}]\n" for i in range(self.n_leaves))
+        lines.append(f"\ndef pbar_store(rows, b, pbar):\n{store}    return 0\n")
+        lines += parts
+        lines.append("\n_np = np\n")
+        return "\n".join(lines)
+
+
+def _load(source: str):
+    """Import the generated module (written once per distinct source) with every function
+    compiled by Numba, cached on disk."""
+    import numba
+
+    name = "diffopt_ode_" + hashlib.sha1(source.encode()).hexdigest()[:20]
+    if name in sys.modules:
+        return sys.modules[name]
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.py"
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(source)
+            tmp.replace(path)
+        cache = True
+    except OSError:  # a read-only home: compile without the disk cache
+        import tempfile
+
+        path = Path(tempfile.mkdtemp()) / f"{name}.py"
+        path.write_text(source)
+        cache = False
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for attr, value in list(vars(module).items()):
+        if inspect.isfunction(value) and value.__module__ == name:
+            setattr(module, attr, numba.njit(cache=cache, nogil=True)(value))
+    sys.modules[name] = module
+    return module
+
+
+def get_problem(fun, events: tuple, tab: Tableau, y0, args,
+                batched_leaf: tuple = ()) -> Problem | None:
+    """The compiled problem for these inputs' structure (built once), or ``None`` after a
+    warning when it cannot be compiled. ``batched_leaf``: which leaves of ``args`` are rows of
+    per-trajectory values (given here as one row)."""
+    leaves, tree = tree_flatten(args)
+    key = (tuple((e.condition, e.direction, e.terminal, e.needs_step_start) for e in events),
+           tab.name, np.shape(y0), tree, tuple(batched_leaf),
+           tuple((np.shape(x), np.result_type(x).kind) for x in leaves))
+    try:
+        per_fun = _PROBLEMS.setdefault(fun, {})
+    except TypeError:  # not weak-referenceable: no cache
+        per_fun = {}
+    entry = per_fun.get(key)
+    if entry is None:
+        try:
+            for x in leaves:
+                if np.result_type(x).kind not in "fiub":
+                    raise NotCompilable(f"argument of dtype {np.result_type(x)} (floats only)")
+            entry = Problem(fun, events, tab, tuple(np.shape(y0)), tree,
+                            [np.asarray(x, dtype=float) for x in leaves], batched_leaf)
+        except NotCompilable as e:
+            warnings.warn(f"solve(backend='numba'): the right-hand side or an event cannot be "
+                          f"compiled: {e}; using the NumPy path", stacklevel=4)
+            entry = _FAILED
+        per_fun[key] = entry
+    return None if entry is _FAILED else entry
+
+
+# --- the solve -------------------------------------------------------------------------------
+class Run:
+    """The compiled forward pass's arrays (plain NumPy)."""
+
+    def __init__(self, problem: Problem, out, y0, t0: float, t_end: float, leaves, h0):
+        (self.status, n, self.ts, self.hs, ys, self.nfev, self.n_rejected, self.ev, self.theta,
+         self.clipped, self.t_r, self.g_c, self.slope, log_i, log_t, log_y) = out
+        self.problem, self.t0, self.t_end, self.leaves = problem, t0, t_end, leaves
+        self.n_steps = n
+        self.ys = ys.reshape((len(ys),) + problem.shape)
+        self.jump = self.ev >= 0 and self.theta == 0.0  # an event at its step's very start
+        if self.jump:  # (that state is saved already)
+            self.ts, self.ys = self.ts[:-1], self.ys[:-1]
+        self.log = [(int(i), float(t), yy.reshape(problem.shape))
+                    for i, t, yy in zip(log_i, log_t, log_y)]
+
+
+def _initial_step(problem: Problem, y, t0: float, t_end: float, p, rtol, atol) -> float:
+    """The NumPy path's first step of an adaptive method, with the compiled right-hand side."""
+    m, cst = problem.module, problem.cst
+    span = t_end - t0 if np.isfinite(t_end) else 1.0
+    return control.initial_step(lambda t, yy: m.rhs(t, yy, p, cst), t0, y, m.rhs(t0, y, p, cst),
+                                problem.tab.order, rtol, atol, span)
+
+
+def _run(problem: Problem, y0, t0: float, t_end: float, leaves: list, dt, rtol, atol,
+         max_steps) -> Run:
+    p = _params(problem, leaves)
+    y = np.ascontiguousarray(y0, dtype=float).reshape(-1)
+    m = problem.module
+    h0 = float(dt) if dt is not None else _initial_step(problem, y, t0, t_end, p, rtol, atol)
+    out = m.integrate(y, t0, t_end, h0, p, problem.cst, rtol, atol, max_steps)
+    return Run(problem, out, y0, t0, t_end, p, h0)
+
+
+def _backward(run: Run, g):
+    """Cotangents of ``(y0, t0, t_end, leaves)`` from those of ``(t_final, y_final, t, y)``."""
+    if any(isinstance(x, Tracer) for x in g):
+        raise NotImplementedError("second derivatives through solve(backend='numba') are not "
+                                  "supported: use backend='numpy'")
+    pr = run.problem
+    n, d = len(run.ts), int(np.prod(pr.shape, dtype=int))
+    gt, gy, g_ts, g_ys = (np.asarray(x, dtype=float) for x in g)
+    y0_bar, t0_bar, t_end_bar, pbar = pr.module.backward(
+        run.ts, run.hs, run.ys.reshape(n, d), run.n_steps, run.ev, run.jump, run.clipped,
+        run.t_r, run.g_c, run.slope, run.leaves, pr.cst, float(gt), gy.reshape(d),
+        np.ascontiguousarray(g_ts), np.ascontiguousarray(g_ys.reshape(n, d)))
+    return y0_bar.reshape(pr.shape), t0_bar, t_end_bar, list(pbar)
+
+
+
+
+_MESSAGES = {
+    0: "reached the end of t_span", 1: "terminal event {ev} fired at t={t:.6g}",
+    -1: "max_steps={max_steps} reached at t={t:.6g}",
+    -2: "step size underflow at t={t:.6g}: the problem may be stiff or singular there",
+    -3: "non-finite state at t={t:.6g}",
+    -4: "an event condition gave a non-finite value at t={t:.6g}",
+}
+
+
+def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, events: tuple,
+                   saveat, max_steps: int, adjoint: str, batched: bool):
+    """:func:`diffopt.ode.solve` with ``backend="numba"`` (see the module docstring)."""
+    from .solve import _args, _as_state, _span, solve
+
+    def numpy_path():
+        return solve(fun, y0, t_span, args, tab.name, dt=dt, rtol=rtol, atol=atol,
+                     events=events, saveat=saveat, max_steps=max_steps, adjoint=adjoint,
+                     backend="numpy", batched=batched)
+
+    if saveat is not None or adjoint not in ("auto", "direct"):
+        return numpy_path()  # (documented: these options run the NumPy path)
+    y0 = y0 if batched and isinstance(y0, Tracer) else _as_state(y0)
+    t0, t_end = (t_span if batched else _span(t_span))
+    args = _args(args)
+    leaves, tree = tree_flatten(args)
+    if not tab.adaptive and dt is None:
+        raise ValueError(f"method {tab.name!r} is fixed-step: pass dt=")
+    if dt is not None and not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+    t0_c, t_end_c = (np.asarray(concrete(v), dtype=float) for v in (t0, t_end))
+    if not np.all(np.isfinite(t0_c)) or np.any(t_end_c < t0_c) or (
+            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)) or (
+            tab.adaptive and not (rtol > 0 and atol >= 0)):
+        return numpy_path()  # (which raises the right error)
+    inputs = [y0, t0, t_end] + leaves
+    top = _top(inputs)
+    if top is not None and not _single_reverse(top, inputs):
+        return numpy_path()  # forward mode or nested derivatives: the NumPy path
+    y0_c = np.asarray(concrete(y0), dtype=float)
+    leaves_c = [concrete(x) for x in leaves]
+    opts = (dt, float(rtol), float(atol), int(max_steps))
+    if batched:
+        return _solve_batch(fun, y0_c, t0_c, t_end_c, leaves_c, tree, tab, events, opts,
+                            inputs, top, numpy_path)
+    problem = get_problem(fun, events, tab, y0_c, tree_unflatten(tree, leaves_c))
+    if problem is None:
+        return numpy_path()
+
+    def fwd(y0_v, t0_v, t_end_v, leaf_v):
+        run = _run(problem, y0_v, float(t0_v), float(t_end_v), list(leaf_v), *opts)
+        if top is not None:
+            _check_differentiable(run, max_steps)
+        return _outputs(run), run
+
+    outs, run = _differentiable(fwd, _backward, inputs, top)
+    return _solution(run, outs, max_steps)
+
+
+def _differentiable(fwd, bwd, inputs: list, top):
+    """``fwd(y0, t0, t_end, leaves) -> (outputs, residuals)`` on plain values, recorded with
+    ``bwd(residuals, g)`` as its VJP when a reverse trace is active. Returns ``(outputs,
+    residuals)``."""
+    if top is None:
+        return fwd(*[concrete(x) for x in inputs[:3]], [concrete(x) for x in inputs[3:]])
+    holder = []
+
+    def fwd_kept(*a):
+        out, res = fwd(*a)
+        holder.append(res)
+        return out, res
+
+    def reference(*a):  # never called: under reverse mode custom_vjp takes fwd/bwd
+        raise AssertionError
+
+    outs = custom_vjp(reference).defvjp(fwd_kept, bwd)(*inputs[:3], list(inputs[3:]))
+    return outs, holder[0]
+
+
+def _check_differentiable(run: Run, max_steps: int):
+    from .solve import ODESolveError
+
+    if run.status < 0:
+        err = ODESolveError(f"ODE solve failed ({_message(run, max_steps)}); no derivative "
+                            "can be given")
+        err.status = int(run.status)
+        raise err
+    if run.ev >= 0 and not run.jump and not (np.isfinite(run.slope) and run.slope):
+        raise ODESolveError(f"event {run.ev} at t={run.t_r:.6g}: tangential crossing "
+                            "(dg/dt = 0), its time has no derivative")
+
+
+def _solution(run: Run, outs, max_steps: int):
+    from .solve import Solution
+
+    t_final, y_final, ts, ys = outs
+    fired = run.ev >= 0
+    return Solution(
+        t=ts, y=ys, t_final=t_final, y_final=y_final, event_time=t_final if fired else None,
+        event_index=int(run.ev) if fired else None, event_state=y_final if fired else None,
+        nfev=int(run.nfev), n_steps=int(run.n_steps), n_rejected=int(run.n_rejected),
+        status=int(run.status), message=_message(run, max_steps), event_log=run.log)
+
+
+def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top, numpy_path):
+    """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
+    parallel); reverse mode runs each row's forward pass again, then its adjoint."""
+    from .batch import BatchSolution
+    from .solve import ODESolveError
+
+    if y0.ndim < 1 or y0.shape[0] == 0:
+        raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
+    nb = y0.shape[0]
+    for name, v in (("t_span[0]", t0), ("t_span[1]", t_end)):
+        if v.shape not in ((), (nb,)):
+            raise ValueError(f"{name} must be a scalar or have the batch shape ({nb},), "
+                             f"got {v.shape}")
+    batched_leaf = tuple(np.ndim(x) >= 1 and np.shape(x)[0] == nb for x in leaves)
+    row = [np.asarray(x, dtype=float)[:1] if bl else x for x, bl in zip(leaves, batched_leaf)]
+    problem = get_problem(fun, events, tab, y0[:1], tree_unflatten(tree, row), batched_leaf)
+    if problem is None:
+        return numpy_path()
+    dt, rtol, atol, max_steps = opts
+    m = problem.module
+
+    def plain(y0_v, t0_v, t_end_v, leaf_v):
+        p = _params(problem, leaf_v)
+        ys = np.ascontiguousarray(y0_v, dtype=float).reshape(nb, -1)
+        t0s, t_ends = (np.broadcast_to(np.asarray(v, dtype=float), (nb,)).copy()
+                       for v in (t0_v, t_end_v))
+        if dt is not None:
+            h0s = np.full(nb, float(dt))
+        else:
+            h0s = np.array([_initial_step(problem, ys[b], t0s[b], t_ends[b], m.p_row(p, b),
+                                          rtol, atol) for b in range(nb)])
+        return (ys, t0s, t_ends, h0s, p, problem.cst, rtol, atol, max_steps)
+
+    def fwd(*a):
+        args = plain(*a)
+        status, n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(4))
+        t_f, y_f = np.zeros(nb), np.zeros_like(args[0])
+        _in_threads(m.integrate_batch, nb, args + (status, n_steps, t_f, y_f, ev, nfev))
+        if top is not None and np.any(status < 0):
+            bad = np.flatnonzero(status < 0)
+            err = ODESolveError(f"batched ODE solve failed for trajectories {bad.tolist()} "
+                                f"(status {status[bad].tolist()}); no derivative can be given")
+            err.status = status
+            raise err
+        res = (args, status, n_steps, ev, nfev)
+        return (t_f, y_f.reshape(y0.shape)), res
+
+    def bwd(res, g):
+        args = res[0]
+        gt, gy = (np.asarray(x, dtype=float) for x in g)
+        rows = tuple(np.zeros((nb,) + ((1,) + np.shape(x)[1:] if bl else np.shape(x)))
+                     for x, bl in zip(args[4], problem.batched_leaf))
+        y0_bar, t0_bar, t_end_bar = np.zeros_like(args[0]), np.zeros(nb), np.zeros(nb)
+        _in_threads(m.backward_batch, nb, args + (gt, np.ascontiguousarray(gy.reshape(nb, -1)),
+                                                  y0_bar, t0_bar, t_end_bar, rows))
+        pbar = [r.reshape(np.shape(x)) if bl else r.sum(axis=0)
+                for r, x, bl in zip(rows, leaves, problem.batched_leaf)]
+        return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
+                pbar)
+
+    (t_f, y_f), (_, status, n_steps, ev, nfev) = _differentiable(fwd, bwd, inputs, top)
+    return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
+                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)))
+
+
+def _in_threads(fn, nb: int, args: tuple):
+    """``fn(lo, hi, *args)`` over row ranges covering ``0:nb``, one per CPU core, in threads
+    (the compiled loops release the GIL)."""
+    n = max(1, min(os.cpu_count() or 1, nb // 8))
+    cuts = np.linspace(0, nb, n + 1).astype(int)
+    if n == 1:
+        fn(0, nb, *args)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda i: fn(int(cuts[i]), int(cuts[i + 1]), *args), range(n)))
+
+
+def _fit(bar, like):
+    """A per-row time cotangent summed to a scalar time's shape."""
+    return bar if np.ndim(concrete(like)) else float(np.sum(bar))
+
+
+def _params(problem: Problem, leaves):
+    return tuple(float(x) if sc else np.ascontiguousarray(x, dtype=float)
+                 for x, sc in zip(leaves, problem.scalar_leaf))
+
+
+def _outputs(run: Run):
+    """``(t_final, y_final, t, y)`` of a run, as arrays."""
+    return (np.float64(run.ts[-1]), run.ys[-1].copy(), run.ts.copy(), run.ys.copy())
+
+
+def _message(run: Run, max_steps: int) -> str:
+    return _MESSAGES[int(run.status)].format(ev=run.ev, t=float(run.ts[-1]),
+                                             max_steps=max_steps)
+
+
+def _top(leaves):
+    top = None
+    for a in leaves:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    return top
+
+
+def _single_reverse(top, leaves) -> bool:
+    """Whether only one reverse-mode trace is active on these values (the compiled adjoint's
+    case): no forward mode, no derivative of a derivative."""
+    from diffopt.core.reverse import ReverseTrace
+
+    if not isinstance(top, ReverseTrace):
+        return False
+    for a in leaves:
+        if isinstance(a, Tracer):
+            if a._trace is not top or isinstance(a.value, Tracer):
+                return False
+    return True
+
+
+__all__ = ["solve_compiled", "get_problem", "Problem", "cache_dir", "NotCompilable"]
