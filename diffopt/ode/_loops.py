@@ -58,23 +58,27 @@ def interp(theta, h, y0, y1, K):
     return y0 + h * acc
 
 
+def tableau_sum(y, h, coefs, K, n, out):
+    """``out = y + h * Σ_j coefs[j] K[j]`` over the first ``n`` stages, in place, summed in the
+    order :func:`diffopt.ode.tableaus.combine` sums (so both paths round alike)."""
+    for k in range(y.shape[0]):
+        acc = 0.0
+        for j in range(n):
+            if coefs[j] != 0.0:
+                acc += coefs[j] * K[j, k]
+        out[k] = y[k] + h * acc
+    return out
+
+
 def stages(t, h, y, f0, p, cst, K, Y):
     """One Runge-Kutta step from ``(t, y)``: fills the stages ``K[:S]`` and stage states ``Y``;
     returns the new state."""
     K[0] = f0
     Y[0] = y
     for i in range(1, S):
-        acc = np.zeros_like(y)
-        for j in range(i):
-            if A[i, j] != 0.0:
-                acc += A[i, j] * K[j]
-        Y[i] = y + h * acc
+        tableau_sum(y, h, A[i], K, i, Y[i])
         K[i] = rhs(t + C[i] * h, Y[i], p, cst)
-    acc = np.zeros_like(y)
-    for i in range(S):
-        if B[i] != 0.0:
-            acc += B[i] * K[i]
-    return y + h * acc
+    return tableau_sum(y, h, B, K, S, np.empty_like(y))
 
 
 def crosses(g0, g1, direction):
@@ -198,11 +202,8 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         K[S] = f_new
         finite = all_finite(y_new)
         if ADAPTIVE:
-            err = np.zeros_like(y)
-            for i in range(S + 1):
-                if E[i] != 0.0:
-                    err += E[i] * K[i]
-            en = error_norm(hc * err, y, y_new, rtol, atol)
+            err = tableau_sum(np.zeros_like(y), hc, E, K, S + 1, np.empty_like(y))
+            en = error_norm(err, y, y_new, rtol, atol)
             if not np.isfinite(en) or not finite:
                 n_rej += 1
                 last_nonfinite = True
@@ -213,8 +214,8 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
                 n_rej += 1
                 h = hc * pi_factor(en, prev_err, True)
                 continue
+            h = hc * pi_factor(en, prev_err, False)  # (as PIController.accepted_factor)
             prev_err = max(en, MIN_PREV_ERROR)
-            h = hc * pi_factor(en, prev_err, False)
         elif not finite:
             status = -3
             break
@@ -277,7 +278,8 @@ def step_vjp(t, h, y, p, cst, ybar_new, K, Y, pbar):
     h_bar = 0.0
     for i in range(S):
         if B[i] != 0.0:
-            kbar[i] = h * B[i] * ybar_new
+            for k in range(y.shape[0]):
+                kbar[i, k] = h * B[i] * ybar_new[k]
             h_bar += B[i] * np.dot(K[i], ybar_new)
     t_bar = 0.0
     for i in range(S - 1, -1, -1):
@@ -288,7 +290,8 @@ def step_vjp(t, h, y, p, cst, ybar_new, K, Y, pbar):
         ybar += yb
         for j in range(i):
             if A[i, j] != 0.0:
-                kbar[j] += h * A[i, j] * yb
+                for k in range(y.shape[0]):
+                    kbar[j, k] += h * A[i, j] * yb[k]
                 h_bar += A[i, j] * np.dot(K[j], yb)
     return ybar, t_bar, h_bar, pbar
 

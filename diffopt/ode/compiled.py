@@ -34,7 +34,7 @@ import numpy as np
 
 import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
-from diffopt.core.graph import make_graph
+from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.transforms import custom_vjp, jvp, vjp
 
@@ -63,8 +63,8 @@ def _simplified(fn, examples):
     try:
         with np.errstate(all="ignore"):  # (the example values are zeros)
             return simplify(make_graph(fn)(*examples))
-    except TypeError as e:  # Python control flow on a traced value, concrete() of one, ...
-        raise NotCompilable(f"tracing failed ({e})") from e
+    except (TypeError, ValueError, IndexError) as e:  # control flow on a traced value, ...
+        raise NotCompilable(f"tracing failed ({type(e).__name__}: {e})") from e
 
 
 def _kernel(name: str, graph, unwrap) -> tuple[str, tuple]:
@@ -99,7 +99,12 @@ class Problem:
         return tree_unflatten(self.tree, list(leaves))
 
     def rhs(self, t, y, *leaves):
-        return dnp.asarray(self.fun(t, y, *self.args(leaves)))
+        out = dnp.asarray(self.fun(t, y, *self.args(leaves)))
+        if tuple(dnp.shape(out)) != self.shape:
+            raise ValueError(f"fun(t, y, *args) returned shape {dnp.shape(out)} but y0 has shape "
+                             f"{self.shape}: the right-hand side must return dy/dt shaped like "
+                             "y0")
+        return out
 
     def rhs_vjp(self, t, y, ct, *leaves):
         return vjp(self.rhs, t, y, *leaves)[1](ct)
@@ -169,6 +174,11 @@ class Problem:
         for name, program, inputs, output in self._programs():
             kinds = [k.split(":")[1] for k in inputs]
             graph = _simplified(program, [example[k] for k in kinds] + leaves)
+            out = graph.outputs[0]
+            out_shape = np.shape(out.value) if isinstance(out, Literal) else out.shape
+            if output == "state" and tuple(out_shape) != shape:
+                raise NotCompilable(f"fun(t, y, *args) returned shape {out_shape} for a state "
+                                    f"of shape {shape}")
             src, consts = _kernel(f"_{name}", graph, [k == "s" for k in kinds] +
                                   self.scalar_leaf)
             parts.append(src + self._adapter(name, inputs, output, len(cst), len(consts)))
@@ -243,7 +253,7 @@ class Problem:
             lines.append(f"{name} = np.array({v.tolist()!r}, dtype=np.{v.dtype})")
         lines.append(f"\ndef pbar_zero(p):\n    return {_tuple(zero)}\n")
         lines.append(f"\ndef pbar_add(a, b):\n    return {_tuple(adds)}\n")
-        rows = [f"p[{i}][b:b + 1]" if bl else f"p[{i}]" for i, bl in enumerate(self.batched_leaf)]
+        rows = [f"p[{i}]" + ("", "[b]", "[b:b + 1]")[bl] for i, bl in enumerate(self.batched_leaf)]
         lines.append(f"\ndef p_row(p, b):\n    return {_tuple(rows)}\n")
         store = "".join(f"    rows[{i}][b] = pbar[{i}]\n" for i in range(self.n_leaves))
         lines.append(f"\ndef pbar_store(rows, b, pbar):\n{store}    return 0\n")
@@ -285,11 +295,12 @@ def _load(source: str):
     return module
 
 
-def get_problem(fun, events: tuple, tab: Tableau, y0, args,
-                batched_leaf: tuple = ()) -> Problem | None:
-    """The compiled problem for these inputs' structure (built once), or ``None`` after a
-    warning when it cannot be compiled. ``batched_leaf``: which leaves of ``args`` are rows of
-    per-trajectory values (given here as one row)."""
+def get_problem(fun, events: tuple, tab: Tableau, y0, args, batched_leaf: tuple = (),
+                quiet: bool = False) -> Problem | None:
+    """The compiled problem for these inputs' structure (built once), or ``None`` (after a
+    warning unless ``quiet``) when it cannot be compiled. ``batched_leaf``: for a batched solve,
+    per leaf of ``args``, 0 (shared), 1 (per trajectory, given here as one row without the batch
+    axis) or 2 (per trajectory, given as a batch of one)."""
     leaves, tree = tree_flatten(args)
     key = (tuple((e.condition, e.direction, e.terminal, e.needs_step_start) for e in events),
            tab.name, np.shape(y0), tree, tuple(batched_leaf),
@@ -307,6 +318,8 @@ def get_problem(fun, events: tuple, tab: Tableau, y0, args,
             entry = Problem(fun, events, tab, tuple(np.shape(y0)), tree,
                             [np.asarray(x, dtype=float) for x in leaves], batched_leaf)
         except NotCompilable as e:
+            if quiet:
+                return None
             warnings.warn(f"solve(backend='numba'): the right-hand side or an event cannot be "
                           f"compiled: {e}; using the NumPy path", stacklevel=4)
             entry = _FAILED
@@ -346,14 +359,13 @@ def _run(problem: Problem, y0, t0: float, t_end: float, leaves: list, dt, rtol, 
     m = problem.module
     h0 = float(dt) if dt is not None else _initial_step(problem, y, t0, t_end, p, rtol, atol)
     out = m.integrate(y, t0, t_end, h0, p, problem.cst, rtol, atol, max_steps)
-    return Run(problem, out, y0, t0, t_end, p, h0)
+    run = Run(problem, out, y0, t0, t_end, p, h0)
+    run.nfev += dt is None  # (the first step's choice evaluated f once more, as counted there)
+    return run
 
 
 def _backward(run: Run, g):
     """Cotangents of ``(y0, t0, t_end, leaves)`` from those of ``(t_final, y_final, t, y)``."""
-    if any(isinstance(x, Tracer) for x in g):
-        raise NotImplementedError("second derivatives through solve(backend='numba') are not "
-                                  "supported: use backend='numpy'")
     pr = run.problem
     n, d = len(run.ts), int(np.prod(pr.shape, dtype=int))
     gt, gy, g_ts, g_ys = (np.asarray(x, dtype=float) for x in g)
@@ -404,7 +416,14 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     top = _top(inputs)
     if top is not None and not _single_reverse(top, inputs):
         return numpy_path()  # forward mode or nested derivatives: the NumPy path
-    y0_c = np.asarray(concrete(y0), dtype=float)
+    if top is not None and not batched and not all(e.terminal for e in events):
+        return numpy_path()  # (the compiled event log carries no derivatives)
+    y0_c = np.asarray(concrete(y0))
+    if y0_c.dtype.kind == "c":
+        warnings.warn("solve(backend='numba'): a complex state cannot be compiled (floats "
+                      "only); using the NumPy path", stacklevel=3)
+        return numpy_path()
+    y0_c = y0_c.astype(float)
     leaves_c = [concrete(x) for x in leaves]
     opts = (dt, float(rtol), float(atol), int(max_steps))
     if batched:
@@ -440,8 +459,32 @@ def _differentiable(fwd, bwd, inputs: list, top):
     def reference(*a):  # never called: under reverse mode custom_vjp takes fwd/bwd
         raise AssertionError
 
-    outs = custom_vjp(reference).defvjp(fwd_kept, bwd)(*inputs[:3], list(inputs[3:]))
+    outs = custom_vjp(reference).defvjp(fwd_kept, _rowwise(bwd))(*inputs[:3], list(inputs[3:]))
     return outs, holder[0]
+
+
+def _rowwise(bwd):
+    """``bwd`` that also takes cotangents batched by ``vmap`` (``jacrev`` pulls back a batch of
+    them): one call per row, stacked. Cotangents that carry derivatives are refused."""
+    from diffopt.core.batching import BatchTracer
+
+    def pull(res, g):
+        traced = [x for x in g if isinstance(x, Tracer)]
+        if not traced:
+            return bwd(res, g)
+        trace = traced[0]._trace
+        if not all(type(x) is BatchTracer and x._trace is trace and not isinstance(x.val, Tracer)
+                   for x in traced):
+            raise NotImplementedError("second derivatives through solve(backend='numba') are "
+                                      "not supported: use backend='numpy'")
+        rows = [tree_flatten(bwd(res, tuple(x.val[i] if isinstance(x, Tracer) else x
+                                            for x in g))) for i in range(trace.size)]
+        tree = rows[0][1]
+        return tree_unflatten(tree, [BatchTracer(trace, np.stack([np.asarray(r[0][j], dtype=float)
+                                                                  for r in rows]))
+                                     for j in range(len(rows[0][0]))])
+
+    return pull
 
 
 def _check_differentiable(run: Run, max_steps: int):
@@ -462,6 +505,8 @@ def _solution(run: Run, outs, max_steps: int):
 
     t_final, y_final, ts, ys = outs
     fired = run.ev >= 0
+    if fired and run.log and run.log[-1][0] == run.ev:  # the terminal event: differentiable
+        run.log[-1] = (int(run.ev), t_final, y_final)
     return Solution(
         t=ts, y=ys, t_final=t_final, y_final=y_final, event_time=t_final if fired else None,
         event_index=int(run.ev) if fired else None, event_state=y_final if fired else None,
@@ -482,9 +527,17 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         if v.shape not in ((), (nb,)):
             raise ValueError(f"{name} must be a scalar or have the batch shape ({nb},), "
                              f"got {v.shape}")
-    batched_leaf = tuple(np.ndim(x) >= 1 and np.shape(x)[0] == nb for x in leaves)
-    row = [np.asarray(x, dtype=float)[:1] if bl else x for x, bl in zip(leaves, batched_leaf)]
-    problem = get_problem(fun, events, tab, y0[:1], tree_unflatten(tree, row), batched_leaf)
+    per_row = [np.ndim(x) >= 1 and np.shape(x)[0] == nb for x in leaves]
+    # one row without the batch axis (fast scalar code), else a batch of one
+    problem = None
+    for kind, take in ((1, lambda x: np.asarray(x, dtype=float)[0]),
+                       (2, lambda x: np.asarray(x, dtype=float)[:1])):
+        flags = tuple(kind if r else 0 for r in per_row)
+        row = [take(x) if r else x for x, r in zip(leaves, per_row)]
+        problem = get_problem(fun, events, tab, take(y0), tree_unflatten(tree, row), flags,
+                              quiet=kind == 1)
+        if problem is not None:
+            break
     if problem is None:
         return numpy_path()
     dt, rtol, atol, max_steps = opts
@@ -519,7 +572,7 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
     def bwd(res, g):
         args = res[0]
         gt, gy = (np.asarray(x, dtype=float) for x in g)
-        rows = tuple(np.zeros((nb,) + ((1,) + np.shape(x)[1:] if bl else np.shape(x)))
+        rows = tuple(np.zeros((nb,) + _row_shape(x, bl))
                      for x, bl in zip(args[4], problem.batched_leaf))
         y0_bar, t0_bar, t_end_bar = np.zeros_like(args[0]), np.zeros(nb), np.zeros(nb)
         _in_threads(m.backward_batch, nb, args + (gt, np.ascontiguousarray(gy.reshape(nb, -1)),
@@ -548,14 +601,22 @@ def _in_threads(fn, nb: int, args: tuple):
         list(pool.map(lambda i: fn(int(cuts[i]), int(cuts[i + 1]), *args), range(n)))
 
 
+def _row_shape(x, kind: int) -> tuple:
+    """The shape of one trajectory's share of a parameter (see ``get_problem``)."""
+    shape = np.shape(x)
+    return (shape, shape[1:], (1,) + shape[1:])[kind]
+
+
 def _fit(bar, like):
     """A per-row time cotangent summed to a scalar time's shape."""
     return bar if np.ndim(concrete(like)) else float(np.sum(bar))
 
 
 def _params(problem: Problem, leaves):
-    return tuple(float(x) if sc else np.ascontiguousarray(x, dtype=float)
-                 for x, sc in zip(leaves, problem.scalar_leaf))
+    """The parameter tuple the compiled loops take: scalars as floats, arrays contiguous (a
+    batched solve's per-trajectory leaves whole)."""
+    return tuple(float(x) if sc and not bl else np.ascontiguousarray(x, dtype=float)
+                 for x, sc, bl in zip(leaves, problem.scalar_leaf, problem.batched_leaf))
 
 
 def _outputs(run: Run):

@@ -102,11 +102,12 @@ class PIController:
             self.prev = float(prev)
 
     def accepted_factor(self, err, rows=None):
-        """Record an accepted step's error and give the factor for the next step (batched: for
-        every row; only the ``rows`` mask is recorded). The order of the two operations is the
-        one :func:`diffopt.ode.solve` uses, so batched and single solves step alike."""
+        """The factor for the next step after an accepted error (from the previous accepted
+        error, the PI controller's memory), then record this one (batched: the factor for every
+        row; only the ``rows`` mask is recorded). Every solver steps through this one method."""
+        fac = self.factor(err)
         self.accept(err, rows)
-        return self.factor(err)
+        return fac
 
 
 __all__ = ["error_norm", "initial_step", "PIController"]

@@ -269,8 +269,7 @@ class _Stepper:
                     self.n_rej += 1
                     self.h_c = hc * self.ctrl.factor(en, rejected=True)
                     continue
-                self.ctrl.accept(en)
-                self.h_c = hc * self.ctrl.factor(en)
+                self.h_c = hc * self.ctrl.accepted_factor(en)
             elif not np.all(np.isfinite(y_new_c)):
                 self.status, self.message = NON_FINITE, f"non-finite state at t={t_new_c:.6g}"
                 break
