@@ -1,9 +1,10 @@
 """The ``diffopt`` command: ``diffopt demo`` shows derivatives by three methods;
 ``diffopt demo methods`` compares every method (finite differences, complex step, symbolic,
 forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
-optimization example (least_squares, logistic_regression, shallow_net, rosenbrock)
-and writes its plots; ``diffopt bench modes [--quick]`` times forward against reverse mode
-Jacobians and writes its table and figures."""
+example (least_squares, logistic_regression, shallow_net, rosenbrock, and trebuchet: a network
+learning to aim a differentiable trebuchet simulation) and writes its plots;
+``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and writes its
+table and figures."""
 
 from __future__ import annotations
 

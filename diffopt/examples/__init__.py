@@ -10,6 +10,8 @@ prints the folder it writes its PNG plots to and a small table, and returns what
 - ``shallow_net``: a one-hidden-layer ReLU regression network (a dict of weights), Adam and
   L-BFGS.
 - ``rosenbrock``: every registered solver on Rosenbrock's function, n = 2 and n = 1000.
+- ``trebuchet`` (module ``trebuchet_control``; ``trebuchet`` is the simulator): a neural network
+  learns to aim a simulated trebuchet by gradient descent through the differentiable ODE solver.
 
 >>> from diffopt.examples import least_squares
 >>> least_squares.run("plots/least_squares")["methods"]["l-bfgs-b"]["loss"]
@@ -21,7 +23,8 @@ import argparse
 import importlib
 from collections.abc import Callable
 
-NAMES = ("least_squares", "logistic_regression", "shallow_net", "rosenbrock")
+NAMES = ("least_squares", "logistic_regression", "shallow_net", "rosenbrock", "trebuchet")
+MODULES = {"trebuchet": "trebuchet_control"}  # example name -> module, where they differ
 
 __all__ = ["NAMES", "main"]
 
@@ -33,7 +36,7 @@ def main(name: str, argv: list[str] | None = None) -> int:
     """
     if name not in NAMES:
         raise ValueError(f"unknown example {name!r}; the examples are: {', '.join(NAMES)}")
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{MODULES.get(name, name)}")
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=module.__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     parser.add_argument("--out", default=f"plots/{name}", help="folder for the PNG plots")

@@ -78,8 +78,9 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
           batched: bool = False) -> Solution | BatchSolution:
     """Integrate ``dy/dt = fun(t, y, *args)`` from ``t_span[0]`` to ``t_span[1]``.
 
-    ``method``: ``"euler"``, ``"rk4"`` (fixed step ``dt``, required) or ``"dopri5"``, ``"bosh3"``
-    (adaptive with PI step control at ``rtol``/``atol``; ``dt`` is then the first step, optional).
+    ``method``: ``"euler"``, ``"rk4"`` (fixed step ``dt``, required) or ``"dopri5"``, ``"tsit5"``,
+    ``"bosh3"`` (adaptive with PI step control at ``rtol``/``atol``; ``dt`` is then the first
+    step, optional).
     ``saveat``: times at which to report the state (read off each step's dense output), or ``None``
     for every step. ``events``: :class:`Event` objects; a terminal one stops the solve at its time
     (``t_span[1]`` may then be ``inf``). Differentiable (``grad``, ``jvp``, ...) with respect to
@@ -91,11 +92,16 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     adjoint ODE backwards (memory O(1), approximate: error of the order of the solver's
     tolerance); ``"forward"`` propagates forward sensitivities (cheapest for few inputs).
     ``backend``: ``"numpy"`` (eager, no compile time; the default, ``"auto"``) or ``"numba"``
-    (the right-hand side, events, integrator loop and discrete adjoint compiled; see
-    :mod:`diffopt.ode.compiled`).
+    (the right-hand side, events, integrator loop and discrete adjoint compiled, the same numbers;
+    see :mod:`diffopt.ode.compiled`: the first solve of a problem compiles it, later ones and later
+    processes reuse it; ``saveat``, forward mode, second derivatives and the other adjoints run
+    the NumPy path, and so does a right-hand side that cannot compile, with a warning saying why).
     ``batched=True``: ``y0`` has a leading batch axis and many trajectories are integrated at once
-    (fixed-step methods, terminal events; see :func:`diffopt.ode.batch.solve_batch`), giving a
-    :class:`BatchSolution`.
+    (any method, each trajectory with its own steps, step control and events, terminal or logged;
+    ``saveat`` common to all; see :func:`diffopt.ode.batch.solve_batch`), giving a
+    :class:`BatchSolution`. With ``backend="numba"`` each trajectory runs the compiled loop (rows
+    spread over the CPU cores); ``args`` leaves whose leading axis has the batch size are
+    per-trajectory, and ``fun`` is first tried on one trajectory without the batch axis.
 
     >>> sol = solve(lambda t, y, k: -k * y, np.array([1.0]), (0.0, 2.0), args=(0.5,))
     """
