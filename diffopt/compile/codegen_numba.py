@@ -137,11 +137,41 @@ def _lower_reshape(eqn, x):
     return f"_np.ascontiguousarray({x}).reshape({out.shape})"
 
 
+_ARRAY_OPEN = "_np.array(["
+
+
+def _array_literal_items(src: str):
+    """``"a, b"`` when ``src`` is exactly ``_np.array([a, b])``, else None."""
+    if not (src.startswith(_ARRAY_OPEN) and src.endswith("])")):
+        return None
+    depth = 0
+    for k in range(len(_ARRAY_OPEN) - 1, len(src) - 1):
+        depth += (src[k] in "([") - (src[k] in ")]")
+        if depth == 0:  # the bracket that opened the list closes here: it must be the last one
+            return src[len(_ARRAY_OPEN):-2] if k == len(src) - 2 else None
+    return None
+
+
+# dtypes that NumPy (and Numba) infer for a list of Python numbers of that kind
+_LITERAL_DTYPES = {np.dtype(t) for t in (np.bool_, np.int64, np.float64, np.complex128)}
+
+
+def _one_element_literal(eqn, a):
+    """``_np.array([v])`` for a one-element literal input of a ``concatenate`` of one-element
+    pieces whose result has a dtype inferred from Python numbers, else None."""
+    if eqn.prim.name != "concatenate" or eqn.outputs[0].dtype not in _LITERAL_DTYPES:
+        return None
+    v = np.asarray(a.value)
+    if v.shape != (1,) or v.dtype != eqn.outputs[0].dtype:
+        return None
+    value = v[0].item()
+    return f"{_ARRAY_OPEN}{value!r}])" if is_inline_number(value) else None
+
+
 def _lower_concatenate(eqn, *xs):
     """``np.concatenate``; scalars stacked into a vector become one ``np.array([...])``."""
-    literal = [x[len("_np.array(["):-2] for x in xs
-               if x.startswith("_np.array([") and x.endswith("])") and x.count("[") == 1]
-    if len(literal) == len(xs) and all(v.shape == (1,) for v in eqn.inputs):
+    literal = [_array_literal_items(x) for x in xs]
+    if all(v is not None for v in literal) and all(v.shape == (1,) for v in eqn.inputs):
         return f"_np.array([{', '.join(literal)}])"
     return f"_np.concatenate(({', '.join(xs)},), {int(eqn.params['axis'])})"
 
@@ -271,14 +301,14 @@ def generate_numba(graph: Graph, name: str = "jitted", unwrap=None) -> tuple[str
 
     inline: dict = {}  # id(var) -> (expression, depth) for single-use elementwise results
 
-    def read(a) -> tuple[str, int]:
+    def read(a, eqn=None) -> tuple[str, int]:
         if isinstance(a, Literal):
-            return literal(a.value), 0
+            return (eqn is not None and _one_element_literal(eqn, a)) or literal(a.value), 0
         return inline.pop(id(a), (a.name, 0))
 
     body = []
     for eqn in graph.eqns:
-        operands = [read(a) for a in eqn.inputs]
+        operands = [read(a, eqn) for a in eqn.inputs]
         depth = 1 + max((d for _, d in operands), default=0)
         args = [s if d == 0 or _is_atomic(s) else f"({s})" for s, d in operands]
         code = _lower(eqn, args)

@@ -6,6 +6,8 @@
   boolean ``x``, or for every ``x`` with ``assume_finite=True`` (``0 * inf`` is ``nan``).
 - ``cse``: common-subexpression elimination (commutative ``add``/``multiply`` in either order).
 - ``dce``: dead-code elimination (graph inputs are always kept, so the signature is unchanged).
+- ``small_vectors``: small 1-D arrays assembled from scalars stay scalars (fewer tiny arrays to
+  allocate in compiled kernels; see its docstring).
 - ``simplify``: all of them until nothing changes, then fresh names.
 
 A pass never mutates its input: the new graph has its own variables and equations (literal values
@@ -22,12 +24,17 @@ import numpy as np
 from ..core.graph import Eqn, Graph, Literal, Var
 from ..numpy import creation as _creation
 from ..numpy import elementwise as _ew
+from ..numpy.indexing import _getitem, _scatter_add
+from ..numpy.shape import _concatenate, _reshape
 
 FOLD_MAX_SIZE = 1024
 """Largest output (in elements) that ``fold_constants`` turns into a literal."""
 
 MAX_POWER = 4
 """``power(x, n)`` for integer ``2 <= n <= MAX_POWER`` becomes ``n - 1`` or fewer multiplies."""
+
+SMALL_VECTOR = 32
+"""Largest length of a 1-D array that ``small_vectors`` assembles from scalars."""
 
 # cse compares array literals/params up to this size by value, larger ones by identity
 _KEY_MAX_SIZE = 64
@@ -45,6 +52,10 @@ _ONES_LIKE = _creation._ones_like
 _FULL_LIKE = _creation._full_like
 _LIKE = (_ZEROS_LIKE, _ONES_LIKE, _FULL_LIKE)
 _COMMUTATIVE = (_ADD, _MUL)
+_GETITEM = _getitem
+_SCATTER_ADD = _scatter_add
+_RESHAPE = _reshape
+_CONCATENATE = _concatenate
 
 
 # --- the rebuilding machinery shared by all passes ------------------------------------------------
@@ -388,6 +399,168 @@ def algebraic(graph: Graph, *, assume_finite: bool = False) -> Graph:
     return _rewrite(graph, _algebraic_rule(assume_finite))[0]
 
 
+# --- small vectors of scalars ---------------------------------------------------------------------
+def _single_position(idx: tuple, n: int):
+    """The position ``k`` (``0 <= k < n``) that a static index of a 1-D array of length ``n``
+    names as ``x[k]`` (an integer, optionally after ``...``), else None."""
+    if idx[:1] == (Ellipsis,):
+        idx = idx[1:]
+    if len(idx) != 1 or isinstance(idx[0], (bool, np.bool_)):
+        return None
+    i = idx[0]
+    if isinstance(i, (int, np.integer)) and -n <= i < n:
+        return int(i) % n
+    return None
+
+
+def _one_element_slice(idx: tuple, n: int):
+    """The position ``k`` when the static index names ``x[k:k+1]`` of a 1-D array of length ``n``
+    (a slice of exactly one element, optionally after ``...``), else None."""
+    if idx[:1] == (Ellipsis,):
+        idx = idx[1:]
+    if len(idx) != 1 or not isinstance(idx[0], slice):
+        return None
+    positions = range(*idx[0].indices(n))
+    return positions[0] if len(positions) == 1 else None
+
+
+def _pieces(b: _Builder, a, y: Var):
+    """The scalars (0-d operands, or None for a known zero) that the 1-D operand ``a`` is
+    assembled from -- a ``concatenate`` of ``reshape(scalar, (1,))`` / one-element literals --
+    when ``a`` has the shape and dtype of ``y``; else None."""
+    if not isinstance(a, Var) or a.shape != y.shape or a.dtype != y.dtype:
+        return None
+    eqn = b.producer.get(id(a))
+    if eqn is None or eqn.prim is not _CONCATENATE or len(eqn.inputs) != a.shape[0]:
+        return None
+    out = []
+    for p in eqn.inputs:
+        if isinstance(p, Literal):
+            v = np.asarray(p.value)
+            if v.shape != (1,) or v.dtype != y.dtype:
+                return None
+            out.append(None if not v.any() and not np.signbit(v.real).any() else Literal(v[0]))
+            continue
+        inner = b.producer.get(id(p))
+        if inner is None or inner.prim is not _RESHAPE or p.shape != (1,):
+            return None
+        s = inner.inputs[0]
+        if _aval(s) != ((), y.dtype):
+            return None
+        out.append(s)
+    return out
+
+
+def _assemble(b: _Builder, eqn: Eqn, scalars: list) -> bool:
+    """Bind the 1-D output of ``eqn`` to ``concatenate`` of the ``scalars`` (None: zero), each
+    reshaped to ``(1,)``: Numba's lowering makes that one array literal."""
+    y = eqn.outputs[0]
+    zero = Literal(np.zeros(1, y.dtype))
+    parts = [zero if s is None else b.emit(_RESHAPE, [s], {"shape": (1,)}, [((1,), y.dtype)])[0]
+             for s in scalars]
+    if len(parts) == 1 and parts[0] is zero:  # (a literal output: concatenate keeps it a Var)
+        parts = [b.emit(_RESHAPE, [Literal(np.zeros((), y.dtype))], {"shape": (1,)},
+                        [((1,), y.dtype)])[0]]
+    return _emit_as(b, eqn, _CONCATENATE, parts, {"axis": 0})
+
+
+def _scalar_add(b: _Builder, u, v, dtype):
+    """``u + v`` of two 0-d operands (None: zero), as an operand (None: zero)."""
+    if u is None or v is None:
+        return v if u is None else u
+    return b.emit(_ADD, [u, v], {}, [((), dtype)])[0]
+
+
+def _scalar_of(b: _Builder, v: Var):
+    """The 0-d operand that holds the element of the one-element 1-D ``v``."""
+    inner = b.producer.get(id(v))
+    if inner is not None and inner.prim is _RESHAPE and _aval(inner.inputs[0]) == ((), v.dtype):
+        return inner.inputs[0]
+    return b.emit(_RESHAPE, [v], {"shape": ()}, [((), v.dtype)])[0]
+
+
+def _small_vector_rule(b, eqn, inputs):
+    p = eqn.prim
+    y = eqn.outputs[0] if eqn.outputs else None
+    small = (y is not None and len(y.shape) == 1 and 0 < y.shape[0] <= SMALL_VECTOR
+             and y.dtype.kind in "iufc")
+    if p is _SCATTER_ADD and small:
+        x, v = inputs
+        n = y.shape[0]
+        k = _single_position(eqn.params["idx"], n)
+        if k is None:  # x[k:k+1] += v, with v of shape () or (1,)
+            k = _one_element_slice(eqn.params["idx"], n)
+        elif _aval(v)[0] != ():
+            return False
+        if k is None or _aval(x) != (y.shape, y.dtype) or _aval(v)[0] not in ((), (1,)):
+            return False
+        if _aval(v)[1] not in (None, y.dtype):
+            return False
+        if not isinstance(v, Var):
+            v = Literal(np.asarray(v.value, y.dtype).reshape(()))
+        elif v.shape == (1,):
+            v = _scalar_of(b, v)
+        scalars = _pieces(b, x, y)
+        if scalars is None:
+            if _constant(b, x) != 0:
+                return False
+            scalars = [None] * y.shape[0]
+        scalars[k] = _scalar_add(b, scalars[k], v, y.dtype)
+        return _assemble(b, eqn, scalars)
+    if p is _ADD and small:
+        left, right = (_pieces(b, a, y) for a in inputs)
+        if left is None or right is None:
+            return False
+        return _assemble(b, eqn, [_scalar_add(b, u, v, y.dtype) for u, v in zip(left, right)])
+    if p is _CONCATENATE and len(inputs) == 1:
+        return _replace(b, eqn, inputs[0])
+    if p is _GETITEM and isinstance(inputs[0], Var) and len(inputs[0].shape) == 1:
+        x, n = inputs[0], inputs[0].shape[0]
+        k = _single_position(eqn.params["idx"], n)
+        if k is not None and y.shape == () and y.dtype == x.dtype:
+            if _constant(b, x) == 0:  # zeros_like(...)[k]
+                return _replace(b, eqn, Literal(np.zeros((), y.dtype)))
+            scalars = _pieces(b, x, x)
+            if scalars is not None:
+                s = scalars[k]
+                return _replace(b, eqn, Literal(np.zeros((), y.dtype)) if s is None else s)
+        return False
+    if p is _RESHAPE and y.shape == () and isinstance(inputs[0], Var):
+        x = inputs[0]
+        inner = b.producer.get(id(x))
+        if inner is None or x.shape != (1,) or x.dtype != y.dtype:
+            return False
+        src = inner.inputs[0]
+        if inner.prim is _RESHAPE and _aval(src) == ((), y.dtype):
+            return _replace(b, eqn, src)
+        if inner.prim is _GETITEM and isinstance(src, Var) and len(src.shape) == 1:
+            k = _one_element_slice(inner.params["idx"], src.shape[0])
+            if k is not None:
+                return _emit_as(b, eqn, _GETITEM, [src], {"idx": (k,)})
+    return False
+
+
+def _small_vectors(graph: Graph) -> tuple[Graph, bool]:
+    return _rewrite(graph, _small_vector_rule)
+
+
+def small_vectors(graph: Graph) -> Graph:
+    """Keep small 1-D arrays (at most ``SMALL_VECTOR`` elements) that are built from scalars as
+    scalars, so that compiled kernels allocate one array literal instead of many tiny arrays.
+
+    ``scatter_add(zeros, v, k)`` (a scalar ``v`` at a static position ``k``) becomes the
+    ``concatenate`` of reshaped scalars (zeros elsewhere), which Numba's lowering writes as one
+    ``np.array([...])``; the ``add`` of two such vectors becomes one vector of the scalar sums,
+    element by element; ``getitem(vector, k)`` becomes its scalar ``k``; ``reshape(x[k:k+1], ())``
+    becomes ``x[k]``; ``reshape(reshape(s, (1,)), ())`` becomes ``s``; a ``concatenate`` of one
+    array becomes that array. Values are kept exactly, except the sign of a zero (``v + 0`` is
+    taken to be ``v``, as in ``algebraic``).
+
+    >>> small_vectors(g)  # VJP of ``y[0] * y[1]``: ``concatenate`` of 2 scalars, no scatter_add
+    """
+    return _small_vectors(graph)[0]
+
+
 # --- everything until nothing changes -------------------------------------------------------------
 def simplify(graph: Graph, *, assume_finite: bool = False, max_rounds: int = 50) -> Graph:
     """Fold constants, apply algebraic identities, eliminate common subexpressions and dead code,
@@ -399,7 +572,7 @@ def simplify(graph: Graph, *, assume_finite: bool = False, max_rounds: int = 50)
       in (b) }
     """
     alg = _algebraic_rule(assume_finite)
-    passes = (_fold, lambda g: _rewrite(g, alg), _cse, _dce)
+    passes = (_fold, lambda g: _rewrite(g, alg), _small_vectors, _cse, _dce)
     g, _ = _dce(graph)  # a fresh copy (and less work for the rounds)
     for _ in range(max_rounds):
         changed = False
@@ -412,4 +585,5 @@ def simplify(graph: Graph, *, assume_finite: bool = False, max_rounds: int = 50)
     return g
 
 
-__all__ = ["FOLD_MAX_SIZE", "MAX_POWER", "algebraic", "cse", "dce", "fold_constants", "simplify"]
+__all__ = ["FOLD_MAX_SIZE", "MAX_POWER", "SMALL_VECTOR", "algebraic", "cse", "dce",
+           "fold_constants", "simplify", "small_vectors"]

@@ -99,12 +99,7 @@ class Problem:
         return tree_unflatten(self.tree, list(leaves))
 
     def rhs(self, t, y, *leaves):
-        out = dnp.asarray(self.fun(t, y, *self.args(leaves)))
-        if tuple(dnp.shape(out)) != self.shape:
-            raise ValueError(f"fun(t, y, *args) returned shape {dnp.shape(out)} but y0 has shape "
-                             f"{self.shape}: the right-hand side must return dy/dt shaped like "
-                             "y0")
-        return out
+        return dnp.asarray(self.fun(t, y, *self.args(leaves)))
 
     def rhs_vjp(self, t, y, ct, *leaves):
         return vjp(self.rhs, t, y, *leaves)[1](ct)
@@ -334,7 +329,7 @@ class Run:
     def __init__(self, problem: Problem, out, y0, t0: float, t_end: float, leaves, h0):
         (self.status, n, self.ts, self.hs, ys, self.nfev, self.n_rejected, self.ev, self.theta,
          self.clipped, self.t_r, self.g_c, self.slope, log_i, log_t, log_y) = out
-        self.problem, self.t0, self.t_end, self.leaves = problem, t0, t_end, leaves
+        self.problem, self.t0, self.t_end, self.leaves, self.h0 = problem, t0, t_end, leaves, h0
         self.n_steps = n
         self.ys = ys.reshape((len(ys),) + problem.shape)
         self.jump = self.ev >= 0 and self.theta == 0.0  # an event at its step's very start
@@ -625,8 +620,17 @@ def _outputs(run: Run):
 
 
 def _message(run: Run, max_steps: int) -> str:
-    return _MESSAGES[int(run.status)].format(ev=run.ev, t=float(run.ts[-1]),
-                                             max_steps=max_steps)
+    """The NumPy path's message (``t``: where the solve stopped, or the end of the fixed step
+    that gave a non-finite state)."""
+    status, t = int(run.status), float(run.ts[-1])
+    if status == -3 and not run.problem.tab.adaptive:
+        h = run.h0
+        t = run.t_end if run.t_end - t - h <= 1e-9 * h else t + h
+    text = _MESSAGES[status].format(ev=run.ev, t=t, max_steps=max_steps)
+    if status == -1:
+        text += (" before any terminal event fired" if run.problem.terminal else
+                 f" before t_span[1]={run.t_end:.6g}")
+    return text
 
 
 def _top(leaves):
