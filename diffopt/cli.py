@@ -3,8 +3,8 @@
 forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
 example (least_squares, logistic_regression, shallow_net, rosenbrock, and trebuchet: a network
 learning to aim a differentiable trebuchet simulation) and writes its plots;
-``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and writes its
-table and figures."""
+``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and
+``diffopt bench ode [--quick]`` the ODE solver; each writes its table and figures."""
 
 from __future__ import annotations
 
@@ -40,8 +40,15 @@ def main(argv: list[str] | None = None) -> int:
 
     bench_modes.add_arguments(bench_sub.add_parser("modes", help="Jacobians: forward, reverse, "
                                                    "auto, finite differences, JAX"))
+    from diffopt import bench_ode
+
+    bench_ode.add_arguments(bench_sub.add_parser("ode", help="ODE solves: Lorenz against scipy, "
+                                                 "diffrax, torchdiffeq; trebuchet shots; adjoint "
+                                                 "memory"))
     args = parser.parse_args(argv)
     if args.command == "bench":
+        if args.benchmark == "ode":
+            return bench_ode.run_from_args(args)
         return bench_modes.run_from_args(args)
     if args.command == "demo":
         import importlib

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from ode_problems import GROUND, Y0, A, G, ball, linear, lorenz, pendulum
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm, expm_frechet
 
@@ -9,30 +10,6 @@ import diffopt
 import diffopt.numpy as dnp
 from diffopt.numerical import check_grads
 from diffopt.ode import TABLEAUS, Event, ODESolveError, solve
-
-A = np.array([[-0.5, 1.0, 0.0], [-1.0, -0.3, 0.2], [0.1, 0.0, -0.8]])
-Y0 = np.array([1.0, -0.5, 0.25])
-G = 9.81
-
-
-def linear(t, y, a):
-    return a @ y
-
-
-def lorenz(t, y, p):
-    s, r, b = p
-    return dnp.stack([s * (y[1] - y[0]), y[0] * (r - y[2]) - y[1], y[0] * y[1] - b * y[2]])
-
-
-def pendulum(t, y, k):
-    return dnp.stack([y[1], -k * dnp.sin(y[0])])
-
-
-def ball(t, y, g):
-    return dnp.stack([y[1], -g + 0.0 * y[0]])
-
-
-GROUND = Event(lambda t, y, g: y[0], direction=-1)
 
 PROBLEMS = {
     "linear": (linear, Y0, (A,), 2.0),

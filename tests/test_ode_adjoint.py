@@ -6,6 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from ode_problems import GROUND, Y0, A, G, ball, linear, lorenz, pendulum
 from scipy.linalg import expm, expm_frechet
 
 import diffopt
@@ -17,33 +18,12 @@ from diffopt.ode import Event, ODESolveError, solve
 from diffopt.ode import adjoint as adjoint_module
 from diffopt.ode.adjoint import solve_with_adjoint
 
-A = np.array([[-0.5, 1.0, 0.0], [-1.0, -0.3, 0.2], [0.1, 0.0, -0.8]])
-Y0 = np.array([1.0, -0.5, 0.25])
 W = np.array([0.3, -1.0, 0.7])
-G = 9.81
 EXACT = ("checkpoint", "forward")  # the direct derivative, up to rounding
 MODES = ("direct",) + EXACT + ("backsolve",)
 METHODS = [("rk4", 0.02), ("dopri5", None)]
 
 
-def linear(t, y, a):
-    return a @ y
-
-
-def lorenz(t, y, p):
-    s, r, b = p
-    return dnp.stack([s * (y[1] - y[0]), y[0] * (r - y[2]) - y[1], y[0] * y[1] - b * y[2]])
-
-
-def pendulum(t, y, k):
-    return dnp.stack([y[1], -k * dnp.sin(y[0])])
-
-
-def ball(t, y, g):
-    return dnp.stack([y[1], -g + 0.0 * y[0]])
-
-
-GROUND = Event(lambda t, y, g: y[0], direction=-1)
 HALF = Event(lambda t, y, g: y[0] - 1.0, direction=-1, terminal=False)
 
 

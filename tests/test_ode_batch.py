@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from ode_problems import A, G, ball, linear, lorenz, pendulum
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
@@ -16,29 +17,9 @@ from diffopt.ode.control import PIController, error_norm, initial_step
 from diffopt.ode.interpolation import StepInterpolant
 from diffopt.ode.tableaus import TSIT5, combine
 
-A = np.array([[-0.5, 1.0, 0.0], [-1.0, -0.3, 0.2], [0.1, 0.0, -0.8]])
-G = 9.81
-
-
-def linear(t, y, a):
-    return a @ y
-
-
-def lorenz(t, y, p):
-    s, r, b = p
-    return dnp.stack([s * (y[1] - y[0]), y[0] * (r - y[2]) - y[1], y[0] * y[1] - b * y[2]])
-
-
-def pendulum(t, y, k):
-    return dnp.stack([y[1], -k * dnp.sin(y[0])])
-
 
 def pendulum_rows(t, y, k):  # the batched right-hand side: y (B, 2), k (B,)
     return dnp.stack([y[:, 1], -k * dnp.sin(y[:, 0])], axis=1)
-
-
-def ball(t, y, g):
-    return dnp.stack([y[1], -g + 0.0 * y[0]])
 
 
 def ball_rows(t, y, g):

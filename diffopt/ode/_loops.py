@@ -15,7 +15,14 @@ and event rules), so both paths give the same numbers.
 
 import numpy as np
 
-from diffopt.ode.control import MAX_FACTOR, MIN_FACTOR, MIN_PREV_ERROR, SAFETY
+from diffopt.ode.control import (
+    LAND_CLOCK,
+    LAND_STEP,
+    MAX_FACTOR,
+    MIN_FACTOR,
+    MIN_PREV_ERROR,
+    SAFETY,
+)
 
 # --- placeholders: every generated module defines these after this source -------------------
 rhs = rhs_vjp = conds = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
@@ -26,6 +33,11 @@ ADAPTIVE = HERMITE = False
 ALPHA = BETA = STEP_START_THETA = 0.0
 EPS = 2.220446049250313e-16
 ROOT_STEPS = 200
+
+
+def lands_on_end(remaining, h, t):
+    """:func:`diffopt.ode.control.lands_on_end`."""
+    return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
 
 
 def error_norm(err, y0, y1, rtol, atol):
@@ -190,7 +202,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             status = -1
             break
         remaining = t_end - t
-        last = remaining - h <= 1e-9 * h
+        last = lands_on_end(remaining, h, t)
         hc = remaining if last else h
         if hc <= 10 * EPS * max(1.0, abs(t)):
             status = -3 if last_nonfinite else -2

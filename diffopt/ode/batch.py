@@ -31,7 +31,7 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 from diffopt.transforms import jvp
 
-from .control import PIController, error_norm, initial_step
+from .control import PIController, error_norm, initial_step, lands_on_end
 from .events import STEP_START_THETA, Event, call_condition
 from .interpolation import StepInterpolant, broadcast_rows
 from .tableaus import TABLEAUS, Tableau, combine
@@ -212,7 +212,7 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         active &= ~over
         remaining = t_end_c - t_c
         with np.errstate(invalid="ignore"):
-            last = active & (remaining - h_prop <= 1e-9 * h_prop)
+            last = active & lands_on_end(remaining, h_prop, t_c)
         hc = np.where(last, remaining, h_prop)
         under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
         status[under] = np.where(last_nonfinite[under], NON_FINITE, STEP_UNDERFLOW)

@@ -36,7 +36,7 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import custom_vjp, jvp, vjp
+from diffopt.transforms import _top_trace, custom_vjp, jvp, vjp
 
 from . import _loops, control, interpolation
 from .events import call_condition
@@ -408,7 +408,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
             tab.adaptive and not (rtol > 0 and atol >= 0)):
         return numpy_path()  # (which raises the right error)
     inputs = [y0, t0, t_end] + leaves
-    top = _top(inputs)
+    top = _top_trace(inputs)
     if top is not None and not _single_reverse(top, inputs):
         return numpy_path()  # forward mode or nested derivatives: the NumPy path
     if top is not None and not batched and not all(e.terminal for e in events):
@@ -625,20 +625,13 @@ def _message(run: Run, max_steps: int) -> str:
     status, t = int(run.status), float(run.ts[-1])
     if status == -3 and not run.problem.tab.adaptive:
         h = run.h0
-        t = run.t_end if run.t_end - t - h <= 1e-9 * h else t + h
+        t = run.t_end if control.lands_on_end(run.t_end - t, h, t) else t + h
     text = _MESSAGES[status].format(ev=run.ev, t=t, max_steps=max_steps)
     if status == -1:
         text += (" before any terminal event fired" if run.problem.terminal else
                  f" before t_span[1]={run.t_end:.6g}")
     return text
 
-
-def _top(leaves):
-    top = None
-    for a in leaves:
-        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
-            top = a._trace
-    return top
 
 
 def _single_reverse(top, leaves) -> bool:

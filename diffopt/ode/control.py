@@ -15,6 +15,19 @@ SAFETY = 0.9
 MIN_FACTOR = 0.2
 MAX_FACTOR = 10.0
 MIN_PREV_ERROR = 1e-4
+# a step that would end this close to t_end ends on it: relative to the step, and to the rounding
+# a clock accumulates over many fixed steps (else 1e5 steps of 1e-5 end with a step of 2e-12)
+LAND_STEP, LAND_CLOCK = 1e-9, 1e-11
+
+
+def lands_on_end(remaining, h, t):
+    """Whether a step of size ``h`` at time ``t`` with ``remaining`` time to go is the last one
+    (then cut to end exactly at ``t_end``). Elementwise for arrays.
+
+    >>> lands_on_end(0.1 + 1e-13, 0.1, 0.9)
+    True
+    """
+    return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
 
 
 def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):

@@ -21,7 +21,7 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
 from .batch import BatchSolution, solve_batch
-from .control import PIController, error_norm, initial_step
+from .control import PIController, error_norm, initial_step, lands_on_end
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
 from .tableaus import TABLEAUS, Tableau, combine
@@ -247,7 +247,7 @@ class _Stepper:
                                    else f"t_span[1]={t_end_c:.6g}"))
                 break
             remaining = t_end_c - t_c
-            last = remaining - h_c <= 1e-9 * h_c
+            last = lands_on_end(remaining, h_c, t_c)
             hc = remaining if last else h_c
             if hc <= 10 * EPS * max(1.0, abs(t_c)):
                 self.status = NON_FINITE if self.last_nonfinite else STEP_UNDERFLOW
