@@ -326,7 +326,7 @@ def get_problem(fun, events: tuple, tab: Tableau, y0, args, batched_leaf: tuple 
 class Run:
     """The compiled forward pass's arrays (plain NumPy)."""
 
-    def __init__(self, problem: Problem, out, y0, t0: float, t_end: float, leaves, h0):
+    def __init__(self, problem: Problem, out, t0: float, t_end: float, leaves, h0):
         (self.status, n, self.ts, self.hs, ys, self.nfev, self.n_rejected, self.ev, self.theta,
          self.clipped, self.t_r, self.g_c, self.slope, log_i, log_t, log_y) = out
         self.problem, self.t0, self.t_end, self.leaves, self.h0 = problem, t0, t_end, leaves, h0
@@ -354,7 +354,7 @@ def _run(problem: Problem, y0, t0: float, t_end: float, leaves: list, dt, rtol, 
     m = problem.module
     h0 = float(dt) if dt is not None else _initial_step(problem, y, t0, t_end, p, rtol, atol)
     out = m.integrate(y, t0, t_end, h0, p, problem.cst, rtol, atol, max_steps)
-    run = Run(problem, out, y0, t0, t_end, p, h0)
+    run = Run(problem, out, t0, t_end, p, h0)
     run.nfev += dt is None  # (the first step's choice evaluated f once more, as counted there)
     return run
 
@@ -369,8 +369,6 @@ def _backward(run: Run, g):
         run.t_r, run.g_c, run.slope, run.leaves, pr.cst, float(gt), gy.reshape(d),
         np.ascontiguousarray(g_ts), np.ascontiguousarray(g_ys.reshape(n, d)))
     return y0_bar.reshape(pr.shape), t0_bar, t_end_bar, list(pbar)
-
-
 
 
 _MESSAGES = {
