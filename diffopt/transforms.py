@@ -491,6 +491,18 @@ def _top_trace(leaves):
     return top
 
 
+def single_reverse(top, leaves) -> bool:
+    """Whether ``top`` (the innermost trace among ``leaves``) is the only one active on them and a
+    reverse one: no forward mode, no derivative of a derivative. A rule that computes on plain
+    values (compiled code) is exact only then."""
+    if not isinstance(top, ReverseTrace):
+        return False
+    for a in leaves:
+        if isinstance(a, Tracer) and (a._trace is not top or isinstance(a.value, Tracer)):
+            return False
+    return True
+
+
 def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull, push):
     """Record one node for a whole function.
 

@@ -200,6 +200,26 @@ def test_gradients_equal_numpy(name):
     assert float(values[0]) == pytest.approx(float(values[1]), rel=1e-12)
 
 
+def test_kernels_write_into_the_loops_buffers():
+    """A right-hand side (or its VJP) that ends in a vector literal returns a tuple, which the
+    loop writes into its own buffer: no heap allocation per call. Other results are copied."""
+    from pathlib import Path
+
+    from diffopt.ode import TABLEAUS
+    from diffopt.ode.compiled import get_problem
+
+    src = {}
+    for name in ("lorenz-tsit5", "linear-rk4"):
+        fun, y0, args, span, kw = CASES[name]
+        problem = get_problem(fun, (), TABLEAUS[kw["method"]], y0, args)
+        src[name] = Path(problem.module.__file__).read_text()
+    lorenz_src = src["lorenz-tsit5"]
+    kernel = lorenz_src[lorenz_src.index("def _rhs_kernel"):lorenz_src.index("def rhs_into")]
+    assert "_np.array" not in kernel
+    assert "out[2] = r[2]" in lorenz_src and "out[2] = r[1][2]" in lorenz_src  # rhs, its VJP
+    assert "out[:] = r" in src["linear-rk4"]
+
+
 @pytest.mark.parametrize("name,tol", [("linear-dopri5", 1e-7), ("linear-rk4", 1e-4)])
 def test_linear_system_against_the_closed_form(name, tol):
     _, y0, args, (t0, t_end), kw = CASES[name]

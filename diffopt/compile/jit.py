@@ -14,11 +14,22 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..core import Tracer
 from ..core.graph import Graph, make_graph
 from ..core.pytree import tree_flatten, tree_unflatten
 from .codegen_numpy import build, generate_numpy
 
 BACKENDS = ("numpy", "numba")
+
+
+def _vjp_program(fun: Callable) -> Callable:
+    """``(args, g) -> cotangents of args``: the VJP of ``fun`` as one traceable program."""
+    from ..transforms import vjp
+
+    def pull(args, g):
+        return vjp(fun, *args)[1](g)
+
+    return pull
 
 
 class _Compiled:
@@ -65,11 +76,14 @@ class Jitted:
         self.compile_seconds = 0.0
         self.timings: dict = {}
         self._cache: dict = {}
+        self._rule = None  # (the custom_vjp used under reverse mode, built on first use)
         self.__name__ = getattr(f, "__name__", "jitted")
         self.__doc__ = getattr(f, "__doc__", None)
 
     def __call__(self, *args):
         leaves, tree = tree_flatten(args)
+        if any(isinstance(x, Tracer) for x in leaves):
+            return self._traced(args, leaves)
         key = (tree, tuple([_leaf_key(x) for x in leaves]))
         c = self._cache.get(key)
         if c is None:
@@ -80,6 +94,19 @@ class Jitted:
         if c.out_tree.num_leaves == 1:
             return tree_unflatten(c.out_tree, [out])
         return tree_unflatten(c.out_tree, list(out))
+
+    def _traced(self, args: tuple, leaves: list):
+        """Called under a transform. Under one reverse trace (``grad``, ``vjp``) the call is
+        recorded as one operation whose forward and VJP programs both run compiled; under any
+        other (forward mode, nested derivatives, ``vmap``) ``f`` itself is traced."""
+        from ..transforms import _top_trace, custom_vjp, single_reverse
+
+        if not single_reverse(_top_trace(leaves), leaves):
+            return self.fun(*args)
+        if self._rule is None:
+            pull = Jitted(_vjp_program(self.fun), self.backend)
+            self._rule = custom_vjp(self.fun).defvjp(lambda *a: (self(*a), a), pull)
+        return self._rule(*args)
 
     @property
     def cache_size(self) -> int:
@@ -168,7 +195,9 @@ def jit(f: Callable, backend: str = "numpy") -> Jitted:
     kernel (``backend="numba"``).
 
     Python control flow on traced values raises a TypeError inside ``jit``: use
-    ``diffopt.numpy.where`` to select values, or call the function without ``jit``.
+    ``diffopt.numpy.where`` to select values, or call the function without ``jit``. A jitted
+    function composes with the transforms: under ``grad``/``vjp`` it is one recorded operation
+    with a compiled VJP (``grad(jit(f))``); under the others ``f`` is traced as usual.
 
     >>> fast_grad = jit(grad(rosen)); fast_grad(x0)
     """

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import diffopt.numpy as dnp
+from diffopt.compile import jit
 from diffopt.core import concrete
 from diffopt.ode import TABLEAUS, Event, ODESolveError, solve, solve_batch
 from diffopt.ode.batch import EVENT_NON_FINITE
@@ -92,6 +93,13 @@ def sling_end(u):
     vx = -L_S * (sw + aw) * dnp.cos(q) - L_AL * aw * dnp.cos(aq)
     vy = -L_S * (sw + aw) * dnp.sin(q) - L_AL * aw * dnp.sin(aq)
     return px, py, vx, vy
+
+
+@jit
+def flight_start(u):
+    """Stage 3's start ``[px, py, vx, vy]`` (on the last axis) from stage 2's state: one compiled
+    operation, also under ``grad``."""
+    return dnp.stack(sling_end(u), axis=-1)
 
 
 def _solve2(m11, m12, m22, r1, r2):
@@ -295,9 +303,8 @@ def shoot(wind, angle_deg, weight_lb, model: str = "faithful", max_steps: int = 
     rhs1, rhs2 = _stage_rhs(model)
     s1 = _stage(rhs1, U0, 0.0, (m_w,), LIFTOFF, "lift-off", max_steps, backend)
     s2 = _stage(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps, backend)
-    px, py, vx, vy = sling_end(s2.y_final)
-    s3 = _stage(stage3_rhs, dnp.stack([px, py, vx, vy]), s2.t_final, (wind,), LANDING,
-                "landing", max_steps, backend)
+    s3 = _stage(stage3_rhs, flight_start(s2.y_final), s2.t_final, (wind,), LANDING, "landing",
+                max_steps, backend)
     return Shot(distance=s3.y_final[0], liftoff=s1.t_final, release=s2.t_final,
                 landing=s3.t_final, stages=(s1, s2, s3))
 
@@ -366,8 +373,8 @@ def shoot_batch(wind, angle_deg, weight_lb, model: str = "faithful",
     s1 = _stage_batch(rhs1, u0, 0.0, (m_w,), LIFTOFF_BATCH, "lift-off", max_steps, backend)
     s2 = _stage_batch(rhs2, s1.y_final, s1.t_final, (m_w, r), RELEASE, "release", max_steps,
                       backend)
-    s3 = _stage_batch(stage3_rhs, dnp.stack(sling_end(s2.y_final), axis=-1), s2.t_final, (wind,),
-                      LANDING, "landing", max_steps, backend)
+    s3 = _stage_batch(stage3_rhs, flight_start(s2.y_final), s2.t_final, (wind,), LANDING,
+                      "landing", max_steps, backend)
     return BatchShot(distance=s3.y_final[:, 0], liftoff=s1.t_final, release=s2.t_final,
                      landing=s3.t_final)
 

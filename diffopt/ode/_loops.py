@@ -5,9 +5,14 @@ problem's kernels and constants (which replace the placeholders below), and comp
 with ``numba.njit``. The kernels take the flat state ``y`` (1-D), the user's parameters ``p`` (a
 tuple of leaves) and ``cst`` (the kernels' array constants):
 
-- ``rhs(t, y, p, cst) -> dy/dt``;
-- ``rhs_vjp(t, y, p, cst, ct) -> (t_bar, y_bar, p_bar)``, the right-hand side's VJP;
-- ``conds(t, y, t0, y0, p, cst) -> g`` (one value per event; ``(t0, y0)``: the step's start).
+- ``rhs_into(t, y, p, cst, out)``: ``out[:] = dy/dt``;
+- ``rhs_vjp_into(t, y, ct, p, cst, out) -> (t_bar, p_bar)``, the right-hand side's VJP, with
+  ``out[:] = y_bar``;
+- ``conds_into(t, y, t0, y0, p, cst, out)``: ``out[:] = g``, one value per event (``(t0, y0)``:
+  the step's start).
+
+The hot loop writes into buffers it allocates once: a heap allocation per call costs as much as a
+small right-hand side.
 
 The arithmetic mirrors :func:`diffopt.ode.solve` step for step (the same tableau sums, step control
 and event rules), so both paths give the same numbers.
@@ -25,7 +30,7 @@ from diffopt.ode.control import (
 )
 
 # --- placeholders: every generated module defines these after this source -------------------
-rhs = rhs_vjp = conds = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
+rhs_into = rhs_vjp_into = conds_into = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
 p_row = pbar_store = None
 A = B = C = E = P = DIRECTION = TERMINAL = NEEDS_START = None
 S = M = 0
@@ -33,6 +38,21 @@ ADAPTIVE = HERMITE = False
 ALPHA = BETA = STEP_START_THETA = 0.0
 EPS = 2.220446049250313e-16
 ROOT_STEPS = 200
+INLINE = ("set_row", "tableau_sum", "stages")  # inlined by Numba: 25% off a small step
+
+
+def rhs(t, y, p, cst):
+    """``dy/dt`` as a new array."""
+    out = np.empty(y.shape[0])
+    rhs_into(t, y, p, cst, out)
+    return out
+
+
+def conds(t, y, t0, y0, p, cst):
+    """The event conditions as a new array (one zero when there are no events)."""
+    out = np.zeros(max(M, 1))
+    conds_into(t, y, t0, y0, p, cst, out)
+    return out
 
 
 def lands_on_end(remaining, h, t):
@@ -42,8 +62,11 @@ def lands_on_end(remaining, h, t):
 
 def error_norm(err, y0, y1, rtol, atol):
     """:func:`diffopt.ode.control.error_norm` of one trajectory."""
-    e = np.abs(err) / (atol + rtol * np.maximum(np.abs(y0), np.abs(y1)))
-    return np.sqrt(np.mean(e * e))
+    acc = 0.0
+    for k in range(err.shape[0]):
+        e = abs(err[k]) / (atol + rtol * max(abs(y0[k]), abs(y1[k])))
+        acc += e * e
+    return np.sqrt(acc / err.shape[0])
 
 
 def pi_factor(err, prev, rejected):
@@ -70,6 +93,12 @@ def interp(theta, h, y0, y1, K):
     return y0 + h * acc
 
 
+def set_row(a, i, v):
+    """``a[i] = v``, without the row view that costs as much as a small step."""
+    for k in range(v.shape[0]):
+        a[i, k] = v[k]
+
+
 def tableau_sum(y, h, coefs, K, n, out):
     """``out = y + h * Σ_j coefs[j] K[j]`` over the first ``n`` stages, in place, summed in the
     order :func:`diffopt.ode.tableaus.combine` sums (so both paths round alike)."""
@@ -82,15 +111,15 @@ def tableau_sum(y, h, coefs, K, n, out):
     return out
 
 
-def stages(t, h, y, f0, p, cst, K, Y):
-    """One Runge-Kutta step from ``(t, y)``: fills the stages ``K[:S]`` and stage states ``Y``;
-    returns the new state."""
-    K[0] = f0
-    Y[0] = y
+def stages(t, h, y, f0, p, cst, K, Y, y_new):
+    """One Runge-Kutta step from ``(t, y)``: fills the stages ``K[:S]``, the stage states ``Y``
+    and the new state ``y_new``."""
+    set_row(K, 0, f0)
+    set_row(Y, 0, y)
     for i in range(1, S):
         tableau_sum(y, h, A[i], K, i, Y[i])
-        K[i] = rhs(t + C[i] * h, Y[i], p, cst)
-    return tableau_sum(y, h, B, K, S, np.empty_like(y))
+        rhs_into(t + C[i] * h, Y[i], p, cst, K[i])
+    tableau_sum(y, h, B, K, S, y_new)
 
 
 def crosses(g0, g1, direction):
@@ -183,9 +212,14 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
     Y = np.empty((S, d))
     t_r = g_c = slope = 0.0
     t, y = t0, y0.copy()
+    y_new = np.empty(d)
     f = rhs(t, y, p, cst)
+    f_new = np.empty(d)
+    zero = np.zeros(d)
+    err = np.empty(d)
     nfev = 1
     g_prev = conds(t, y, t, y, p, cst)
+    g_new = np.empty_like(g_prev)
     ts[0] = t
     ys[0] = y
     n = 0
@@ -207,14 +241,14 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         if hc <= 10 * EPS * max(1.0, abs(t)):
             status = -3 if last_nonfinite else -2
             break
-        y_new = stages(t, hc, y, f, p, cst, K, Y)
+        stages(t, hc, y, f, p, cst, K, Y, y_new)
         t_new = t_end if last else t + hc
-        f_new = rhs(t_new, y_new, p, cst)
+        rhs_into(t_new, y_new, p, cst, f_new)
         nfev += S
-        K[S] = f_new
+        set_row(K, S, f_new)
         finite = all_finite(y_new)
         if ADAPTIVE:
-            err = tableau_sum(np.zeros_like(y), hc, E, K, S + 1, np.empty_like(y))
+            tableau_sum(zero, hc, E, K, S + 1, err)
             en = error_norm(err, y, y_new, rtol, atol)
             if not np.isfinite(en) or not finite:
                 n_rej += 1
@@ -233,7 +267,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             break
         n += 1
         clipped = last
-        g_new = conds(t_new, y_new, t, y, p, cst)
+        conds_into(t_new, y_new, t, y, p, cst, g_new)
         # events of this step, in time order; the first terminal one stops the solve
         best = 2.0
         any_fired = False
@@ -260,9 +294,8 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
                     log_t[n_log] = t + ths[i] * hc
                     log_y[n_log] = interp(ths[i], hc, y, y_new, K)
                     n_log += 1
-        ts = grow(ts, n + 1)
-        hs = grow(hs, n + 1)
-        ys = grow(ys, n + 1)
+        if n >= ts.shape[0]:  # (checked here: a call per step costs as much as the step)
+            ts, hs, ys = grow(ts, n + 1), grow(hs, n + 1), grow(ys, n + 1)
         hs[n - 1] = hc
         if ev >= 0:
             theta = best
@@ -275,27 +308,36 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             status = 1
             break
         ts[n] = t_new
-        ys[n] = y_new
-        t, y, f, g_prev = t_new, y_new, f_new, g_new
+        set_row(ys, n, y_new)
+        t = t_new  # (the buffers swap: the new state becomes the next step's start)
+        y, y_new = y_new, y
+        f, f_new = f_new, f
+        g_prev, g_new = g_new, g_prev
     return (status, n, ts[:n + 1], hs[:n], ys[:n + 1], nfev, n_rej, ev, theta, clipped, t_r, g_c,
             slope, log_i[:n_log], log_t[:n_log], log_y[:n_log])
 
 
-def step_vjp(t, h, y, p, cst, ybar_new, K, Y, pbar):
-    """Pull ``ybar_new`` (the cotangent of the step's new state) back through one step from
-    ``(t, y)`` of size ``h``: returns ``(y_bar, t_bar, h_bar, p_bar)``."""
-    stages(t, h, y, rhs(t, y, p, cst), p, cst, K, Y)
-    ybar = ybar_new.copy()
-    kbar = np.zeros_like(Y)
+def step_vjp(t, h, y, p, cst, ybar, K, Y, kbar, y_new, yb, pbar, need_h):
+    """Pull ``ybar`` (the cotangent of the step's new state) back through one step from
+    ``(t, y)`` of size ``h``, in place: ``ybar`` becomes the step start's cotangent. Returns
+    ``(t_bar, h_bar, p_bar)``, ``h_bar`` only when ``need_h``; ``K``, ``Y``, ``kbar``,
+    ``y_new``, ``yb``: scratch."""
+    if S > 1 or need_h:
+        rhs_into(t, y, p, cst, K[S])
+        stages(t, h, y, K[S], p, cst, K, Y, y_new)
+    else:  # (one stage, at y: its slope would serve h_bar only)
+        set_row(Y, 0, y)
+    kbar[:] = 0.0
     h_bar = 0.0
     for i in range(S):
         if B[i] != 0.0:
             for k in range(y.shape[0]):
-                kbar[i, k] = h * B[i] * ybar_new[k]
-            h_bar += B[i] * np.dot(K[i], ybar_new)
+                kbar[i, k] = h * B[i] * ybar[k]
+            if need_h:
+                h_bar += B[i] * np.dot(K[i], ybar)
     t_bar = 0.0
     for i in range(S - 1, -1, -1):
-        tb, yb, pb = rhs_vjp(t + C[i] * h, Y[i], kbar[i], p, cst)
+        tb, pb = rhs_vjp_into(t + C[i] * h, Y[i], kbar[i], p, cst, yb)
         pbar = pbar_add(pbar, pb)
         t_bar += tb
         h_bar += C[i] * tb
@@ -304,8 +346,9 @@ def step_vjp(t, h, y, p, cst, ybar_new, K, Y, pbar):
             if A[i, j] != 0.0:
                 for k in range(y.shape[0]):
                     kbar[j, k] += h * A[i, j] * yb[k]
-                h_bar += A[i, j] * np.dot(K[j], yb)
-    return ybar, t_bar, h_bar, pbar
+                if need_h:
+                    h_bar += A[i, j] * np.dot(K[j], yb)
+    return t_bar, h_bar, pbar
 
 
 def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
@@ -316,12 +359,18 @@ def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
     d = ys.shape[1]
     K = np.empty((S + 1, d))
     Y = np.empty((S, d))
+    kbar = np.empty((S, d))
+    scratch = np.empty(d)
+    yb = np.empty(d)
+    ybar = ybar.copy()
     t0_bar = 0.0
     t_end_bar = 0.0
     for k in range(n_steps - 1, -1, -1):
-        ybar, tb, hb, pbar = step_vjp(ts[k], hs[k], ys[k], p, cst, ybar, K, Y, pbar)
+        last = clipped and k == n_steps - 1  # h = t_end - t_k
+        tb, hb, pbar = step_vjp(ts[k], hs[k], ys[k], p, cst, ybar, K, Y, kbar, scratch, yb,
+                                 pbar, last)
         t0_bar += tb
-        if clipped and k == n_steps - 1:  # h = t_end - t_k
+        if last:
             t_end_bar += hb
             t0_bar -= hb
         ybar += ys_bar[k]
@@ -362,32 +411,53 @@ def backward(ts, hs, ys, n, ev, jump, clipped, t_r, g_c, slope, p, cst, gt, gy, 
     return y0_bar, t0_bar + tb, t_end_bar + teb, pbar
 
 
-def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, status,
-                    n_steps, t_f, y_f, ev, nfev):
+def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, keep, status,
+                    n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c, slope):
     """:func:`integrate` for rows ``lo:hi`` of ``y0s`` (each its own start and end time, and its
-    slice of the per-trajectory parameters), written into the output arrays."""
+    slice of the per-trajectory parameters), written into the output arrays. With ``keep``,
+    returns the rows' saved times, step sizes and states end to end, ``(offsets, ts, hs, ys)``
+    (row ``lo + j`` at ``offsets[j]:offsets[j + 1]``), for :func:`backward_batch`."""
+    d = y0s.shape[1]
+    offsets = np.zeros(hi - lo + 1, np.int64)
+    ts_all = np.empty(0)
+    hs_all = np.empty(0)
+    ys_all = np.empty((0, d))
     for b in range(lo, hi):
         out = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], p_row(p, b), cst, rtol, atol, max_steps)
         status[b], n_steps[b], ev[b], nfev[b] = out[0], out[1], out[7], out[5]
+        theta[b], clipped[b], t_r[b], g_c[b], slope[b] = out[8], out[9], out[10], out[11], out[12]
         t_f[b] = out[2][-1]
         y_f[b] = out[4][-1]
-    return 0
+        if keep:
+            k, m = offsets[b - lo], out[2].shape[0]
+            if k + m > ts_all.shape[0]:  # (room for all rows at the mean length so far)
+                need = max(k + m, (k + m) * (hi - lo) * 5 // (4 * (b - lo + 1)))
+                ts_all, hs_all, ys_all = grow(ts_all, need), grow(hs_all, need), grow(ys_all, need)
+            ts_all[k:k + m] = out[2]
+            hs_all[k:k + m - 1] = out[3]
+            ys_all[k:k + m] = out[4]
+            offsets[b - lo + 1] = k + m
+    return offsets, ts_all, hs_all, ys_all
 
 
-def backward_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, gt, gy,
+def backward_batch(lo, hi, kept, n_steps, ev, theta, clipped, t_r, g_c, slope, p, cst, gt, gy,
                    y0_bar, t0_bar, t_end_bar, pbar_rows):
     """Cotangents of rows ``lo:hi``'s ``(y0, t0, t_end)`` and parameters (written to row ``b`` of
-    the outputs and of ``pbar_rows``) from those of their ``(t_final, y_final)``. Each row's
-    forward pass is run again, so memory does not grow with the number of steps."""
-    d = y0s.shape[1]
+    the outputs and of ``pbar_rows``) from those of their ``(t_final, y_final)``, by the adjoint
+    of the trajectories ``kept`` by :func:`integrate_batch`."""
+    offsets, ts_all, hs_all, ys_all = kept
+    d = ys_all.shape[1]
+    most = np.max(offsets[1:] - offsets[:-1]) if hi > lo else 0
+    g_ts, g_ys = np.zeros(most), np.zeros((most, d))  # (no cotangents for the saved steps)
     for b in range(lo, hi):
         pb = p_row(p, b)
-        (status, n, ts, hs, ys, nfev, n_rej, ev, theta, clipped, t_r, g_c, slope, log_i, log_t,
-         log_y) = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], pb, cst, rtol, atol, max_steps)
-        jump = ev >= 0 and theta == 0.0 and NEEDS_START[ev]
+        k = offsets[b - lo]
+        n, e = n_steps[b], ev[b]
+        jump = e >= 0 and theta[b] == 0.0 and NEEDS_START[e]
         m = n if jump else n + 1  # (an event at a step's start is saved once)
-        yb, tb, teb, pbar = backward(ts[:m], hs, ys[:m], n, ev, jump, clipped, t_r, g_c, slope,
-                                     pb, cst, gt[b], gy[b], np.zeros(m), np.zeros((m, d)))
+        yb, tb, teb, pbar = backward(ts_all[k:k + m], hs_all[k:k + n], ys_all[k:k + m], n, e,
+                                     jump, clipped[b], t_r[b], g_c[b], slope[b], pb, cst, gt[b],
+                                     gy[b], g_ts[:m], g_ys[:m])
         y0_bar[b] = yb
         t0_bar[b] = tb
         t_end_bar[b] = teb

@@ -21,6 +21,7 @@ traced values, non-float arguments) falls back on the NumPy path with a warning 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import inspect
@@ -36,13 +37,14 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import _top_trace, custom_vjp, jvp, vjp
+from diffopt.transforms import _top_trace, custom_vjp, jvp, single_reverse, vjp
 
 from . import _loops, control, interpolation
 from .events import call_condition
 from .tableaus import Tableau
 
 _PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_POOL = None  # the threads of batched solves, started on first use
 _FAILED = "failed"
 
 
@@ -75,6 +77,29 @@ def _kernel(name: str, graph, unwrap) -> tuple[str, tuple]:
     except NotLowerable as e:
         raise NotCompilable(f"primitive {e.prim_name!r} has no Numba code ({e})") from e
     return src, tuple(consts.values())
+
+
+def _tuple_output(src: str, position: int | None = None) -> tuple[str, int | None]:
+    """A kernel whose result (or element ``position`` of its tuple of results) is a vector literal
+    ``_np.array([a, b, ...])`` rewritten to give the tuple ``(a, b, ...)`` there, which Numba
+    keeps off the heap; and its length (None, source unchanged, for any other result)."""
+    fn = ast.parse(src).body[0]
+    ret = fn.body[-1].value if isinstance(fn.body[-1], ast.Return) else None
+    if position is not None:
+        ret = ret.elts[position] if isinstance(ret, ast.Tuple) else None
+    if not isinstance(ret, ast.Name):
+        return src, None
+    name = ret.id
+    uses = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name]
+    assign = next((st for st in fn.body if isinstance(st, ast.Assign) and
+                   [ast.unparse(t) for t in st.targets] == [name]), None)
+    value = assign.value if assign is not None else None
+    if not (len(uses) == 2 and isinstance(value, ast.Call) and ast.unparse(value.func) ==
+            "_np.array" and len(value.args) == 1 and not value.keywords and
+            isinstance(value.args[0], ast.List)):
+        return src, None
+    assign.value = ast.Tuple(elts=value.args[0].elts, ctx=ast.Load())
+    return ast.unparse(fn) + "\n", len(value.args[0].elts)
 
 
 def _tuple(items) -> str:
@@ -176,10 +201,14 @@ class Problem:
                                     f"of shape {shape}")
             src, consts = _kernel(f"_{name}", graph, [k == "s" for k in kinds] +
                                   self.scalar_leaf)
-            parts.append(src + self._adapter(name, inputs, output, len(cst), len(consts)))
+            size = None
+            if name in ("rhs", "conds", "rhs_vjp"):  # (written into the loops' buffers)
+                src, size = _tuple_output(src, 1 if name == "rhs_vjp" else None)
+                name += "_into"
+            parts.append(src + self._adapter(name, inputs, output, len(cst), len(consts), size))
             cst.append(consts)
         if not self.events:
-            parts.append("def conds(t, y, t0, y0, p, cst):\n    return np.zeros(1)\n\n"
+            parts.append("def conds_into(t, y, t0, y0, p, cst, out):\n    return 0\n\n"
                          "def slopes(t, t0, h, y0, y1, K, p, cst):\n    return np.zeros(1)\n")
         body = "".join(f"    if i == {i}:\n        return final_vjp_{i}({{a}})\n"
                        for i in self.terminal[:-1])
@@ -189,9 +218,11 @@ class Problem:
         parts.append(f"def final_vjp(i, {a}):\n" + (body + last).format(a=a))
         return _load(self._module_source(parts)), tuple(cst)
 
-    def _adapter(self, name: str, inputs, output, k: int, n_consts: int) -> str:
+    def _adapter(self, name: str, inputs, output, k: int, n_consts: int,
+                 size: int | None = None) -> str:
         """``name(inputs..., p, cst)``: the kernel called on the user's shapes, with flat
-        states in and out."""
+        states in and out; ``name_into(inputs..., p, cst, out)`` writes into ``out`` instead
+        (``size``: the length of the tuple the kernel returns, None for an array)."""
         shape, s1 = self.shape, self.tab.n_stages + 1
 
         def user(v, kind):
@@ -204,17 +235,25 @@ class Problem:
             return v if len(shape) == 1 else f"np.full(1, {v})" if not shape else \
                 f"np.ascontiguousarray({v}).reshape(-1)"
 
-        names = [k_.split(":")[0] for k_ in inputs]
+        names = [k_.split(":")[0] for k_ in inputs] + ["p", "cst"]
         call = ", ".join([user(*k_.split(":")) for k_ in inputs] +
                          [f"p[{i}]" for i in range(self.n_leaves)] +
                          [f"cst[{k}][{i}]" for i in range(n_consts)])
-        head = f"\ndef {name}({', '.join(names + ['p', 'cst'])}):\n    r = _{name}_kernel({call})\n"
+        into = name.endswith("_into")
+        kernel = f"_{name.removesuffix('_into')}_kernel"
+        head = f"\ndef {name}({', '.join(names + ['out'] * into)}):\n    r = {kernel}({call})\n"
+        front = [f"float(r[{i}])" for i in range(output)] if isinstance(output, int) else []
+        pbar = _tuple([f"r[{output + 1 + i}]" for i in range(self.n_leaves)]) if front else ""
+        if into:
+            vec = f"r[{output}]" if front else "r"  # (a VJP writes its state cotangent)
+            writes = ("".join(f"    out[{i}] = {vec}[{i}]\n" for i in range(size))
+                      if size is not None else
+                      f"    out[:] = {flat(vec) if output != 'raw' else vec}\n")
+            return head + writes + f"    return {', '.join(front + [pbar]) if front else 0}\n"
         if output == "state":
             return head + f"    return {flat('r')}\n"
         if output == "raw":
             return head + "    return r\n"
-        front = [f"float(r[{i}])" for i in range(output)]
-        pbar = _tuple([f"r[{output + 1 + i}]" for i in range(self.n_leaves)])
         return head + f"    return {', '.join(front)}, {flat(f'r[{output}]')}, {pbar}\n"
 
     def _module_source(self, parts: list) -> str:
@@ -285,7 +324,8 @@ def _load(source: str):
     spec.loader.exec_module(module)
     for attr, value in list(vars(module).items()):
         if inspect.isfunction(value) and value.__module__ == name:
-            setattr(module, attr, numba.njit(cache=cache, nogil=True)(value))
+            inline = "always" if attr in _loops.INLINE else "never"
+            setattr(module, attr, numba.njit(cache=cache, nogil=True, inline=inline)(value))
     sys.modules[name] = module
     return module
 
@@ -407,7 +447,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
         return numpy_path()  # (which raises the right error)
     inputs = [y0, t0, t_end] + leaves
     top = _top_trace(inputs)
-    if top is not None and not _single_reverse(top, inputs):
+    if top is not None and not single_reverse(top, inputs):
         return numpy_path()  # forward mode or nested derivatives: the NumPy path
     if top is not None and not batched and not all(e.terminal for e in events):
         return numpy_path()  # (the compiled event log carries no derivatives)
@@ -509,7 +549,7 @@ def _solution(run: Run, outs, max_steps: int):
 
 def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top, numpy_path):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
-    parallel); reverse mode runs each row's forward pass again, then its adjoint."""
+    parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
     from .batch import BatchSolution
     from .solve import ODESolveError
 
@@ -551,47 +591,61 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
     def fwd(*a):
         args = plain(*a)
         status, n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(4))
-        t_f, y_f = np.zeros(nb), np.zeros_like(args[0])
-        _in_threads(m.integrate_batch, nb, args + (status, n_steps, t_f, y_f, ev, nfev))
+        theta, t_r, g_c, slope, t_f = (np.zeros(nb) for _ in range(5))
+        clipped = np.zeros(nb, dtype=bool)
+        y_f = np.zeros_like(args[0])
+        chunks = _chunks(nb)
+        kept = _in_threads(m.integrate_batch, chunks, args + (top is not None, status, n_steps,
+                                                              t_f, y_f, ev, nfev, theta, clipped,
+                                                              t_r, g_c, slope))
         if top is not None and np.any(status < 0):
             bad = np.flatnonzero(status < 0)
             err = ODESolveError(f"batched ODE solve failed for trajectories {bad.tolist()} "
                                 f"(status {status[bad].tolist()}); no derivative can be given")
             err.status = status
             raise err
-        res = (args, status, n_steps, ev, nfev)
+        res = (args, status, n_steps, ev, nfev, (chunks, kept, theta, clipped, t_r, g_c, slope))
         return (t_f, y_f.reshape(y0.shape)), res
 
     def bwd(res, g):
-        args = res[0]
+        args, _, n_steps, ev, _, (chunks, kept, theta, clipped, t_r, g_c, slope) = res
         gt, gy = (np.asarray(x, dtype=float) for x in g)
         rows = tuple(np.zeros((nb,) + _row_shape(x, bl))
                      for x, bl in zip(args[4], problem.batched_leaf))
         y0_bar, t0_bar, t_end_bar = np.zeros_like(args[0]), np.zeros(nb), np.zeros(nb)
-        _in_threads(m.backward_batch, nb, args + (gt, np.ascontiguousarray(gy.reshape(nb, -1)),
-                                                  y0_bar, t0_bar, t_end_bar, rows))
+        gy = np.ascontiguousarray(gy.reshape(nb, -1))
+        _in_threads(m.backward_batch, chunks,
+                    [(k, n_steps, ev, theta, clipped, t_r, g_c, slope, args[4], args[5], gt, gy,
+                      y0_bar, t0_bar, t_end_bar, rows) for k in kept])
         pbar = [r.reshape(np.shape(x)) if bl else r.sum(axis=0)
                 for r, x, bl in zip(rows, leaves, problem.batched_leaf)]
         return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
                 pbar)
 
-    (t_f, y_f), (_, status, n_steps, ev, nfev) = _differentiable(fwd, bwd, inputs, top)
+    (t_f, y_f), (_, status, n_steps, ev, nfev, _) = _differentiable(fwd, bwd, inputs, top)
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
                          status=status, n_steps=n_steps, nfev=int(np.sum(nfev)))
 
 
-def _in_threads(fn, nb: int, args: tuple):
-    """``fn(lo, hi, *args)`` over row ranges covering ``0:nb``, one per CPU core, in threads
-    (the compiled loops release the GIL)."""
+def _chunks(nb: int) -> list:
+    """Row ranges ``(lo, hi)`` covering ``0:nb``, one per CPU core (at least 8 rows each)."""
     n = max(1, min(os.cpu_count() or 1, nb // 8))
     cuts = np.linspace(0, nb, n + 1).astype(int)
-    if n == 1:
-        fn(0, nb, *args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
+    return [(int(cuts[i]), int(cuts[i + 1])) for i in range(n)]
 
-    with ThreadPoolExecutor(n) as pool:
-        list(pool.map(lambda i: fn(int(cuts[i]), int(cuts[i + 1]), *args), range(n)))
+
+def _in_threads(fn, chunks: list, args) -> list:
+    """``[fn(lo, hi, *args) for (lo, hi) in chunks]``, the chunks in threads (the compiled loops
+    release the GIL). ``args``: one tuple for all chunks, or a list of one per chunk."""
+    global _POOL
+    per_chunk = args if isinstance(args, list) else [args] * len(chunks)
+    if len(chunks) == 1:
+        return [fn(*chunks[0], *per_chunk[0])]
+    if _POOL is None:  # (as many threads as cores: _chunks makes no more chunks)
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="diffopt-ode")
+    return list(_POOL.map(lambda i: fn(*chunks[i], *per_chunk[i]), range(len(chunks))))
 
 
 def _row_shape(x, kind: int) -> tuple:
@@ -629,21 +683,6 @@ def _message(run: Run, max_steps: int) -> str:
         text += (" before any terminal event fired" if run.problem.terminal else
                  f" before t_span[1]={run.t_end:.6g}")
     return text
-
-
-
-def _single_reverse(top, leaves) -> bool:
-    """Whether only one reverse-mode trace is active on these values (the compiled adjoint's
-    case): no forward mode, no derivative of a derivative."""
-    from diffopt.core.reverse import ReverseTrace
-
-    if not isinstance(top, ReverseTrace):
-        return False
-    for a in leaves:
-        if isinstance(a, Tracer):
-            if a._trace is not top or isinstance(a.value, Tracer):
-                return False
-    return True
 
 
 __all__ = ["solve_compiled", "get_problem", "Problem", "cache_dir", "NotCompilable"]
