@@ -1,8 +1,9 @@
 """The ``diffopt`` command: ``diffopt demo`` shows derivatives by three methods;
 ``diffopt demo methods`` compares every method (finite differences, complex step, symbolic,
 forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
-example (least_squares, logistic_regression, shallow_net, rosenbrock, and trebuchet: a network
-learning to aim a differentiable trebuchet simulation) and writes its plots;
+example (least_squares, logistic_regression, shallow_net, rosenbrock, trebuchet: a network
+learning to aim a differentiable trebuchet simulation, and enhance: camera-pipeline parameters
+learned from a raw image, ``--image PATH`` for your own photograph) and writes its plots;
 ``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and
 ``diffopt bench ode [--quick]`` the ODE solver; each writes its table and figures."""
 
@@ -19,6 +20,7 @@ DEMOS = {  # name: "module" with run(), or "module:function"; examples take (out
     "shallow_net": "diffopt.examples.shallow_net",
     "rosenbrock": "diffopt.examples.rosenbrock",
     "trebuchet": "diffopt.examples.trebuchet_control",
+    "enhance": "diffopt.examples.image_enhancement",
 }
 
 
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--quick", action="store_true", help="examples: a smaller, faster run")
     demo.add_argument("--out", metavar="DIR", help="examples: folder for the PNG plots "
                       "(default plots/NAME)")
+    demo.add_argument("--image", metavar="PATH", help="enhance: a PNG or JPEG of your own")
     bench = sub.add_parser("bench", help="run a benchmark (modes: forward against reverse mode)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     from diffopt import bench as bench_modes
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             options["quick"] = True
         if args.out is not None:
             options["out_dir"] = args.out
+        if args.image is not None:
+            if args.name != "enhance":
+                parser.error("--image applies to the enhance demo")
+            options["image"] = args.image
         if options and args.name == "derivatives":
             parser.error("--quick and --out apply to the optimization examples, not derivatives")
         if args.out is not None and args.name == "methods":

@@ -12,6 +12,8 @@ prints the folder it writes its PNG plots to and a small table, and returns what
 - ``rosenbrock``: every registered solver on Rosenbrock's function, n = 2 and n = 1000.
 - ``trebuchet`` (module ``trebuchet_control``; ``trebuchet`` is the simulator): a neural network
   learns to aim a simulated trebuchet by gradient descent through the differentiable ODE solver.
+- ``enhance`` (module ``image_enhancement``): camera-pipeline parameters learned by gradient
+  descent from a synthetic raw (``--image PATH``: your own photograph).
 
 >>> from diffopt.examples import least_squares
 >>> least_squares.run("plots/least_squares")["methods"]["l-bfgs-b"]["loss"]
@@ -23,8 +25,10 @@ import argparse
 import importlib
 from collections.abc import Callable
 
-NAMES = ("least_squares", "logistic_regression", "shallow_net", "rosenbrock", "trebuchet")
-MODULES = {"trebuchet": "trebuchet_control"}  # example name -> module, where they differ
+NAMES = ("least_squares", "logistic_regression", "shallow_net", "rosenbrock", "trebuchet",
+         "enhance")
+MODULES = {"trebuchet": "trebuchet_control",  # example name -> module, where they differ
+           "enhance": "image_enhancement"}
 
 __all__ = ["NAMES", "main"]
 
@@ -40,7 +44,11 @@ def main(name: str, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=module.__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     parser.add_argument("--out", default=f"plots/{name}", help="folder for the PNG plots")
+    extra = getattr(module, "OPTIONS", {})  # an example's own options: {name: help}
+    for option, text in extra.items():
+        parser.add_argument(f"--{option}", help=text)
     args = parser.parse_args(argv)
     run: Callable = module.run
-    run(out_dir=args.out, quick=args.quick)
+    run(out_dir=args.out, quick=args.quick,
+        **{k: getattr(args, k) for k in extra if getattr(args, k) is not None})
     return 0

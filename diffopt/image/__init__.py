@@ -1,0 +1,42 @@
+"""``diffopt.image``: a differentiable camera pipeline (camera raw -> parameterised stages ->
+image) whose stage parameters are learned by gradient descent.
+
+Each stage is a :class:`Stage`: a reference written with ``diffopt.numpy`` (differentiable in
+every mode, runs on CuPy arrays too) and Numba forward/VJP kernels on the CPU. ``Pipeline`` chains
+stages with a pytree of named parameters; ``fit`` learns them with ``diffopt.optimize``;
+``unprocess`` makes a synthetic camera raw from a photograph.
+
+Stages: ``normalize`` (black and white levels), ``demosaic_bilinear``, ``demosaic_mhc``
+(Malvar-He-Cutler, learnable gains), ``mosaic`` (RGGB sampling), ``white_balance``,
+``color_matrix``, ``gaussian_blur``, ``bilateral``, ``exposure``, ``tone_curve``, ``saturation``,
+``gamma`` (sRGB encoding), ``unsharp_mask``, ``conv2d``.
+
+>>> from diffopt.image import Pipeline, white_balance, gamma
+>>> Pipeline([white_balance, gamma])(image, {"white_balance": {"gains": np.array([2.0, 1.0, 1.5])}})
+"""
+
+from .color import (
+    color_matrix,
+    exposure,
+    gamma,
+    normalize,
+    normalize_rows,
+    saturation,
+    srgb_to_linear,
+    tone_curve,
+    tone_curve_values,
+    white_balance,
+)
+from .demosaic import demosaic_bilinear, demosaic_mhc, mosaic
+from .filters import bilateral, conv2d, gaussian_blur, unsharp_mask
+from .metrics import psnr, ssim
+from .pipeline import Pipeline, fit, mse
+from .stage import BACKENDS, Stage
+from .unprocess import Camera, camera_params, unprocess
+
+__all__ = [
+    "Stage", "BACKENDS", "Pipeline", "fit", "mse", "psnr", "ssim", "Camera", "camera_params",
+    "unprocess", "normalize", "demosaic_bilinear", "demosaic_mhc", "mosaic", "white_balance",
+    "color_matrix", "gaussian_blur", "bilateral", "exposure", "tone_curve", "saturation", "gamma",
+    "unsharp_mask", "conv2d", "normalize_rows", "tone_curve_values", "srgb_to_linear",
+]
