@@ -98,6 +98,10 @@ def test_pipeline_params_and_errors():
     np.testing.assert_allclose(out, IMG * GAINS * 2.0)
     with pytest.raises(KeyError, match="no stage"):
         pipe(IMG, {"denoise": {}})
+    bad = IMG.copy()
+    bad[3, 4, 1] = np.nan
+    with pytest.raises(ValueError, match=r"1 non-finite values \(the first at \(3, 4, 1\)\)"):
+        pipe(bad)
     with pytest.raises(ValueError, match="unique"):
         Pipeline([white_balance, white_balance])
     with pytest.raises(TypeError, match="Stage objects"):
@@ -184,3 +188,23 @@ def test_metrics_are_differentiable_and_check_their_input():
         psnr(x, y[:-1])
     with pytest.raises(ValueError, match="at least 11"):
         ssim(x[:8], y[:8])
+
+
+def test_full_pipeline_gradient_against_finite_differences():
+    """Every stage of the example's enhancement pipeline at once, compiled and reference."""
+    from diffopt.examples.image_enhancement import ENHANCEMENT
+    from diffopt.image import Camera, camera_params, unprocess
+
+    photo = np.random.default_rng(5).uniform(0.1, 0.9, (12, 14, 3))
+    raw = unprocess(photo, Camera(), np.random.default_rng(0))
+    params = ENHANCEMENT.params({**camera_params(Camera()), "gaussian_blur": {"sigma": 0.8},
+                                 "unsharp_mask": {"amount": 0.3, "radius": 1.2},
+                                 "demosaic_mhc": {"alpha": 0.4, "beta": 0.6, "gamma": 0.7}})
+    for backend, modes in (("numba", ("rev",)), ("numpy", ("fwd", "rev"))):
+        diffopt.numerical.check_grads(
+            lambda p, b=backend: dnp.sum(ENHANCEMENT(raw, p, backend=b) ** 2), (params,),
+            modes=modes, order=1)
+    grads = [diffopt.grad(lambda p, b=b: dnp.sum(ENHANCEMENT(raw, p, backend=b) ** 2))(params)
+             for b in ("numba", "numpy")]
+    for a, b in zip(diffopt.tree_leaves(grads[0]), diffopt.tree_leaves(grads[1])):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

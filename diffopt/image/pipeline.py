@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import diffopt.numpy as dnp
+from diffopt.core import concrete
 from diffopt.core.pytree import tree_map
+from diffopt.numpy.backend import array_module
 from diffopt.optimize import OptimizeResult, optimize
 
 from .stage import Stage
@@ -55,6 +57,7 @@ class Pipeline:
 
     def __call__(self, raw, params: dict | None = None, backend: str = "auto"):
         p = self.params(params)
+        _check_finite(concrete(raw))
         x = raw
         for s in self.stages:
             x = s(x, backend=backend, **p.get(s.name, {}))
@@ -62,6 +65,17 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return "Pipeline([" + ", ".join(s.name for s in self.stages) + "])"
+
+
+def _check_finite(raw) -> None:
+    """A raw image with NaN or infinite values is refused, saying where."""
+    xp = array_module(raw)
+    bad = ~xp.isfinite(raw)
+    if bool(bad.any()):
+        where = tuple(int(i) for i in xp.argwhere(bad)[0])
+        raise ValueError(f"the raw image has {int(bad.sum())} non-finite values (the first at "
+                         f"{where}); replace them first, e.g. with numpy.nan_to_num(raw) or by "
+                         "interpolating from neighbouring pixels of the same colour")
 
 
 def mse(a, b):
