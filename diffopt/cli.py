@@ -5,7 +5,8 @@ example (least_squares, logistic_regression, shallow_net, rosenbrock, trebuchet:
 learning to aim a differentiable trebuchet simulation, and enhance: camera-pipeline parameters
 learned from a raw image, ``--image PATH`` for your own photograph) and writes its plots;
 ``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and
-``diffopt bench ode [--quick]`` the ODE solver; each writes its table and figures."""
+``diffopt bench ode [--quick]`` the ODE solver and ``diffopt bench image [--quick]`` the camera
+pipeline's throughput; each writes its table and figures."""
 
 from __future__ import annotations
 
@@ -48,8 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     bench_ode.add_arguments(bench_sub.add_parser("ode", help="ODE solves: Lorenz against scipy, "
                                                  "diffrax, torchdiffeq; trebuchet shots; adjoint "
                                                  "memory"))
+    from diffopt import bench_image
+
+    bench_image.add_arguments(bench_sub.add_parser("image", help="camera pipeline throughput: "
+                                                   "diffopt Numba/NumPy against PyTorch and JAX"))
     args = parser.parse_args(argv)
     if args.command == "bench":
+        if args.benchmark == "image":
+            return bench_image.run_from_args(args)
         if args.benchmark == "ode":
             return bench_ode.run_from_args(args)
         return bench_modes.run_from_args(args)
