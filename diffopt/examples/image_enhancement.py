@@ -232,7 +232,7 @@ def run(out_dir="plots/enhance", quick: bool = False, image: str | None = None,
     photo = load_photo(image, shrink or 1, 128 if quick and shrink is None else None)
     camera = Camera()
     raw = unprocess(photo, camera, np.random.default_rng(2019)).astype(np.float32)
-    steps_a, steps_adam, steps_b = (300, 600, 40) if quick else (400, 600, 120)
+    steps_a, steps_adam, steps_b = (300, 600, 40) if quick else (400, 400, 60)
     recovery = {"l-bfgs-b": recover(raw, camera, "l-bfgs-b", steps_a),
                 "adam": recover(raw, camera, "adam", steps_adam, {"lr": 0.01})}
     enhancement = enhance(raw, photo, camera, steps_b)
