@@ -62,10 +62,15 @@ def _white_balance_vjp(g, x, out, gains):
     x_bar = np.empty_like(x)
     rows = np.zeros((x.shape[0], 3))
     for i in prange(x.shape[0]):
+        r = gr = b = 0.0  # (local sums: adding into rows[i, c] per pixel is 4x slower)
         for j in range(x.shape[1]):
-            for c in range(3):
-                x_bar[i, j, c] = g[i, j, c] * gains[c]
-                rows[i, c] += g[i, j, c] * x[i, j, c]
+            x_bar[i, j, 0] = g[i, j, 0] * gains[0]
+            x_bar[i, j, 1] = g[i, j, 1] * gains[1]
+            x_bar[i, j, 2] = g[i, j, 2] * gains[2]
+            r += g[i, j, 0] * x[i, j, 0]
+            gr += g[i, j, 1] * x[i, j, 1]
+            b += g[i, j, 2] * x[i, j, 2]
+        rows[i, 0], rows[i, 1], rows[i, 2] = r, gr, b
     return x_bar, rows.sum(axis=0)
 
 
