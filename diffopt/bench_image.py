@@ -844,9 +844,13 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="WIDTHxHEIGHT[,...] raw sizes (even), instead of the defaults")
 
 
+def _run_args(args: argparse.Namespace) -> dict:
+    return run(args.out, args.quick, use_competitors=not args.no_competitors, sizes=args.sizes)
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed :func:`add_arguments` options; 0 on success."""
-    run(args.out, args.quick, use_competitors=not args.no_competitors, sizes=args.sizes)
+    _run_args(args)
     return 0
 
 
@@ -857,5 +861,4 @@ def main(argv: list[str] | None = None, default_out: Path = Path("benchmarks/res
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, default_out)
-    args = parser.parse_args(argv)
-    return run(args.out, args.quick, use_competitors=not args.no_competitors, sizes=args.sizes)
+    return _run_args(parser.parse_args(argv))

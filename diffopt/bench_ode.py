@@ -771,9 +771,13 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="skip diffrax and torchdiffeq even when installed")
 
 
+def _run_args(args: argparse.Namespace) -> dict:
+    return run(args.out, args.quick, use_competitors=not args.no_competitors)
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed :func:`add_arguments` options; 0 on success."""
-    run(args.out, args.quick, use_competitors=not args.no_competitors)
+    _run_args(args)
     return 0
 
 
@@ -784,5 +788,4 @@ def main(argv: list[str] | None = None, default_out: Path = Path("benchmarks/res
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, default_out)
-    args = parser.parse_args(argv)
-    return run(args.out, args.quick, use_competitors=not args.no_competitors)
+    return _run_args(parser.parse_args(argv))
