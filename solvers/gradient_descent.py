@@ -36,19 +36,26 @@ def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_
     """Backtracking: the largest ``step * shrink**k`` with f(x + t d) <= f + c1 t g·d.
 
     Trial points where f is not finite are rejected (the step shrinks), so the search backs out
-    of regions where the objective is undefined. Returns ``(t, x_new, f_new)``; ``t = 0`` when no
-    decrease was found.
+    of regions where the objective is undefined; if it is still non-finite at the shortest trial
+    step, the run ends there (``monitor.stop_nonfinite``). Returns ``(t, x_new, f_new)``;
+    ``t = 0`` when no decrease was found.
 
     >>> t, x_new, f_new = armijo(problem, x, f, g, -g, 1.0, monitor)
     """
     slope = float(g @ direction)
     t = step
+    f_new = f
     for _ in range(max_halvings):
         x_new = x + t * direction
+        if np.array_equal(x_new, x):
+            break  # the step is below the resolution of x
         f_new = problem.fun(x_new)
         if np.isfinite(f_new) and f_new <= f + c1 * t * slope:
             return t, x_new, f_new
         t *= shrink
+    if not np.isfinite(f_new):
+        monitor.stop_nonfinite("the objective was non-finite at the trial points of the line "
+                               "search down to its shortest step")
     return 0.0, x, f
 
 

@@ -28,7 +28,9 @@ the options ``ftol``, ``xtol``, ``gtol`` set one each. Ours stop with success on
 - ftol: a step lowered F by dF < ftol·F while the model predicted it well (ρ > 1/4);
 - xtol: a step ‖Δx‖ < xtol·(xtol + ‖x‖).
 "trf" and "scipy-lm" pass them to scipy, which applies its own forms of these tests.
-Status: 0 converged, 1 maxiter, 2 no further progress (line search or damping failed).
+Status: 0 converged, 1 maxiter, 2 no further progress (line search or damping failed), 98 the
+residuals or a Jacobian product became non-finite (also at every trial point of a step: a point
+next to a region where r is NaN is not reported as converged).
 The monitor's f is ½‖r‖² and its gradient Jᵀr for every method.
 """
 
@@ -110,7 +112,8 @@ class _Step:
 
 def cgls(jvp, vjp, r, g, mu, atol, maxiter):
     """min ‖r + Jh‖² + μ‖h‖² by conjugate gradients on (JᵀJ + μI) h = −g (g = Jᵀr), one J v and
-    one Jᵀu per step, until ‖Jᵀ(r + Jh) + μh‖ <= atol. Returns (h, Jh).
+    one Jᵀu per step, until ‖Jᵀ(r + Jh) + μh‖ <= atol. Returns (h, Jh), or (None, None) if a
+    Jacobian product was not finite.
 
     >>> h, jh = cgls(lambda v: J @ v, lambda u: J.T @ u, r, J.T @ r, 0.0, 1e-12, 50)
     """
@@ -123,14 +126,21 @@ def cgls(jvp, vjp, r, g, mu, atol, maxiter):
         if gamma <= atol * atol:
             break
         q = jvp(d)
+        if not np.all(np.isfinite(q)):
+            return None, None
         delta = float(q @ q) + mu * float(d @ d)
         if not (np.isfinite(delta) and delta > 0.0):
-            break
+            break  # no curvature left to use (or the damping overflowed): keep h
         alpha = gamma / delta
         h += alpha * d
         jh += alpha * q
-        z = -(vjp(r + jh) + mu * h)
+        u = vjp(r + jh)
+        if not np.all(np.isfinite(u)):
+            return None, None
+        z = -(u + mu * h)
         gamma_new = float(z @ z)
+        if not np.isfinite(gamma_new):
+            break
         d = z + (gamma_new / gamma) * d
         gamma = gamma_new
     return h, jh
@@ -160,11 +170,12 @@ class _MatrixFree:
         jg = p.lin[0](p.g)
         return float(jg @ jg) / float(p.g @ p.g)
 
-    def step(self, p: _Point, mu: float) -> _Step:
+    def step(self, p: _Point, mu: float) -> _Step | None:
+        """The damped step, or None if a Jacobian product was not finite."""
         gnorm = float(np.linalg.norm(p.g))
         eta = min(self.forcing, gnorm / self.g0) if self.g0 > 0 else self.forcing
         h, jh = cgls(*p.lin, p.r, p.g, mu, eta * gnorm, self.cg_maxiter)
-        return _Step(h, float(p.g @ h), float(jh @ jh))
+        return None if h is None else _Step(h, float(p.g @ h), float(jh @ jh))
 
 
 class _Dense:
@@ -244,6 +255,21 @@ def _start(problem, x0, dense, cg_maxiter, forcing, scale):
     return model, point
 
 
+def _model_step(model, point, mu, monitor) -> _Step:
+    """The model's step for damping ``mu``; ends the run if a Jacobian product was not finite."""
+    step = model.step(point, mu)
+    if step is None:
+        monitor.stop_nonfinite("a Jacobian product in CGLS was non-finite")
+    return step
+
+
+def _end_nonfinite_trials(trial: _Point, monitor) -> None:
+    """Give up on a non-finite last trial: the damping or the line search cannot step back into
+    the region where the residuals are finite (not a converged point)."""
+    if not np.isfinite(trial.cost):
+        monitor.stop_nonfinite("the residuals were non-finite at the trial points")
+
+
 def _gtol_met(g, gtol) -> bool:
     return g.size == 0 or float(np.max(np.abs(g))) <= gtol
 
@@ -276,7 +302,7 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
         finished = _report(monitor, point, done, gtol)
         if finished:
             return finished
-        step = model.step(point, 0.0)
+        step = _model_step(model, point, 0.0, monitor)
         h_norm, x_norm = float(np.linalg.norm(step.h)), float(np.linalg.norm(point.x))
         if h_norm < xtol * (xtol + x_norm):
             return Outcome(point.x, True, MSG_XTOL)
@@ -287,6 +313,7 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
                 break
             t *= 0.5
         else:
+            _end_nonfinite_trials(trial, monitor)
             return Outcome(point.x, False, "the line search found no decrease along the "
                            "Gauss-Newton step (try method='lm')", 2)
         dF, pred = point.cost - trial.cost, step.predicted(t)
@@ -317,11 +344,11 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
         if finished:
             return finished
         if mu is None:
-            mu = float(tau) * model.curvature(point)
-            mu = mu if mu > 0 and np.isfinite(mu) else float(tau)
+            mu = tau * model.curvature(point)
+            mu = mu if mu > 0 and np.isfinite(mu) else tau
         x_norm = float(np.linalg.norm(point.x))
         for _ in range(MAX_REJECTIONS):
-            step = model.step(point, mu)
+            step = _model_step(model, point, mu, monitor)
             h_norm = float(np.linalg.norm(step.h))
             trial = model.evaluate(point.x + step.h)
             dF, pred = point.cost - trial.cost, step.predicted()
@@ -331,10 +358,12 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
                 nu = 2.0
                 break
             if h_norm < xtol * (xtol + x_norm):
+                _end_nonfinite_trials(trial, monitor)
                 return Outcome(point.x, True, MSG_XTOL)
             mu *= nu
             nu *= 2.0
         else:
+            _end_nonfinite_trials(trial, monitor)
             return Outcome(point.x, False, f"no decrease after {MAX_REJECTIONS} increases of the "
                            "damping", 2)
         done = termination(dF, point.cost, h_norm, x_norm, rho, ftol, xtol)
@@ -403,6 +432,10 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
                                            gtol=gtol, **kwargs)
     except _MaxIter as stop:
         return Outcome(stop.x, False, MSG_MAXITER, 1)
+    if not res.success and not np.all(np.isfinite(memo[1])):
+        # scipy shrinks its trust region after a non-finite trial and tries again, until
+        # max_nfev: the run ended because the residuals were non-finite around x
+        monitor.stop_nonfinite("the residuals were non-finite at the trial points")
     status = 0 if res.status > 0 else 1 if res.status == 0 else 2
     return Outcome(res.x, bool(res.success), res.message, status,
                    {"active_mask": res.active_mask})

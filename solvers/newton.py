@@ -166,7 +166,10 @@ def newton(problem, x0, monitor, *, maxiter, tol, line_search="armijo"):
         h = problem.hess(x)
         if not np.all(np.isfinite(h)):
             return _non_finite_hessian(x, monitor, "Hessian")
-        factor, _ = shifted_cholesky(0.5 * (h + h.T))
+        try:
+            factor, _ = shifted_cholesky(0.5 * h + 0.5 * h.T)  # h + hᵀ may overflow
+        except np.linalg.LinAlgError as err:
+            return Outcome(x, False, f"{err} (iteration {monitor.nit})", 2)
         p = -scipy.linalg.cho_solve(factor, g, check_finite=False)
         return _descend(problem, x, f, g, p, monitor, line_search)
 
