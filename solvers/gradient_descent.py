@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import checks
 from .base import Outcome
 from .registry import register
 
@@ -91,11 +92,10 @@ def no_decrease(x, monitor) -> Outcome:
 
 def _validate(lr=None, **fractions) -> None:
     """``lr`` (if given) must be positive; each named fraction must lie in [0, 1)."""
-    if lr is not None and not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, not {lr!r}")
+    if lr is not None:
+        checks.positive("lr", lr)
     for name, value in fractions.items():
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), not {value!r}")
+        checks.fraction(name, value)
 
 
 # --- update rules --------------------------------------------------------------------------------
@@ -210,7 +210,6 @@ def adam(problem, x0, monitor, *, maxiter, tol, lr=1e-3, beta1=0.9, beta2=0.999,
     >>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
     """
     _validate(lr, beta1=beta1, beta2=beta2)
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, not {eps!r}")
+    checks.positive("eps", eps)
     rule = adam_rule(x0, float(lr), float(beta1), float(beta2), float(eps))
     return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)

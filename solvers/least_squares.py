@@ -42,6 +42,7 @@ import numpy as np
 import scipy.optimize
 from scipy.sparse.linalg import LinearOperator
 
+from . import checks
 from .base import Outcome
 from .registry import register
 
@@ -63,8 +64,9 @@ def tolerances(tol, ftol=None, xtol=None, gtol=None) -> tuple[float, float, floa
 
     >>> tolerances(1e-6, gtol=1e-10)  # (1e-06, 1e-06, 1e-10)
     """
-    base = DEFAULT_TOL if tol is None else float(tol)
-    return tuple(base if v is None else float(v) for v in (ftol, xtol, gtol))
+    base = DEFAULT_TOL if tol is None else checks.nonnegative("tol", tol)
+    return tuple(base if v is None else checks.nonnegative(name, v)
+                 for name, v in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)))
 
 
 def use_dense(dense: bool | None, n: int, m: int) -> bool:
@@ -241,9 +243,13 @@ def singular_coordinates(J, r, rcond: float = 1e-8):
 
 def _start(problem, x0, dense, cg_maxiter, forcing, scale):
     """The model (dense or matrix-free) and the prepared first point."""
+    dense, scale = checks.optional_bool("dense", dense), checks.optional_bool("scale", scale)
+    if cg_maxiter is not None:
+        checks.positive_int("cg_maxiter", cg_maxiter)
+    checks.fraction("forcing", forcing)  # 1 or more: CG would stop at h = 0
     r0, jvp, vjp = problem.linearize(x0)  # m decides the path
     if use_dense(dense, problem.n, r0.size):
-        model = _Dense(problem, True if scale is None else bool(scale))
+        model = _Dense(problem, True if scale is None else scale)
         point = _Point(x0, r0)
     else:
         if scale:
@@ -337,6 +343,7 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
     >>> diffopt.least_squares(residuals, x0, "lm", options={"tau": 1e-6})
     """
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
+    tau = checks.positive("tau", tau)
     model, point = _start(problem, x0, dense, cg_maxiter, forcing, scale)
     mu, nu, done = None, 2.0, None
     for _ in range(maxiter):
