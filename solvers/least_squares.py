@@ -6,7 +6,8 @@
   μ ← μ·max(1/3, 1 − (2ρ − 1)³), ν ← 2; on failure μ ← μ·ν, ν ← 2ν. μ₀ = τ·max diag(JᵀJ) in the
   scaled variables (matrix-free: the Rayleigh quotient ‖Jg‖²/‖g‖², one extra J v).
 - "trf" (bounds) and "scipy-lm": ``scipy.optimize.least_squares(method="trf" / "lm")`` fed the AD
-  Jacobian; the monitor watches each Jacobian evaluation (one per iteration).
+  Jacobian; the monitor watches each Jacobian evaluation (one per iteration). trf starts at least
+  1e-3·max(1, |bound|) inside the bounds (scipy's own 1e-10 can stop it at once, "successfully").
 
 Dense or matrix-free. With ``dense=None`` (default) a problem with n·m <= ``DENSE_LIMIT`` builds
 the dense Jacobian once per iteration (``problem.jac``) and solves each step in its singular
@@ -382,6 +383,30 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
 
 
 # --- scipy.optimize.least_squares -----------------------------------------------------------------
+INTERIOR_MARGIN = 1e-3  # trf's start: this far inside each bound, relative to max(1, |bound|)
+
+
+def strictly_inside(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    margin: float = INTERIOR_MARGIN) -> np.ndarray:
+    """x0 moved at least ``margin·max(1, |bound|)`` inside each finite bound (to the midpoint
+    where the interval is narrower than that).
+
+    scipy's trf moves a start on a bound only 1e-10 inside, and takes ‖x0‖ (scaled) as its first
+    trust radius: from a start on a bound at 0 its first steps are ~1e-10 long, and its ftol test
+    then reports success at x0. A start this far inside avoids both.
+
+    >>> strictly_inside(np.array([0.0, 0.5]), np.zeros(2), np.ones(2))  # [0.001, 0.5]
+    """
+    floor, ceiling = lo.copy(), hi.copy()
+    finite_lo, finite_hi = np.isfinite(lo), np.isfinite(hi)
+    floor[finite_lo] += margin * np.maximum(1.0, np.abs(lo[finite_lo]))
+    ceiling[finite_hi] -= margin * np.maximum(1.0, np.abs(hi[finite_hi]))
+    x = np.minimum(np.maximum(x0, floor), ceiling)
+    narrow = floor > ceiling  # both bounds finite and closer than the margins
+    x[narrow] = 0.5 * (lo[narrow] + hi[narrow])
+    return x
+
+
 class _MaxIter(Exception):
     def __init__(self, x):
         self.x = x
@@ -391,6 +416,9 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
                          gtol, **kwargs):
     """scipy's least_squares with the AD Jacobian (dense, or a LinearOperator from JVP/VJP)."""
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
+    if bounds is not None:
+        x0 = strictly_inside(x0, *bounds)
+        kwargs["bounds"] = bounds
     r0, *lin0 = problem.linearize(x0)  # m decides the path
     m, n = r0.size, problem.n
     matrix_free = not use_dense(dense, n, m)
@@ -427,13 +455,6 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if matrix_free and n > 1:
         kwargs["tr_solver"] = "lsmr"
-    if bounds is not None:
-        lo, hi = bounds
-        bad = np.flatnonzero((x0 < lo) | (x0 > hi))
-        if bad.size:
-            raise ValueError(f"x0 is outside the bounds at index {bad[0]} (x0={x0[bad[0]]}, "
-                             f"bounds=[{lo[bad[0]]}, {hi[bad[0]]}]); start inside them")
-        kwargs["bounds"] = (lo, hi)
     try:
         res = scipy.optimize.least_squares(fun, x0, jac=jac, method=method, ftol=ftol, xtol=xtol,
                                            gtol=gtol, **kwargs)
@@ -455,7 +476,8 @@ def trf(problem, x0, monitor, *, maxiter, tol, bounds=None, ftol=None, xtol=None
     """scipy's trust-region reflective least squares (bounds) with the AD Jacobian.
 
     A dense Jacobian for n·m <= DENSE_LIMIT (or ``dense=True``), else a LinearOperator from JVP /
-    VJP with tr_solver="lsmr"; the other options go to ``scipy.optimize.least_squares``.
+    VJP with tr_solver="lsmr"; the other options go to ``scipy.optimize.least_squares``. A start
+    on (or next to) a bound is first moved inside it (``strictly_inside``).
 
     >>> diffopt.least_squares(residuals, x0, "trf", bounds=(0.0, np.inf))
     """
