@@ -25,6 +25,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..core import vspace
+from ..core.axes import normalize_axes
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
@@ -558,8 +559,6 @@ def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
 def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
     """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``."""
     row, col = axes
-    if row == col:
-        raise ValueError("linalg.norm: duplicate axes given")
     if ord is None or ord == "fro":
         return sqrt(_sum(_abs2(x), axis=axes, keepdims=keepdims))
     if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, str):
@@ -577,15 +576,6 @@ def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's n
     else:
         raise ValueError(f"linalg.norm: invalid norm order {ord!r} for matrices")
     return out if keepdims else squeeze(out, axes)
-
-
-def _axes_tuple(axis, nd: int) -> tuple:
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for ax in axes:
-        if not -nd <= ax < nd:
-            raise ValueError(f"linalg.norm: axis {ax} is out of bounds for an array of dimension "
-                             f"{nd}")
-    return tuple(int(ax) % nd for ax in axes)
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
@@ -609,7 +599,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
             raise ValueError("linalg.norm: improper number of dimensions to norm (with ord and no "
                              "axis, x must be 1-D or 2-D)")
         axis = tuple(range(nd))
-    axes = _axes_tuple(axis, nd)
+    axes = normalize_axes(axis, nd, duplicates="linalg.norm: duplicate axes given")
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
@@ -628,7 +618,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A00
     if axis is None:
         out = _vector_norm(reshape(x, (-1,)), ord, (0,), False)
         return reshape(out, (1,) * nd) if keepdims else out
-    return _vector_norm(x, ord, _axes_tuple(axis, nd), keepdims)
+    return _vector_norm(x, ord, normalize_axes(axis, nd), keepdims)
 
 
 def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):  # noqa: A002 - NumPy's name

@@ -1,0 +1,142 @@
+"""Bad and awkward inputs to the differentiable NumPy layer: axis arguments checked as NumPy checks
+them, traced values refusing Python conversions with a way out, exact derivatives of powers at 0,
+eigen- and singular-vector derivatives at repeated values, det at singular matrices, norms at 0."""
+
+import numpy as np
+import pytest
+import scipy.special as sc
+
+import diffopt
+import diffopt.numpy as dnp
+import diffopt.scipy.special as dsc
+from diffopt.core.axes import AxisError
+from diffopt.core.batching import shift_axis
+
+X = np.arange(6.0).reshape(2, 3) / 7 + 0.1
+S = np.array(1.5)
+ROW = np.ones((1, 3))
+
+
+# --- axes ---------------------------------------------------------------------------------------
+def _case(name, call, x, *axes):
+    return [pytest.param(call, x, ax, id=f"{name}-{ax}") for ax in axes]
+
+
+# (call(xp, sp, x, axis), x, axis values): xp is numpy or diffopt.numpy, sp scipy.special or ours
+AXIS_CASES = [
+    *_case("sum", lambda xp, sp, x, ax: xp.sum(x, axis=ax), X, 2, -3, (0, 0), (0, -2), (0, 2)),
+    *_case("sum0d", lambda xp, sp, x, ax: xp.sum(x, axis=ax), S, 0, -1, 1, (0,)),
+    *_case("mean", lambda xp, sp, x, ax: xp.mean(x, axis=ax), X, 2, -3, (1, 1)),
+    *_case("var", lambda xp, sp, x, ax: xp.var(x, axis=ax), X, 2, (0, 0)),
+    *_case("std", lambda xp, sp, x, ax: xp.std(x, axis=ax), X, -3),
+    *_case("prod", lambda xp, sp, x, ax: xp.prod(x, axis=ax), X, 2, -3, (0, 0)),
+    *_case("max", lambda xp, sp, x, ax: xp.max(x, axis=ax), X, 2, (1, -1)),
+    *_case("min", lambda xp, sp, x, ax: xp.min(x, axis=ax), X, -3),
+    *_case("all", lambda xp, sp, x, ax: xp.all(x > 0, axis=ax), X, 2),
+    *_case("any", lambda xp, sp, x, ax: xp.any(x > 0, axis=ax), X, -3),
+    *_case("cumsum", lambda xp, sp, x, ax: xp.cumsum(x, axis=ax), X, 2, -3),
+    *_case("cumsum0d", lambda xp, sp, x, ax: xp.cumsum(x, axis=ax), S, 0, 1),
+    *_case("cumprod", lambda xp, sp, x, ax: xp.cumprod(x, axis=ax), X, 2, -3),
+    *_case("argmax", lambda xp, sp, x, ax: xp.argmax(x, axis=ax), X, 2, -3),
+    *_case("argmax0d", lambda xp, sp, x, ax: xp.argmax(x, axis=ax), S, -1, -2),
+    *_case("argmin", lambda xp, sp, x, ax: xp.argmin(x, axis=ax), X, 2),
+    *_case("argsort", lambda xp, sp, x, ax: xp.argsort(x, axis=ax), X, 2, -3),
+    *_case("argsort0d", lambda xp, sp, x, ax: xp.argsort(x, axis=ax), S, 0, 1),
+    *_case("sort", lambda xp, sp, x, ax: xp.sort(x, axis=ax), X, 2, -3),
+    *_case("sort0d", lambda xp, sp, x, ax: xp.sort(x, axis=ax), S, -1, None),
+    *_case("diff", lambda xp, sp, x, ax: xp.diff(x, axis=ax), X, 2, -3),
+    *_case("trace", lambda xp, sp, x, ax: xp.trace(x, 0, *ax), X, (0, 2), (-3, 1), (0, -2)),
+    *_case("diagonal", lambda xp, sp, x, ax: xp.diagonal(x, 0, *ax), X, (0, 2), (1, -1)),
+    *_case("moveaxis", lambda xp, sp, x, ax: xp.moveaxis(x, *ax), X, (2, 0), (0, 2), (-3, 0),
+           ([0, 0], [1, 0]), ([0, 1], [1, 1])),
+    *_case("swapaxes", lambda xp, sp, x, ax: xp.swapaxes(x, *ax), X, (0, 2), (2, 0), (-3, 0)),
+    *_case("transpose", lambda xp, sp, x, ax: xp.transpose(x, ax), X, (0, 2), (0, 0), (0,),
+           (-1, -2)),
+    *_case("expand_dims", lambda xp, sp, x, ax: xp.expand_dims(x, ax), X, 3, -4, (0, 0),
+           (0, -4), (0, 3)),
+    *_case("squeeze", lambda xp, sp, x, ax: xp.squeeze(x, ax), ROW, 2, -3, (0, 0), 1),
+    *_case("squeeze0d", lambda xp, sp, x, ax: xp.squeeze(x, ax), S, 0, 1, (0,)),
+    *_case("stack", lambda xp, sp, x, ax: xp.stack([x, x], ax), X, 3, -4, -3),
+    *_case("concatenate", lambda xp, sp, x, ax: xp.concatenate([x, x], ax), X, 2, -3),
+    *_case("flip", lambda xp, sp, x, ax: xp.flip(x, ax), X, 2, -3, (0, 0), (0, 2)),
+    *_case("roll", lambda xp, sp, x, ax: xp.roll(x, 1, ax), X, 2, -3, (0, 0)),
+    *_case("take", lambda xp, sp, x, ax: xp.take(x, [0], axis=ax), X, 2, -3),
+    *_case("take0d", lambda xp, sp, x, ax: xp.take(x, 0, axis=ax), S, 0, 1),
+    *_case("take_along_axis", lambda xp, sp, x, ax: xp.take_along_axis(
+        x, np.zeros((2, 3), int), ax), X, 2, -3),
+    *_case("repeat", lambda xp, sp, x, ax: xp.repeat(x, 2, axis=ax), X, 2, -3),
+    *_case("split", lambda xp, sp, x, ax: xp.split(x, 1, axis=ax), X, 2, -3),
+    *_case("array_split", lambda xp, sp, x, ax: xp.array_split(x, 2, axis=ax), X, 2),
+    *_case("rot90", lambda xp, sp, x, ax: xp.rot90(x, 1, ax), X, (0, 2), (0, 3), (-3, 1),
+           (1, 1)),
+    *_case("tensordot", lambda xp, sp, x, ax: xp.tensordot(x, x.T, axes=ax), X, ([2], [0]),
+           ([-3], [0]), ([1, 1], [0, 0])),
+    *_case("norm", lambda xp, sp, x, ax: xp.linalg.norm(x, axis=ax), X, 2, -3, (0, 2), (0, 0),
+           (0, -2)),
+    *_case("vector_norm", lambda xp, sp, x, ax: xp.linalg.vector_norm(x, axis=ax), X, 2,
+           (0, 0)),
+    *_case("logsumexp", lambda xp, sp, x, ax: sp.logsumexp(x, axis=ax), X, 2, -3, (0, 0)),
+    *_case("softmax", lambda xp, sp, x, ax: sp.softmax(x, axis=ax), X, 2),
+    *_case("log_softmax", lambda xp, sp, x, ax: sp.log_softmax(x, axis=ax), X, -3),
+]
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args), None
+    except Exception as e:  # noqa: BLE001 - the exception is the result compared
+        return None, e
+
+
+def _traced(fn, x):
+    """``fn(x)`` with ``x`` traced by forward mode (the value only)."""
+    return diffopt.jvp(fn, (x,), (np.ones_like(x),))[0]
+
+
+def _same_values(got, want):
+    if isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            _same_values(g, w)
+        return
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
+    assert np.shape(got) == np.shape(want)
+
+
+@pytest.mark.parametrize("how", ["plain", "traced"])
+@pytest.mark.parametrize("call,x,axis", AXIS_CASES)
+def test_axis_arguments_are_checked_as_numpy_checks_them(call, x, axis, how):
+    want, np_error = _outcome(call, np, sc, x, axis)
+    ours = lambda x: call(dnp, dsc, x, axis)  # noqa: E731
+    got, error = _outcome(ours, x) if how == "plain" else _outcome(_traced, ours, x)
+    if np_error is None:
+        assert error is None, f"NumPy accepts axis={axis}, diffopt raised {error!r}"
+        _same_values(got, want)
+        return
+    assert isinstance(error, type(np_error)), (
+        f"NumPy raises {np_error!r}, diffopt {'returned' if error is None else error!r}")
+    if isinstance(np_error, AxisError):
+        assert type(error) is AxisError and str(error) == str(np_error)
+
+
+def test_axis_errors_under_vmap_use_the_element_dimension():
+    # each element of the batch is 1-D: axis 1 is out of range although the batch is 2-D
+    with pytest.raises(AxisError, match="axis 1 is out of bounds for array of dimension 1"):
+        diffopt.vmap(lambda v: dnp.sum(v, axis=1))(X)
+    with pytest.raises(AxisError, match="source: axis 1 is out of bounds"):
+        diffopt.vmap(lambda v: dnp.moveaxis(v, 1, 0))(X)
+
+
+def test_shift_axis_refuses_out_of_range_axes():
+    assert shift_axis(-1, 2) == 2 and shift_axis((0, -1), 2) == (1, 2)
+    with pytest.raises(AxisError):
+        shift_axis(2, 2)
+    with pytest.raises(AxisError):
+        shift_axis((0, -3), 2)
+
+
+def test_axis_error_is_a_value_and_index_error():
+    with pytest.raises(ValueError):
+        dnp.moveaxis(X, 2, 0)
+    with pytest.raises(IndexError):
+        dnp.moveaxis(X, 2, 0)
