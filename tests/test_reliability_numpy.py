@@ -140,3 +140,19 @@ def test_axis_error_is_a_value_and_index_error():
         dnp.moveaxis(X, 2, 0)
     with pytest.raises(IndexError):
         dnp.moveaxis(X, 2, 0)
+
+
+# --- traced values refuse conversion to Python numbers ------------------------------------------
+TRANSFORMS = {
+    "grad": lambda f, x: diffopt.grad(lambda x: dnp.sum(f(x) * x))(x),
+    "jvp": lambda f, x: diffopt.jvp(f, (x,), (x,)),
+    "vmap": lambda f, x: diffopt.vmap(f)(x[None]),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("method", ["item", "tolist"])
+def test_item_and_tolist_of_a_traced_value_say_what_to_do(transform, method):
+    convert = lambda x: getattr(x, method)()  # noqa: E731
+    with pytest.raises(TypeError, match=rf"x\.{method}\(\) was called on a traced value.*index it"):
+        TRANSFORMS[transform](convert, np.array(2.0))
