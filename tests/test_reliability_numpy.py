@@ -2,6 +2,8 @@
 them, traced values refusing Python conversions with a way out, exact derivatives of powers at 0,
 eigen- and singular-vector derivatives at repeated values, det at singular matrices, norms at 0."""
 
+import math
+
 import numpy as np
 import pytest
 import scipy.special as sc
@@ -11,6 +13,7 @@ import diffopt.numpy as dnp
 import diffopt.scipy.special as dsc
 from diffopt.core.axes import AxisError
 from diffopt.core.batching import shift_axis
+from diffopt.numerical import check_grads
 
 X = np.arange(6.0).reshape(2, 3) / 7 + 0.1
 S = np.array(1.5)
@@ -156,3 +159,59 @@ def test_item_and_tolist_of_a_traced_value_say_what_to_do(transform, method):
     convert = lambda x: getattr(x, method)()  # noqa: E731
     with pytest.raises(TypeError, match=rf"x\.{method}\(\) was called on a traced value.*index it"):
         TRANSFORMS[transform](convert, np.array(2.0))
+
+
+# --- powers at 0 --------------------------------------------------------------------------------
+def _nth_grad(f, k):
+    for _ in range(k):
+        f = diffopt.grad(f)
+    return f
+
+
+def _nth_jvp(f, k):
+    for _ in range(k):
+        f = (lambda g: lambda x: diffopt.jvp(g, (x,), (1.0,))[1])(f)
+    return f
+
+
+@pytest.mark.filterwarnings("ignore:the output of the differentiated function does not depend")
+@pytest.mark.parametrize("nest", [_nth_grad, _nth_jvp], ids=["reverse", "forward"])
+@pytest.mark.parametrize("power", ["operator", "power", "float_power"])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4])
+def test_derivatives_of_integer_powers_at_zero_are_exact(n, power, nest):
+    f = {"operator": lambda x: x**n, "power": lambda x: dnp.power(x, n),
+         "float_power": lambda x: dnp.float_power(x, n)}[power]
+    for k in range(1, 5):  # d^k/dx^k x^n at 0: n! when k == n, else 0
+        assert float(nest(f, k)(0.0)) == (math.factorial(n) if k == n else 0.0), k
+
+
+@pytest.mark.filterwarnings("ignore:the output of the differentiated function does not depend")
+def test_polynomial_derivatives_at_zero():
+    poly = lambda x: 3 * x**4 - x**3 + 2 * x**2 + x**0  # noqa: E731
+    assert [float(_nth_grad(poly, k)(0.0)) for k in range(1, 6)] == [0.0, 4.0, -6.0, 72.0, 0.0]
+
+
+def test_power_with_an_array_exponent_at_zero():
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    f = lambda x: dnp.sum(x**y)  # noqa: E731
+    np.testing.assert_array_equal(diffopt.grad(f)(np.zeros(4)), [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(diffopt.hessian(f)(np.zeros(4)), np.diag([0.0, 0.0, 2.0, 0.0]))
+    np.testing.assert_array_equal(diffopt.jacfwd(diffopt.grad(f))(np.zeros(4)),
+                                  np.diag([0.0, 0.0, 2.0, 0.0]))
+
+
+def test_fractional_powers_at_zero_stay_infinite():
+    with np.errstate(divide="ignore"):
+        assert diffopt.grad(lambda x: x**0.5)(0.0) == np.inf  # NumPy's 0.5 * 0**-0.5
+        assert diffopt.grad(lambda x: x**1.5)(0.0) == 0.0
+        assert _nth_grad(lambda x: x**1.5, 2)(0.0) == np.inf
+
+
+def test_power_derivatives_at_generic_points():
+    x = np.array([0.5, 1.5, 2.0, 0.7])
+    check_grads(lambda x, y: x**y, (x, np.array([0.0, 2.0, -1.5, 3.0])), order=3)
+    check_grads(lambda x: x**3 - x**0 + dnp.float_power(x, 2), (x - 1.2,), order=4)
+    check_grads(lambda x: (x + 1j * x) ** 2 + dnp.reciprocal(x) + dnp.square(x), (x,), order=3)
+    # the mixed derivative d2/dxdy x**y = x**(y-1) (1 + y log x) at y = 0 is 1/x
+    h = diffopt.hessian(lambda v: v[0] ** v[1])(np.array([2.0, 0.0]))
+    np.testing.assert_allclose(h, [[0.0, 0.5], [0.5, np.log(2.0) ** 2]], rtol=1e-14)

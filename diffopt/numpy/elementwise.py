@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
+from ..core.trace import Tracer, concrete
 from ._define import elementwise, public
 
 _LOG2 = float(np.log(2.0))
@@ -34,7 +35,18 @@ positive = elementwise("positive", np.positive, 1, example="positive(2.0)  # 2.0
 
 
 def _pow_dx(ans, x, y):
-    return y * x ** (y - 1)
+    # d/dx x**y = y x**(y-1), except that x**0 = 1 has derivative 0 also at x = 0, where the
+    # formula gives 0 * inf. This rule is differentiated by itself (exponent y - 1, then y - 2...),
+    # so the exponent 0 reached after y steps must stay exact: the nth derivative of x**n is n!
+    # and the next ones 0 at every x. The formula is kept where no exponent is 0 now (the common
+    # x**2; a graph traced so and replayed at x = y = 0 still meets 0 * inf).
+    zero = y == 0
+    if not np.any(concrete(zero)):
+        return y * x ** (y - 1)
+    if not isinstance(y, Tracer) and np.ndim(y) == 0:  # a constant x**0
+        return zeros_like_value(ans)
+    at_zero = (x == 0) & zero
+    return where(at_zero, 0.0, y * x ** (where(at_zero, 1, y) - 1))
 
 
 def _pow_dy(ans, x, y):
