@@ -215,3 +215,76 @@ def test_power_derivatives_at_generic_points():
     # the mixed derivative d2/dxdy x**y = x**(y-1) (1 + y log x) at y = 0 is 1/x
     h = diffopt.hessian(lambda v: v[0] ** v[1])(np.array([2.0, 0.0]))
     np.testing.assert_allclose(h, [[0.0, 0.5], [0.5, np.log(2.0) ** 2]], rtol=1e-14)
+
+
+# --- norms at 0: the zero subgradient -----------------------------------------------------------
+VECTOR_ORDS = [None, 2, 1, 3, 0.5, np.inf, -np.inf]
+MATRIX_ORDS = [None, "fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf]
+
+
+def _derivatives_at(f, x):
+    """Gradient, a forward-mode directional derivative, and the Hessian of scalar ``f`` at x."""
+    t = np.linspace(1.0, 2.0, x.size).reshape(x.shape)
+    return diffopt.grad(f)(x), diffopt.jvp(f, (x,), (t,))[1], diffopt.hessian(f)(x)
+
+
+@pytest.mark.parametrize("ord", VECTOR_ORDS)
+def test_vector_norms_at_zero_have_the_zero_subgradient(ord):
+    for f in (lambda x: dnp.linalg.norm(x, ord), lambda x: dnp.linalg.vector_norm(x, ord=ord)):
+        g, t, h = _derivatives_at(f, np.zeros(3))
+        np.testing.assert_array_equal(g, np.zeros(3))
+        assert t == 0.0
+        np.testing.assert_array_equal(h, np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS)
+def test_matrix_norms_at_zero_have_the_zero_subgradient(ord):
+    for f in (lambda x: dnp.linalg.norm(x, ord), lambda x: dnp.linalg.matrix_norm(x, ord=ord)):
+        g, t, h = _derivatives_at(f, np.zeros((2, 3)))
+        np.testing.assert_array_equal(g, np.zeros((2, 3)))
+        assert t == 0.0
+        np.testing.assert_array_equal(h, np.zeros((2, 3, 2, 3)))
+
+
+def test_norms_along_axes_with_some_zero_groups():
+    x = np.array([[0.0, 0.0, 3.0], [0.0, 4.0, 4.0]])
+    for axis, keepdims in ((0, False), (1, True), (-1, False)):
+        def f(x, axis=axis, keepdims=keepdims):
+            return dnp.sum(dnp.linalg.norm(x, axis=axis, keepdims=keepdims))
+
+        n = np.linalg.norm(x, axis=axis, keepdims=True)
+        want = np.divide(x, n, out=np.zeros_like(x), where=n != 0)
+        np.testing.assert_allclose(diffopt.grad(f)(x), want, rtol=1e-15)
+        np.testing.assert_allclose(diffopt.jacfwd(f)(x), want, rtol=1e-15)
+    stack = np.zeros((2, 2, 3))
+    stack[1] = x
+    g = diffopt.grad(lambda s: dnp.sum(dnp.linalg.norm(s, "nuc", axis=(1, 2))))(stack)
+    assert np.all(g[0] == 0) and np.all(np.isfinite(g))
+
+
+def test_norms_away_from_zero_are_unchanged():
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    for ord in (None, 1, 3, np.inf):
+        check_grads(lambda x, ord=ord: dnp.linalg.norm(x, ord, axis=1), (x,), order=2)
+    for ord in ("fro", "nuc", 2):
+        check_grads(lambda x, ord=ord: dnp.linalg.norm(x, ord), (x,), order=2)
+
+
+def test_hypot_and_complex_abs_at_zero_have_the_zero_subgradient():
+    assert diffopt.grad(lambda x: dnp.hypot(x, 2 * x))(0.0) == 0.0
+    assert _nth_grad(lambda x: dnp.hypot(x, 2 * x), 2)(0.0) == 0.0
+    assert diffopt.grad(lambda x: dnp.abs(x * (1 + 1j)))(0.0) == 0.0
+    assert diffopt.jvp(lambda x: dnp.abs(x * (1 + 1j)), (0.0,), (1.0,))[1] == 0.0
+    check_grads(lambda x, y: dnp.hypot(x, y), (np.array([0.5, -2.0]), np.array([1.0, 0.3])))
+    check_grads(lambda x: dnp.abs(x * (1 - 2j)), (np.array([0.5, -2.0]),))
+
+
+def test_subgradients_at_kinks_and_ties():
+    # abs and the 1-norm: sign(0) = 0; ties of maximum/minimum and of max reductions split evenly
+    assert diffopt.grad(dnp.abs)(0.0) == 0.0
+    assert diffopt.grad(lambda x: dnp.maximum(x, 0.0))(0.0) == 0.5
+    np.testing.assert_array_equal(diffopt.grad(dnp.max)(np.array([1.0, 1.0, 0.0])),
+                                  [0.5, 0.5, 0.0])
+    # written out by hand, the 2-norm keeps NumPy's sqrt'(0) * 0 = NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert np.isnan(diffopt.grad(lambda x: dnp.sqrt(dnp.sum(x**2)))(np.zeros(2))).all()

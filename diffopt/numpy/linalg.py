@@ -29,8 +29,9 @@ from ..core.axes import normalize_axes
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
-from .elementwise import absolute, conj, imag, real, sqrt
+from .elementwise import absolute, conj, imag, real, sqrt, where
 from .products import einsum, matmul, outer, tensordot
+from .reductions import all as _all
 from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import sum as _sum
@@ -74,6 +75,13 @@ def _trace(x):
 def _eye_like(x, n: int):
     """A constant identity matrix beside ``x`` (same array module and dtype)."""
     return array_module(concrete(x)).eye(n, dtype=x.dtype)
+
+
+def _distinct_spectrum(m: int, n: int, x):
+    """A constant (m, n) matrix beside ``x`` with singular values 1, 2, ..., min(m, n): a stand-in
+    where SVD-based rules are smooth."""
+    xp = array_module(concrete(x))
+    return xp.eye(m, n, dtype=x.dtype) * xp.arange(1, n + 1, dtype=x.dtype)
 
 
 def _diag_embed(v):
@@ -537,8 +545,25 @@ def _extreme(x, axis, keepdims, largest: bool):
     return (_max if largest else _min)(x, axis=axis, keepdims=keepdims)
 
 
-def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
-    """``ord``-norm of ``x`` over ``axis`` (an axis tuple, or None for all)."""
+def _zero_subgradient(norm_of, x, axes: tuple, keepdims: bool, stand_in):
+    """``norm_of(x)``, with derivative 0 (of every order) where a whole group of ``x`` is 0.
+
+    A norm is not differentiable at 0 and the 2-norm's formula gives 0 * inf there; 0 is a
+    subgradient of every norm at 0 (PyTorch's choice too). Zero groups are evaluated on
+    ``stand_in`` (a point where ``norm_of`` is smooth) and their result replaced by 0.
+    """
+    zero = _all(x == 0, axis=axes, keepdims=True)
+    out = norm_of(where(zero, stand_in, x))
+    return where(zero if keepdims else squeeze(zero, axes), 0.0, out)
+
+
+def _vector_norm(x, ord, axis: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
+    """``ord``-norm of ``x`` over ``axis`` (an axis tuple); the zero subgradient at 0."""
+    return _zero_subgradient(lambda v: _vector_norm_formula(v, ord, axis, keepdims), x, axis,
+                             keepdims, 1.0)
+
+
+def _vector_norm_formula(x, ord, axis: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
     if ord is None or ord == 2:
         return sqrt(_sum(_abs2(x), axis=axis, keepdims=keepdims))
     if isinstance(ord, str):
@@ -557,7 +582,18 @@ def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
 
 
 def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
-    """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``."""
+    """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``; the zero
+    subgradient at 0."""
+    row, col = axes
+    shape = [1] * len(_shape(x))
+    shape[row], shape[col] = _shape(x)[row], _shape(x)[col]
+    spread = _distinct_spectrum(_shape(x)[row], _shape(x)[col], x)  # svdvals is smooth there
+    stand_in = (spread if row < col else spread.T).reshape(shape)
+    return _zero_subgradient(lambda v: _matrix_norm_formula(v, ord, axes, keepdims), x, axes,
+                             keepdims, stand_in)
+
+
+def _matrix_norm_formula(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
     row, col = axes
     if ord is None or ord == "fro":
         return sqrt(_sum(_abs2(x), axis=axes, keepdims=keepdims))
@@ -583,7 +619,9 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
 
     Vector ``ord``: None/2, 1, inf, -inf, 0 (a count: no derivative) and any other p. Matrix
     ``ord``: None/'fro', 1, -1, inf, -inf, 2, -2 and 'nuc' (the last three through ``svdvals``:
-    distinct singular values for second derivatives). The 2-norm's derivative at 0 is NaN.
+    distinct singular values for second derivatives). At 0 (a whole vector or matrix of zeros)
+    every norm's derivative is the zero subgradient, in both modes and at every order, as in
+    PyTorch; ``sqrt(sum(x**2))`` written out keeps NumPy's NaN there (sqrt'(0) = inf times 0).
 
     >>> norm(array([3.0, 4.0]))  # 5.0
     """
