@@ -288,3 +288,11 @@ def test_subgradients_at_kinks_and_ties():
     # written out by hand, the 2-norm keeps NumPy's sqrt'(0) * 0 = NaN
     with np.errstate(divide="ignore", invalid="ignore"):
         assert np.isnan(diffopt.grad(lambda x: dnp.sqrt(dnp.sum(x**2)))(np.zeros(2))).all()
+
+
+def test_where_derivative_keeps_the_dtype():
+    x = np.array([-1.0, 2.0], dtype=np.float32)
+    f = lambda x: dnp.sum(dnp.where(x > 0, x, 2 * x))  # noqa: E731
+    g = diffopt.grad(f)(x)
+    assert g.dtype == np.float32 and g.tolist() == [2.0, 1.0]
+    assert diffopt.jvp(f, (x,), (np.ones_like(x),))[1].dtype == np.float32
