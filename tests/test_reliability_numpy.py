@@ -296,3 +296,58 @@ def test_where_derivative_keeps_the_dtype():
     g = diffopt.grad(f)(x)
     assert g.dtype == np.float32 and g.tolist() == [2.0, 1.0]
     assert diffopt.jvp(f, (x,), (np.ones_like(x),))[1].dtype == np.float32
+
+
+# --- eigenvectors and singular vectors at repeated values ----------------------------------------
+la = dnp.linalg
+Q = np.linalg.qr(np.random.default_rng(3).standard_normal((3, 3)))[0]
+REPEATED = Q @ np.diag([1.0, 1.0, 2.0]) @ Q.T  # a double eigenvalue, rounded: not exactly equal
+
+
+def test_eigenvalue_losses_at_repeated_eigenvalues_have_their_gradient():
+    # the eigenvector cotangent is structurally zero: nothing of 1 / (w_i - w_j) enters
+    trace = lambda a: dnp.sum(la.eigh(a)[0])  # noqa: E731
+    for a in (np.eye(2), np.eye(3), REPEATED, np.zeros((3, 3))):
+        np.testing.assert_allclose(diffopt.grad(trace)(a), np.eye(len(a)), atol=1e-14)
+    np.testing.assert_allclose(diffopt.jacrev(lambda a: la.eigh(a)[0])(np.eye(2)),
+                               [[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])
+    # weights equal on the repeated eigenvalue: a differentiable function, checked against FD
+    c = np.array([1.0, 1.0, 3.0])
+    check_grads(lambda a: la.eigh(a)[0] @ c, (REPEATED,), modes=("rev",), order=1)
+    # a single eigenvalue of a repeated pair has no derivative; like JAX and PyTorch, we give
+    # v v^T for the eigenvector v that LAPACK returned
+    v = np.linalg.eigh(np.eye(2))[1][:, 0]
+    np.testing.assert_allclose(diffopt.grad(lambda a: la.eigh(a)[0][0])(np.eye(2)), np.outer(v, v))
+
+
+def test_singular_value_losses_at_repeated_or_zero_values_have_their_gradient():
+    nuclear = lambda a: dnp.sum(la.svd(a, full_matrices=False)[1])  # noqa: E731
+    np.testing.assert_allclose(diffopt.grad(nuclear)(np.eye(3)), np.eye(3), atol=1e-14)
+    low_rank = np.outer([1.0, 2.0, 2.0], [1.0, 0.0])  # 3x2, singular values (3, 0)
+    u, _, vh = np.linalg.svd(low_rank, full_matrices=False)
+    np.testing.assert_allclose(diffopt.grad(nuclear)(low_rank), u @ vh, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", [
+    "eigenvector loss", "eigh forward", "eigvalsh hessian", "eigh near repeated",
+    "singular vectors", "svd forward", "svdvals hessian", "non-square zero singular value",
+])
+def test_vector_derivatives_at_repeated_values_are_reported(case):
+    weights = np.arange(9.0).reshape(3, 3)
+    calls = {
+        "eigenvector loss": lambda: diffopt.grad(
+            lambda a: dnp.sum(la.eigh(a)[1] ** 2 * weights))(np.eye(3)),
+        "eigh forward": lambda: diffopt.jvp(lambda a: la.eigh(a)[0], (np.eye(3),), (weights,)),
+        "eigvalsh hessian": lambda: diffopt.hessian(
+            lambda a: dnp.sum(la.eigvalsh(a) ** 2))(np.eye(3)),
+        "eigh near repeated": lambda: diffopt.grad(
+            lambda a: dnp.sum(la.eigh(a)[1] ** 2 * weights))(REPEATED),
+        "singular vectors": lambda: diffopt.grad(
+            lambda a: dnp.sum(la.svd(a)[0] ** 2 * weights))(2 * np.eye(3)),
+        "svd forward": lambda: diffopt.jvp(lambda a: la.svd(a)[1], (np.eye(3),), (weights,)),
+        "svdvals hessian": lambda: diffopt.hessian(lambda a: la.norm(a, "nuc"))(np.eye(3)),
+        "non-square zero singular value": lambda: diffopt.grad(
+            lambda a: dnp.sum(la.svd(a, full_matrices=False)[0] ** 3))(np.ones((3, 2))),
+    }
+    with pytest.raises(diffopt.core.DerivativeError, match="no derivative at a repeated"):
+        calls[case]()

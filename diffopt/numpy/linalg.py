@@ -7,9 +7,14 @@ Conventions (those of JAX):
 
 - ``cholesky``, ``eigh`` and ``eigvalsh`` read the symmetric part ``(a + a.T) / 2`` of their input,
   so their derivative is that of a function of the symmetric matrix, valid in every direction;
-- ``eigh`` assumes distinct eigenvalues and ``svd`` distinct, nonzero singular values (the
-  derivatives of the vectors divide by their gaps); ``eigvalsh``, ``svdvals`` and the spectral norms
-  need only the values and have finite derivatives for repeated ones too;
+- the derivatives of ``eigh``'s eigenvectors need distinct eigenvalues, those of ``svd``'s singular
+  vectors distinct (and, for non-square matrices, nonzero) singular values: they divide by the
+  gaps. Where two values agree to working precision they do not exist, and asking for them raises
+  ``DerivativeError`` (in reverse mode when the vectors' cotangent is not structurally zero; in
+  forward mode always, as it cannot know whether the vectors are used). Losses of the values only
+  (``eigh(a)[0]``, ``eigvalsh``, ``svdvals``, the spectral norms) have their first derivative
+  at repeated values too; for a single one of a repeated eigenvalue, which has none, it is
+  ``v vᵀ`` for the eigenvector ``v`` that LAPACK returned (as JAX and PyTorch give);
 - ``det``, ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix, ``pinv`` a locally
   constant rank (full rank, for example);
 - complex inputs: ``inv``, ``solve``, ``det`` and ``slogdet`` are differentiable (holomorphic, the
@@ -26,7 +31,7 @@ import numpy as np
 
 from ..core import vspace
 from ..core.axes import normalize_axes
-from ..core.primitive import Primitive
+from ..core.primitive import DerivativeError, Primitive
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
 from .elementwise import absolute, conj, imag, real, sqrt, where
@@ -303,27 +308,73 @@ def cholesky(a):
 
 
 # --- eigh and eigvalsh ---------------------------------------------------------------------------
+_SPECTRAL_HINT = (
+    " Differentiate a function of the {values} only ({only}), or move the matrix off the "
+    "repeated value; second derivatives of those functions need the vectors' derivative, so "
+    "they stop here too."
+)
+
+
+def _require_distinct(values, message: str, zero_too: bool = False) -> None:
+    """Raise DerivativeError where two of ``values`` (sorted, last axis) agree to working precision,
+    or, with ``zero_too``, where one of them is 0: the vectors' derivative divides by their gaps.
+
+    A gap below that tolerance is rounding noise: the computed vectors themselves are then
+    arbitrary within the (near-)repeated space, so no derivative of them means anything.
+    """
+    v = concrete(values)
+    xp = array_module(v)
+    n = v.shape[-1]
+    tol = 8 * n * np.finfo(v.dtype).eps * xp.max(xp.abs(v), axis=-1, keepdims=True)
+    repeated = n > 1 and bool(xp.any(xp.abs(xp.diff(v, axis=-1)) <= tol))
+    if repeated or (zero_too and bool(xp.any(xp.abs(v) <= tol))):
+        raise DerivativeError(message)
+
+
+def _plus(*terms):
+    """The sum of the terms that are not None (structurally zero cotangents)."""
+    present = [t for t in terms if t is not None]
+    out = present[0]
+    for t in present[1:]:
+        out = out + t
+    return out
+
+
 def _eig_gaps(w):
     """F[..., i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
     eye = _eye_like(w, _shape(w)[-1])
     return 1 / (eye + expand_dims(w, -2) - expand_dims(w, -1)) - eye
 
 
+_EIGH_REPEATED = (
+    "linalg.eigh: the eigenvectors have no derivative at a repeated eigenvalue (two eigenvalues "
+    "agree to working precision, and any basis of their eigenspace is a set of eigenvectors)."
+    + _SPECTRAL_HINT.format(values="eigenvalues", only="eigvalsh")
+)
+
+
 def _eigh_jvp(tangents, ans, primals, params):
+    # Forward mode cannot know whether the eigenvectors will be used: it needs their derivative.
     (t,), (a,) = tangents, primals
     if t is None:
         return (None, None)
     _real_only(a, "eigh")
     w, v = ans
+    _require_distinct(w, _EIGH_REPEATED)
     s = _mm(_T(v), t, v)
     return (_diag_part(s), matmul(v, _eig_gaps(w) * s))
 
 
 def _eigh_vjp(g, ans, args, params, which):
+    # Cotangents come as None for unused outputs (symbolic_zeros): an eigenvalue-only loss never
+    # meets the eigenvector term, which divides by the gaps between eigenvalues.
     _real_only(args[0], "eigh")
     gw, gv = g
     w, v = ans
-    inner = _diag_embed(gw) + _eig_gaps(w) * matmul(_T(v), gv)
+    inner = None if gw is None else _diag_embed(gw)
+    if gv is not None:
+        _require_distinct(w, _EIGH_REPEATED)
+        inner = _plus(inner, _eig_gaps(w) * matmul(_T(v), gv))
     return [_mm(v, inner, _T(v))]
 
 
@@ -331,14 +382,16 @@ _eigh = Primitive("eigh", _plain_tuple(np.linalg.eigh), multiple_results=True)
 _eigh.jvp_all = _eigh_jvp
 _eigh.vjp_all = _eigh_vjp
 _eigh.batch = _stack_batch
+_eigh.symbolic_zeros = True
 
 
 def eigh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
     """Differentiable ``numpy.linalg.eigh``: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
 
     Reads the symmetric part ``(a + a.T) / 2`` (as JAX; ``UPLO`` is accepted for compatibility and
-    makes no difference then). The eigenvector derivative assumes distinct eigenvalues; eigenvectors
-    are defined up to sign, so differentiate sign-invariant quantities. Real inputs only.
+    makes no difference then). The eigenvector derivative needs distinct eigenvalues (else
+    ``DerivativeError``; see the module notes); eigenvectors are defined up to sign, so
+    differentiate sign-invariant quantities. Real inputs only.
 
     >>> w, v = eigh(array([[2.0, 1.0], [1.0, 2.0]]))  # w = [1., 3.]
     """
@@ -392,6 +445,18 @@ def _svd_gaps(s):
     return 1 / (eye + expand_dims(s2, -2) - expand_dims(s2, -1)) - eye
 
 
+_SVD_REPEATED = (
+    "linalg.svd: the singular vectors have no derivative at a repeated singular value (two agree "
+    "to working precision){zero}."
+    + _SPECTRAL_HINT.format(values="singular values", only="svdvals, or norm with ord 2 or 'nuc'")
+)
+
+
+def _require_distinct_singular(s, m: int, n: int) -> None:
+    zero = " or, for a non-square matrix, at a zero singular value" if m != n else ""
+    _require_distinct(s, _SVD_REPEATED.format(zero=zero), zero_too=m != n)
+
+
 def _svd_jvp(tangents, ans, primals, params):
     # Thin SVD A = U S Vᵀ, real, distinct nonzero singular values (as JAX's rule).
     (t,), (a,) = tangents, primals
@@ -401,6 +466,7 @@ def _svd_jvp(tangents, ans, primals, params):
     u, s, vh = ans
     v = _T(vh)
     m, n = _shape(a)[-2:]
+    _require_distinct_singular(s, m, n)
     ds_mat = _mm(_T(u), t, v)
     f = _svd_gaps(s)
     row, col = expand_dims(s, -2), expand_dims(s, -1)  # multiply columns / rows by s
@@ -419,21 +485,32 @@ def _svd_vjp(g, ans, args, params, which):
     # The transpose of _svd_jvp:
     # Ā = U [diag(s̄) + (F ∘ (UᵀŪ - ŪᵀU)) S + S (F ∘ (VᵀV̄ - V̄ᵀV))] Vᵀ
     #     + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)
+    # Unused outputs come as None (symbolic_zeros): a loss of the singular values only never meets
+    # the vector terms, which divide by the gaps (and, for non-square A, by the values).
     (a,) = args
     _real_only(a, "svd")
     gu, gs, gvh = g
     u, s, vh = ans
-    v, gv = _T(vh), _T(gvh)
     m, n = _shape(a)[-2:]
+    if gu is None and gvh is None:
+        return [_mm(u, _diag_embed(gs), vh)]
+    _require_distinct_singular(s, m, n)
+    v = _T(vh)
     f = _svd_gaps(s)
     row, col = expand_dims(s, -2), expand_dims(s, -1)
-    utgu, vtgv = matmul(_T(u), gu), matmul(vh, gv)
-    core = (_diag_embed(gs) + (f * (utgu - _T(utgu))) * row + col * (f * (vtgv - _T(vtgv))))
+    core = None if gs is None else _diag_embed(gs)
+    if gu is not None:
+        utgu = matmul(_T(u), gu)
+        core = _plus(core, (f * (utgu - _T(utgu))) * row)
+    if gvh is not None:
+        gv = _T(gvh)
+        vtgv = matmul(vh, gv)
+        core = _plus(core, col * (f * (vtgv - _T(vtgv))))
     out = _mm(u, core, vh)
-    if m > n:
+    if m > n and gu is not None:
         gu_s = gu / row
         out = out + matmul(gu_s - matmul(u, matmul(_T(u), gu_s)), vh)
-    if n > m:
+    if n > m and gvh is not None:
         gv_s = gv / row
         out = out + matmul(u, _T(gv_s - matmul(v, matmul(vh, gv_s))))
     return [out]
@@ -443,6 +520,7 @@ _svd = Primitive("svd", _svd_impl, multiple_results=True)
 _svd.jvp_all = _svd_jvp
 _svd.vjp_all = _svd_vjp
 _svd.batch = _stack_batch
+_svd.symbolic_zeros = True
 
 
 def _svdvals_jvp(t, ans, a):
@@ -466,8 +544,9 @@ _svdvals.batch = _stack_batch
 def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
     """Differentiable ``numpy.linalg.svd``: ``(U, S, Vh)`` with ``a = U @ diag(S) @ Vh``.
 
-    Derivatives of ``U`` and ``Vh`` assume distinct, nonzero singular values and, for non-square
-    matrices, ``full_matrices=False`` (the extra columns of the full factors are not unique).
+    Derivatives of ``U`` and ``Vh`` need distinct singular values, nonzero for non-square matrices
+    (else ``DerivativeError``), and, for non-square matrices, ``full_matrices=False`` (the extra
+    columns of the full factors are not unique).
     With ``compute_uv=False`` only ``S`` is returned (see ``svdvals``). Real inputs only.
 
     >>> u, s, vh = svd(x, full_matrices=False)
