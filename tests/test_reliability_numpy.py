@@ -351,3 +351,70 @@ def test_vector_derivatives_at_repeated_values_are_reported(case):
     }
     with pytest.raises(diffopt.core.DerivativeError, match="no derivative at a repeated"):
         calls[case]()
+
+
+# --- det and slogdet at singular matrices ---------------------------------------------------------
+def _cofactors(a):
+    """The cofactor matrix by its definition: signed minors."""
+    n = len(a)
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+SINGULAR = {
+    "2x2 rank 1": np.array([[1.0, 2.0], [2.0, 4.0]]),
+    "3x3 rank 2": np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]),
+    "3x3 rank 2 zero column": np.array([[1.0, 0.0, 3.0], [4.0, 0.0, 6.0], [7.0, 0.0, 8.0]]),
+    "3x3 rank 1": np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0]),
+    "zero": np.zeros((3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", SINGULAR)
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(name):
+    a = SINGULAR[name]
+    assert np.linalg.det(a) == 0.0  # exactly singular for LU: inv(a) raises LinAlgError
+    want = _cofactors(a)
+    np.testing.assert_allclose(diffopt.grad(dnp.linalg.det)(a), want, atol=1e-13)
+    np.testing.assert_allclose(diffopt.jacfwd(dnp.linalg.det)(a), want, atol=1e-13)
+    t = np.arange(a.size, dtype=float).reshape(a.shape)
+    np.testing.assert_allclose(diffopt.jvp(dnp.linalg.det, (a,), (t,))[1], np.sum(want * t),
+                               atol=1e-12)
+    check_grads(dnp.linalg.det, (a,), order=1)
+
+
+def test_det_second_derivatives_at_rank_n_minus_one():
+    for name in ("2x2 rank 1", "3x3 rank 2"):  # distinct singular values: the SVD way works
+        check_grads(dnp.linalg.det, (SINGULAR[name],), order=2)
+    # det of a 2x2 matrix is a d - b c: its Hessian is constant
+    h = diffopt.hessian(dnp.linalg.det)(SINGULAR["2x2 rank 1"]).reshape(4, 4)
+    np.testing.assert_allclose(h, np.fliplr(np.diag([1.0, -1.0, -1.0, 1.0])), atol=1e-13)
+    with pytest.raises(diffopt.core.DerivativeError, match="order two and higher"):
+        diffopt.hessian(dnp.linalg.det)(SINGULAR["3x3 rank 1"])
+
+
+def test_det_gradient_of_stacks_mixing_singular_and_invertible_matrices():
+    stack = np.stack([SINGULAR["3x3 rank 2"], np.diag([1.0, 2.0, 4.0]), SINGULAR["zero"]])
+    want = np.stack([_cofactors(a) for a in stack])
+    np.testing.assert_allclose(diffopt.grad(lambda s: dnp.sum(dnp.linalg.det(s)))(stack), want,
+                               atol=1e-13)
+    np.testing.assert_allclose(diffopt.vmap(diffopt.grad(dnp.linalg.det))(stack), want,
+                               atol=1e-13)
+
+
+def test_det_gradient_of_a_complex_singular_matrix():
+    a = SINGULAR["3x3 rank 2"] * (1 - 2j)
+    (g,) = diffopt.vjp(dnp.linalg.det, a)[1](1.0 + 0j)  # holomorphic: the cofactors, unconjugated
+    np.testing.assert_allclose(g, _cofactors(SINGULAR["3x3 rank 2"]) * (1 - 2j) ** 2, atol=1e-12)
+
+
+def test_slogdet_at_a_singular_matrix_reports_that_logabsdet_has_no_derivative():
+    a = SINGULAR["2x2 rank 1"]
+    with pytest.raises(diffopt.core.DerivativeError, match="logabsdet is -inf"):
+        diffopt.grad(lambda a: dnp.linalg.slogdet(a)[1])(a)
+    with pytest.raises(diffopt.core.DerivativeError, match="logabsdet is -inf"):
+        diffopt.jvp(lambda a: dnp.linalg.slogdet(a)[1], (a,), (np.eye(2),))
+    # the sign of a real matrix alone: a piecewise constant, derivative 0 (as numpy.sign)
+    np.testing.assert_array_equal(diffopt.grad(lambda a: dnp.linalg.slogdet(a)[0])(a),
+                                  np.zeros((2, 2)))
+    check_grads(lambda a: dnp.linalg.slogdet(a)[1], (a + np.eye(2),), order=2)

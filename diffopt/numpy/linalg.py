@@ -15,8 +15,10 @@ Conventions (those of JAX):
   (``eigh(a)[0]``, ``eigvalsh``, ``svdvals``, the spectral norms) have their first derivative
   at repeated values too; for a single one of a repeated eigenvalue, which has none, it is
   ``v vᵀ`` for the eigenvector ``v`` that LAPACK returned (as JAX and PyTorch give);
-- ``det``, ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix, ``pinv`` a locally
-  constant rank (full rank, for example);
+- ``det``'s first derivative (the cofactor matrix) exists at every matrix and is exact at singular
+  ones too; its higher derivatives there need distinct singular values (else ``DerivativeError``);
+  ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix (``slogdet`` raises
+  ``DerivativeError`` at a singular one), ``pinv`` a locally constant rank (full rank, for example);
 - complex inputs: ``inv``, ``solve``, ``det`` and ``slogdet`` are differentiable (holomorphic, the
   VJP is the transpose of the JVP without conjugation); the Hermitian and SVD-based functions
   (``cholesky``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``pinv``) are differentiable for real
@@ -31,11 +33,14 @@ import numpy as np
 
 from ..core import vspace
 from ..core.axes import normalize_axes
+from ..core.forward import JVPTracer
 from ..core.primitive import DerivativeError, Primitive
+from ..core.reverse import ReverseTracer
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
 from .elementwise import absolute, conj, imag, real, sqrt, where
 from .products import einsum, matmul, outer, tensordot
+from .reductions import _prod_others
 from .reductions import all as _all
 from .reductions import max as _max
 from .reductions import min as _min
@@ -217,24 +222,81 @@ def _expand2(x):
     return expand_dims(x, (-1, -2))
 
 
+_DET_HIGHER_ORDER = (
+    "linalg.det: derivatives of order two and higher at a singular matrix are computed from its "
+    "SVD, which needs distinct singular values; here two agree (rank below n - 1, for example), "
+    "so they are not available. The first derivative (the cofactor matrix) is, at every rank."
+)
+
+
+def _differentiated(x) -> bool:
+    """Whether an enclosing grad or jvp traces ``x``, so that a rule's result is differentiated."""
+    while isinstance(x, Tracer):
+        if isinstance(x, (JVPTracer, ReverseTracer)):
+            return True
+        x = x.primal_value()
+    return False
+
+
+def _cofactor(a, det_a):
+    """The cofactor matrix adj(A)ᵀ, the gradient of det: det(A) A⁻ᵀ where A is invertible.
+
+    Where det(A) is exactly 0 (LU met a zero pivot, so A⁻¹ does not exist), it comes from the SVD
+    A = U S Vᴴ instead: adj(A)ᵀ = det(U) det(Vᴴ) conj(U) diag(π) conj(Vᴴ) with π_i the product of
+    the other singular values, a rank-one matrix for rank n - 1 and 0 below. Each matrix of a
+    stack takes its own way; the other way runs on a stand-in, so its derivatives stay finite.
+    """
+    singular = det_a == 0
+    if not np.any(concrete(singular)):
+        return _expand2(det_a) * _inv_T(a)
+    n = _shape(a)[-1]
+    singular = _expand2(singular)
+    by_inverse = _expand2(det_a) * _inv_T(where(singular, _eye_like(a, n), a))
+    stand_in = where(singular, a, _distinct_spectrum(n, n, a))
+    if _differentiated(a):  # the cofactor's own derivative goes through the SVD's vectors
+        values = concrete(stand_in)
+        _require_distinct(array_module(values).linalg.svd(values, compute_uv=False),
+                          _DET_HIGHER_ORDER)
+    u, s, vh = _svd.bind(stand_in)
+    phase = _expand2(_det.bind(u) * _det.bind(vh))  # ±1 for real A
+    if vspace.is_complex(a):
+        u, vh = conj(u), conj(vh)
+    by_svd = phase * matmul(u * expand_dims(_prod_others(s, (len(_shape(s)) - 1,)), -2), vh)
+    return where(singular, by_svd, by_inverse)
+
+
 _det = Primitive("det", np.linalg.det)
-_det.defjvp(lambda t, ans, a: ans * _trace_solve(a, t))
-_det.defvjp(lambda g, ans, a: _expand2(g * ans) * _inv_T(a))
+_det.defjvp(lambda t, ans, a: _sum(_cofactor(a, ans) * t, axis=(-2, -1)))
+_det.defvjp(lambda g, ans, a: _expand2(g) * _cofactor(a, ans))
 _det.batch = _stack_batch
 
 
 def det(a):
-    """Differentiable ``numpy.linalg.det``; d det(A) = det(A) tr(A⁻¹ dA) (A nonsingular).
+    """Differentiable ``numpy.linalg.det``; d det(A) = tr(adj(A) dA), which is det(A) tr(A⁻¹ dA)
+    for invertible A and exists at singular A too (the adjugate: rank one at rank n - 1, else 0).
 
     >>> det(array([[1.0, 2.0], [3.0, 4.0]]))  # -2.0
     """
     return _det.bind(_check_matrix(a, "det"))
 
 
+_SLOGDET_SINGULAR = (
+    "linalg.slogdet: logabsdet is -inf at a singular matrix and has no derivative there (nor has "
+    "the sign, which jumps). Differentiate det(a) instead: its derivative, the cofactor matrix, "
+    "exists at singular matrices too."
+)
+
+
+def _require_nonsingular(sign) -> None:
+    if np.any(concrete(sign) == 0):
+        raise DerivativeError(_SLOGDET_SINGULAR)
+
+
 def _slogdet_jvp(tangents, ans, primals, params):
     (t,), (a,) = tangents, primals
     if t is None:
         return (None, None)
+    _require_nonsingular(ans[0])
     tr = _trace_solve(a, t)
     if not vspace.is_complex(a):
         return (None, tr)  # the sign is locally constant
@@ -243,11 +305,17 @@ def _slogdet_jvp(tangents, ans, primals, params):
 
 
 def _slogdet_vjp(g, ans, args, params, which):
+    # Unused outputs come as None (symbolic_zeros): the sign of a real matrix alone is locally
+    # constant and needs no inverse (like numpy.sign, its derivative is taken as 0 at the jump).
     g_sign, g_log = g
     (a,) = args
+    complex_phase = vspace.is_complex(a) and g_sign is not None
+    if g_log is None and not complex_phase:
+        return [None]
+    _require_nonsingular(ans[0])
     c = g_log
-    if vspace.is_complex(a):  # the phase moves with Im tr(A⁻¹ dA)
-        c = c + 1j * imag(g_sign * ans[0])
+    if complex_phase:  # the phase moves with Im tr(A⁻¹ dA)
+        c = _plus(c, 1j * imag(g_sign * ans[0]))
     return [_expand2(c) * _inv_T(a)]
 
 
@@ -255,13 +323,15 @@ _slogdet = Primitive("slogdet", _plain_tuple(np.linalg.slogdet), multiple_result
 _slogdet.jvp_all = _slogdet_jvp
 _slogdet.vjp_all = _slogdet_vjp
 _slogdet.batch = _stack_batch
+_slogdet.symbolic_zeros = True
 
 
 def slogdet(a):
     """Differentiable ``numpy.linalg.slogdet``: ``(sign, logabsdet)``.
 
     ``logabsdet`` carries the derivative tr(A⁻¹ dA) (its real part for complex A); the sign is
-    constant for real A and turns with the phase for complex A.
+    constant for real A and turns with the phase for complex A. At a singular matrix logabsdet is
+    -inf and has no derivative: asking for one raises ``DerivativeError`` (use ``det`` there).
 
     >>> sign, logabsdet = slogdet(array([[1.0, 2.0], [3.0, 4.0]]))  # -1.0, log(2)
     """
