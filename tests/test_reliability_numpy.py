@@ -200,6 +200,14 @@ def test_power_with_an_array_exponent_at_zero():
                                   np.diag([0.0, 0.0, 2.0, 0.0]))
 
 
+def test_power_with_a_traced_exponent_at_zero():
+    second = diffopt.vmap(diffopt.grad(diffopt.grad(lambda x, y: x**y)))
+    np.testing.assert_array_equal(second(np.zeros(4), np.array([0.0, 1.0, 2.0, 3.0])),
+                                  [0.0, 0.0, 2.0, 0.0])
+    h = diffopt.hessian(lambda v: v[0] ** v[1])(np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(h, [[2.0, 0.0], [0.0, 0.0]])
+
+
 def test_fractional_powers_at_zero_stay_infinite():
     with np.errstate(divide="ignore"):
         assert diffopt.grad(lambda x: x**0.5)(0.0) == np.inf  # NumPy's 0.5 * 0**-0.5
