@@ -103,6 +103,8 @@ arctan2 = elementwise(
     lambda ans, y, x: x / (x**2 + y**2), lambda ans, y, x: -y / (x**2 + y**2),
     example="arctan2(1.0, 1.0)  # 0.785...",
 )
+
+
 def _over_norm(v, ans):
     """``v / ans`` for a part ``v`` of a vector of norm ``ans``; 0 where the norm is 0 (the zero
     subgradient, as for linalg.norm), with a double where so that higher orders stay finite."""
@@ -209,7 +211,7 @@ fmin = elementwise(
 )
 
 # where's derivative selects the tangent (or cotangent) itself rather than multiplying it by 1 or
-# 0: the dtype stays, and a NaN or inf on the branch not taken does not leak through as NaN.
+# 0: the dtype stays, and a NaN or inf in it where the branch is not taken gives 0, not NaN.
 _where = Primitive("where", np.where)
 _where_rules = (None, lambda t, ans, c, x, y: where(c, t, 0.0),
                 lambda t, ans, c, x, y: where(c, 0.0, t))
