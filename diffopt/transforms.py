@@ -49,14 +49,39 @@ def _check_differentiable(leaves: list, what: str) -> list:
     return out
 
 
-def _split_args(f: Callable, args: tuple, kwargs: dict, argnums: Argnums):
+def check_argnums(argnums, what: str, n_args: int | None = None) -> tuple[tuple[int, ...], bool]:
+    """``(positions, single)`` for an ``argnums`` of ``what``: ints only, none repeated, at least
+    one; with ``n_args`` also in range, negative positions counted from the end. ``single`` says
+    an int was given (one result) rather than a sequence (a tuple of results)."""
+    single = _is_index(argnums)
+    if not single and not (isinstance(argnums, (tuple, list))
+                           and all(_is_index(n) for n in argnums)):
+        raise TypeError(f"{what}: argnums must be an int or a tuple of ints (positions of the "
+                        f"differentiated arguments), not {argnums!r}")
+    nums = (int(argnums),) if single else tuple(int(n) for n in argnums)
+    if not nums:
+        raise ValueError(f"{what}: argnums=() selects no argument to differentiate; give at "
+                         "least one position, for example argnums=0")
+    if n_args is not None:
+        for n in nums:
+            if not -n_args <= n < n_args:
+                raise ValueError(f"{what}: argnums={argnums!r} but the function was called with "
+                                 f"{n_args} positional argument{'s' * (n_args != 1)}")
+        nums = tuple(n % n_args for n in nums)
+    repeated = sorted({n for n in nums if nums.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what}: argnums={argnums!r} repeats argument "
+                         f"{', '.join(map(str, repeated))}; list each argument once")
+    return nums, single
+
+
+def _is_index(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def _split_args(f: Callable, args: tuple, kwargs: dict, argnums: Argnums, what: str):
     """The differentiated arguments and ``f`` as a function of just those."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not -len(args) <= n < len(args):
-            raise ValueError(f"argnums={argnums} but the function was called with {len(args)} "
-                             "positional arguments")
-    nums = tuple(n % len(args) for n in nums)
+    nums, _ = check_argnums(argnums, what, len(args))
 
     def partial(*dargs):
         full = list(args)
@@ -177,17 +202,17 @@ def tree_map_unwrap(trace, tree):
     return tree_unflatten(treedef, [_unwrap(trace, x) for x in leaves])
 
 
-def _value_and_grad(f, argnums, has_aux, args, kwargs):
+def _value_and_grad(f, argnums, has_aux, args, kwargs, what: str):
     """``(value, aux or None, gradient)`` of ``f`` at ``args`` by reverse mode."""
-    dargs, partial = _split_args(f, args, kwargs, argnums)
-    rec = _Recording(partial, dargs, has_aux, "grad")
+    dargs, partial = _split_args(f, args, kwargs, argnums, what)
+    rec = _Recording(partial, dargs, has_aux, what)
     out = rec.out
-    _check_scalar_output(out, "grad")
+    _check_scalar_output(out, what)
     if not rec.depends_on_input:
         warnings.warn("the output of the differentiated function does not depend on its "
                       "inputs; returning zero gradients", stacklevel=3)
     g = rec.pullback(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
-    return out, rec.aux, (g[0] if isinstance(argnums, int) else g)
+    return out, rec.aux, (g[0] if _is_index(argnums) else g)
 
 
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
@@ -195,10 +220,11 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
 
     >>> value_and_grad(lambda x: x**2)(3.0)  # (9.0, 6.0)
     """
+    check_argnums(argnums, "value_and_grad")
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
-        out, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
+        out, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs, "value_and_grad")
         return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_f
@@ -213,10 +239,11 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
 
     >>> grad(lambda x, y: x**2 * y + y + 2, argnums=(0, 1))(3.0, 4.0)  # (24.0, 10.0)
     """
+    check_argnums(argnums, "grad")
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
-        _, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
+        _, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs, "grad")
         return (g, aux) if has_aux else g
 
     return grad_f
@@ -357,10 +384,11 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
 
     >>> jacfwd(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
     """
+    _, single = check_argnums(argnums, "jacfwd")
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        dargs, partial = _split_args(f, args, kwargs, argnums)
+        dargs, partial = _split_args(f, args, kwargs, argnums, "jacfwd")
         in_leaves, in_tree = tree_flatten(dargs)
         in_leaves = _check_differentiable(in_leaves, "jacfwd")
         sizes = _flat_sizes(in_leaves)
@@ -382,15 +410,15 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
             o = dnp.moveaxis(o, 0, -1) if oshape else o
             blocks = [dnp.reshape(o[..., offs[k]:offs[k + 1]], oshape + vspace.shape_of(x))
                       for k, x in enumerate(in_leaves)]
-            per_out.append(_arg_tree(in_tree, blocks, argnums))
+            per_out.append(_arg_tree(in_tree, blocks, single))
         return tree_unflatten(out_tree, per_out)
 
     return jac
 
 
-def _arg_tree(in_tree, blocks, argnums):
+def _arg_tree(in_tree, blocks, single: bool):
     tree = tree_unflatten(in_tree, blocks)
-    return tree[0] if isinstance(argnums, int) else tree
+    return tree[0] if single else tree
 
 
 def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> Callable:
@@ -398,10 +426,11 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
 
     >>> jacrev(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
     """
+    _, single = check_argnums(argnums, "jacrev")
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        dargs, partial = _split_args(f, args, kwargs, argnums)
+        dargs, partial = _split_args(f, args, kwargs, argnums, "jacrev")
         out, vjp_fn = vjp(partial, *dargs)
         in_leaves, in_tree = tree_flatten(dargs)
         out_leaves, out_tree = tree_flatten(out)
@@ -429,7 +458,7 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
             oshape = vspace.shape_of(o)
             blocks = [dnp.reshape(s[offs[j]:offs[j + 1]], oshape + vspace.shape_of(x))
                       for s, x in zip(stacked, in_leaves)]
-            per_out.append(_arg_tree(in_tree, blocks, argnums))
+            per_out.append(_arg_tree(in_tree, blocks, single))
         return tree_unflatten(out_tree, per_out)
 
     return jac
@@ -448,6 +477,7 @@ def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
     if mode not in ("auto", "forward", "reverse", "optimal"):
         raise ValueError("jacobian: mode must be 'auto', 'forward', 'reverse' or 'optimal', "
                          f"not {mode!r}")
+    check_argnums(argnums, "jacobian")
     from .modes import choose_mode, jacobian_optimal
 
     if mode == "optimal":
@@ -457,6 +487,7 @@ def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
+        check_argnums(argnums, "jacobian", len(args))
         g = functools.partial(f, **kwargs) if kwargs else f
         impl = jacfwd if choose_mode(g, args, argnums) == "forward" else jacrev
         return impl(g, argnums)(*args)
@@ -469,7 +500,15 @@ def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
 
     >>> hessian(lambda x: np.sum(x**3))(np.array([1.0, 2.0]))  # [[6., 0.], [0., 12.]]
     """
-    return jacfwd(grad(f, argnums), argnums)
+    check_argnums(argnums, "hessian")
+    second = jacfwd(grad(f, argnums), argnums)
+
+    @functools.wraps(f)
+    def hess(*args, **kwargs):
+        check_argnums(argnums, "hessian", len(args))  # errors name hessian, not its parts
+        return second(*args, **kwargs)
+
+    return hess
 
 
 def hvp(f: Callable, x, v):
