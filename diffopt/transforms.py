@@ -12,13 +12,15 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import optree
+from numpy.exceptions import AxisError
 
 from . import numpy as dnp
 from .core import vspace
 from .core.batching import BatchTrace, BatchTracer
 from .core.forward import JVPTrace, JVPTracer
 from .core.primitive import Primitive
-from .core.pytree import tree_flatten, tree_structure, tree_unflatten
+from .core.pytree import NAMESPACE, tree_flatten, tree_structure, tree_unflatten
 from .core.reverse import Node, ReverseTrace, ReverseTracer, backward, forward_sweep
 from .core.trace import Tracer, concrete, new_trace
 from .numpy.backend import array_module
@@ -318,49 +320,146 @@ def linearize(f: Callable, *primals):
 
 
 # --- batching -------------------------------------------------------------------------------------
-def vmap(f: Callable, in_axes: int | None | Sequence = 0, out_axes: int = 0) -> Callable:
+def vmap(f: Callable, in_axes: int | None | Sequence = 0, out_axes=0) -> Callable:
     """Vectorise ``f`` over an axis of its arguments without a Python loop.
 
-    ``in_axes`` is an int (all arguments), or one entry per argument (int or None = not mapped).
+    ``in_axes`` is an int (the mapped axis of every argument), or a tuple with one entry per
+    positional argument: an int, None (not mapped), or a pytree of them matching that argument
+    (``({"w": None, "b": 0},)`` for a dict argument). ``out_axes`` places the mapped axis in the
+    output: an int, or a pytree prefix of the output (None for an output that does not depend on
+    the mapped axis). Negative axes count from the end; out-of-range axes raise AxisError.
 
     >>> vmap(lambda x: np.dot(x, x))(np.ones((5, 3)))  # [3., 3., 3., 3., 3.]
     """
+    if not (in_axes is None or _is_index(in_axes) or isinstance(in_axes, (tuple, list))):
+        raise TypeError(f"vmap: in_axes must be an int, None, or a tuple with one entry per "
+                        f"positional argument, not {type(in_axes).__name__}; for a single dict "
+                        f"argument wrap its axes in a tuple: in_axes=({in_axes!r},)")
+    _check_axis_spec(in_axes, "in_axes")
+    _check_axis_spec(out_axes, "out_axes")
 
     @functools.wraps(f)
     def batched(*args):
-        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        if len(axes) != len(args):
-            raise ValueError(f"vmap: in_axes has {len(axes)} entries for {len(args)} arguments")
-        flat, specs, size = [], [], None
-        for arg, ax in zip(args, axes):
-            leaves, tree = tree_flatten(arg)
-            if ax is not None:
-                leaves = [dnp.moveaxis(x, ax, 0) if ax != 0 else x for x in leaves]
-                for x in leaves:
-                    n = vspace.shape_of(x)[0]
-                    if size is not None and n != size:
-                        raise ValueError(f"vmap: mapped axes have different sizes ({size}, {n})")
-                    size = n
-            flat.append((leaves, tree, ax is not None))
+        if isinstance(in_axes, (tuple, list)):
+            if len(in_axes) != len(args):
+                raise ValueError(f"vmap: in_axes has {len(in_axes)} entries but the function "
+                                 f"was called with {len(args)} positional arguments; give one "
+                                 "entry per argument")
+            specs = in_axes
+        else:
+            specs = (in_axes,) * len(args)
+        flat, size = _mapped_inputs(args, specs)
         if size is None:
-            raise ValueError("vmap needs at least one mapped argument (in_axes all None)")
+            raise ValueError("vmap needs at least one mapped argument, but in_axes maps none "
+                             f"(in_axes={in_axes!r})")
         with new_trace(BatchTrace, size) as trace:
-            call = [tree_unflatten(tree, [BatchTracer(trace, x) for x in leaves] if mapped
-                                   else leaves)
-                    for leaves, tree, mapped in flat]
-            specs = call
-            result = f(*specs)
+            call = [tree_unflatten(tree, [BatchTracer(trace, x) if mapped else x
+                                          for x, mapped in moved])
+                    for moved, tree in flat]
+            result = f(*call)
             out_leaves, out_tree = tree_flatten(result)
-            outs = []
-            for o in out_leaves:
-                if isinstance(o, BatchTracer) and o._trace is trace:
-                    v = o.val
-                else:
-                    v = dnp.broadcast_to(o, (size,) + vspace.shape_of(o))
-                outs.append(dnp.moveaxis(v, 0, out_axes) if out_axes != 0 else v)
-        return tree_unflatten(out_tree, outs)
+            axes = _leaf_axes(out_axes, result, len(out_leaves), "out_axes", "the output")
+            return tree_unflatten(out_tree, [_place_batch_axis(trace, o, ax, result, j)
+                                             for j, (o, ax) in enumerate(zip(out_leaves, axes))])
 
     return batched
+
+
+def _mapped_inputs(args: tuple, specs) -> tuple[list, int | None]:
+    """Per argument, its leaves (mapped axes moved to the front, each with whether it is mapped)
+    and its structure; and the size of the mapped axes (None if nothing is mapped)."""
+    flat, size, first = [], None, None
+    for k, (arg, spec) in enumerate(zip(args, specs)):
+        leaves, tree = tree_flatten(arg)
+        axes = _leaf_axes(spec, arg, len(leaves), f"in_axes[{k}]", f"argument {k}")
+        moved = []
+        for j, (x, ax) in enumerate(zip(leaves, axes)):
+            if ax is not None:
+                shape = vspace.shape_of(x)
+                if not -len(shape) <= ax < len(shape):
+                    raise _axis_error(ax, len(shape), f"vmap: in_axes maps axis {ax} of "
+                                      f"{_leaf_name(f'argument {k}', arg, j)}, of shape {shape}",
+                                      _in_axis_fix(len(shape)))
+                ax %= len(shape)
+                if size is not None and shape[ax] != size:
+                    raise ValueError(f"vmap: mapped axes have different sizes: "
+                                     f"{_leaf_name(*first)} has size {size}, but axis {ax} of "
+                                     f"{_leaf_name(f'argument {k}', arg, j)} has size {shape[ax]}")
+                if size is None:
+                    size, first = shape[ax], (f"argument {k}", arg, j)
+                x = dnp.moveaxis(x, ax, 0) if ax else x
+            moved.append((x, ax is not None))
+        flat.append((moved, tree))
+    return flat, size
+
+
+_UNMAPPED = object()  # None in an axis spec, while it is broadcast against a pytree
+
+
+def _check_axis_spec(spec, name: str) -> None:
+    """Refuse an in_axes/out_axes that holds anything but ints and None."""
+    for leaf in optree.tree_leaves(spec, none_is_leaf=True, namespace=NAMESPACE):
+        if leaf is not None and not _is_index(leaf):
+            raise TypeError(f"vmap: {name} must hold ints (axes) or None (not mapped), but it "
+                            f"holds {leaf!r} of type {type(leaf).__name__}")
+
+
+def _leaf_axes(spec, tree, n_leaves: int, spec_name: str, tree_name: str) -> list:
+    """One axis (int or None) per leaf of ``tree``, from ``spec``: an axis or a pytree prefix."""
+    if spec is None or _is_index(spec):
+        return [spec] * n_leaves
+    marked = optree.tree_map(lambda a: _UNMAPPED if a is None else a, spec, none_is_leaf=True,
+                             namespace=NAMESPACE)
+    try:
+        full = optree.tree_broadcast_prefix(marked, tree, none_is_leaf=False,
+                                            namespace=NAMESPACE)
+    except ValueError:
+        raise ValueError(f"vmap: {spec_name}={spec!r} does not match the structure of "
+                         f"{tree_name}, {tree_structure(tree)}; give one axis for the whole "
+                         "value, or a pytree of axes with its structure (a prefix of it)"
+                         ) from None
+    return [None if a is _UNMAPPED else a
+            for a in optree.tree_leaves(full, none_is_leaf=False, namespace=NAMESPACE)]
+
+
+def _axis_error(axis: int, ndim: int, where: str, fix: str) -> AxisError:
+    """NumPy's AxisError for ``axis`` of an array of dimension ``ndim``, saying where and what to
+    do."""
+    return AxisError(f"{where}: axis {axis} is out of bounds for array of dimension {ndim}; {fix}")
+
+
+def _in_axis_fix(ndim: int) -> str:
+    if ndim == 0:
+        return ("a scalar has no axis to map over: give it a batch axis, or in_axes=None for an "
+                "argument that is the same for every element")
+    return (f"an argument of dimension {ndim} takes in_axes from {-ndim} to {ndim - 1} (None: "
+            "not mapped)")
+
+
+def _leaf_name(label: str, tree, j: int, none_is_leaf: bool = False) -> str:
+    """``label`` for a whole value, or "label['w'][1]" for leaf ``j`` inside the pytree ``tree``."""
+    paths = optree.tree_paths(tree, none_is_leaf=none_is_leaf, namespace=NAMESPACE)
+    return label + "".join(f"[{p!r}]" for p in paths[j])
+
+
+def _place_batch_axis(trace, out, axis, result, j: int):
+    """An output leaf of the batched function with its batch axis at ``axis`` (None: unbatched)."""
+    batched = isinstance(out, BatchTracer) and out._trace is trace
+    if axis is None:
+        if batched:
+            raise ValueError(f"vmap: out_axes gives None (not mapped) for "
+                             f"{_leaf_name('the output', result, j)}, but it depends on "
+                             "the mapped axis; give it an axis in out_axes")
+        return out
+    value = out.val if batched else dnp.broadcast_to(out, (trace.size,) + vspace.shape_of(out))
+    ndim = len(vspace.shape_of(value))
+    if not -ndim <= axis < ndim:
+        raise _axis_error(axis, ndim, f"vmap: out_axes places the mapped axis at {axis} in "
+                          f"{_leaf_name('the output', result, j)}, of shape "
+                          f"{vspace.shape_of(out)} per element", f"an output of dimension "
+                          f"{ndim - 1} takes out_axes from {-ndim} to {ndim - 1}")
+    axis %= ndim
+    return dnp.moveaxis(value, 0, axis) if axis else value
 
 
 # --- Jacobians ------------------------------------------------------------------------------------
