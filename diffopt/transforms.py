@@ -698,15 +698,20 @@ class custom_vjp:
         top = _top_trace(leaves)
         if not isinstance(top, ReverseTrace):
             return self.fun(*args)
-        out, res = self.fwd(*tree_unflatten(tree, _unwrap_leaves(top, leaves)))
+        name = self.fun.__name__
+        out, res = _rule_pair(self.fwd(*tree_unflatten(tree, _unwrap_leaves(top, leaves))),
+                              f"the fwd rule of custom_vjp function {name}", "(output, residuals)")
         out_leaves, out_tree = tree_flatten(out)
 
         def pull(g_leaves):
             cts = self.bwd(res, tree_unflatten(out_tree, g_leaves))
+            rule = f"the bwd rule of custom_vjp function {name}"
             if not isinstance(cts, tuple) or len(cts) != len(args):
-                raise TypeError(f"the bwd rule of {self.fun.__name__} must return a tuple with one "
-                                f"cotangent per argument ({len(args)})")
-            return [None if c is None else c for c in _flatten_like(cts, args)]
+                raise TypeError(f"{rule} must return a tuple with one cotangent per argument "
+                                f"({len(args)}; None for a zero one), but it returned "
+                                f"{_describe(cts)}")
+            return [leaf for k, (ct, arg) in enumerate(zip(cts, args))
+                    for leaf in _rule_leaves(ct, arg, rule, "cotangent", f"argument {k}")]
 
         def push(primal_leaves, tangent_leaves):
             primal_args = tree_unflatten(tree, primal_leaves)
@@ -717,13 +722,61 @@ class custom_vjp:
                               _record(top, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
-def _flatten_like(cts: tuple, args: tuple) -> list:
-    """Cotangent leaves in the order of ``args``' leaves (None for a whole missing argument)."""
+def _rule_pair(result, rule: str, expected: str) -> tuple:
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return tuple(result)
+    raise TypeError(f"{rule} must return a pair {expected}, but it returned {_describe(result)}")
+
+
+def _describe(x) -> str:
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"an array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def _rule_leaves(value, primal, rule: str, kind: str, label: str) -> list:
+    """The leaves of a custom rule's tangent or cotangent ``value`` for ``primal``, one per leaf of
+    ``primal`` (None stands for zero, for the whole value or any leaf). Each must have exactly its
+    primal's shape and, where the primal is floating or complex, a floating or complex dtype (a
+    complex cotangent of a real primal keeps its real part, as everywhere in reverse mode)."""
+    if value is None:
+        return [None] * len(tree_flatten(primal)[0])
+    v_leaves, v_tree = optree.tree_flatten(value, none_is_leaf=True, namespace=NAMESPACE)
+    p_leaves, p_tree = optree.tree_flatten(primal, none_is_leaf=True, namespace=NAMESPACE)
+    if v_tree != p_tree:
+        raise ValueError(f"{rule} returned a {kind} with structure {v_tree} for {label}, which "
+                         f"has structure {p_tree}; give one {kind} per leaf, with its nesting")
     out = []
-    for c, a in zip(cts, args):
-        n = len(tree_flatten(a)[0])
-        out.extend([None] * n if c is None else tree_flatten(c)[0])
+    for j, (v, p) in enumerate(zip(v_leaves, p_leaves)):
+        if p is None:  # an empty node of the primal: no leaf
+            continue
+        if v is not None and _is_numeric(p):
+            where = _leaf_name(label, primal, j, none_is_leaf=True)
+            if vspace.shape_of(v) != vspace.shape_of(p):
+                raise ValueError(
+                    f"{rule} returned a {kind} of shape {vspace.shape_of(v)} for {where}, of "
+                    f"shape {vspace.shape_of(p)}; it must have exactly its primal's shape (sum "
+                    "any broadcast axes in the rule)")
+            if _is_inexact(p) and not _is_inexact(v):
+                raise TypeError(
+                    f"{rule} returned {_describe(v)} as the {kind} for {where}, of dtype "
+                    f"{_dtype_of(p)}; {kind}s of floating-point values must be floating-point "
+                    f"(return 0.0 or None for a zero {kind})")
+        out.append(v)
     return out
+
+
+def _is_numeric(x) -> bool:
+    return hasattr(x, "dtype") or isinstance(x, (int, float, complex))
+
+
+def _is_inexact(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, (float, complex))
+    return dtype.kind in "fc"
 
 
 class custom_jvp:
@@ -762,12 +815,22 @@ class custom_jvp:
                    for x in leaves]
         tangents = [x.tangent if isinstance(x, JVPTracer) and x._trace is trace
                     else dnp.zeros_like_value(x) for x in leaves]
-        out, tout = self.jvp(tuple(tree_unflatten(tree, primals)),
-                             tuple(tree_unflatten(tree, tangents)))
+        out, tout = self._rule(tuple(tree_unflatten(tree, primals)),
+                               tuple(tree_unflatten(tree, tangents)))
         out_leaves, out_tree = tree_flatten(out)
-        t_leaves = tree_flatten(tout)[0]
-        wrapped = [JVPTracer(trace, o, t) for o, t in zip(out_leaves, t_leaves)]
+        t_leaves = self._tangents(tout, out)
+        wrapped = [JVPTracer(trace, o, dnp.zeros_like_value(o) if t is None else t)
+                   for o, t in zip(out_leaves, t_leaves)]
         return tree_unflatten(out_tree, wrapped)
+
+    def _rule(self, primals: tuple, tangents: tuple) -> tuple:
+        return _rule_pair(self.jvp(primals, tangents),
+                          f"the jvp rule of custom_jvp function {self.fun.__name__}",
+                          "(output, tangent of the output)")
+
+    def _tangents(self, tangent_out, out) -> list:
+        return _rule_leaves(tangent_out, out, f"the jvp rule of custom_jvp function "
+                            f"{self.fun.__name__}", "tangent", "the output")
 
     def _reverse(self, trace, leaves, tree):
         vals = _unwrap_leaves(trace, leaves)
@@ -778,16 +841,20 @@ class custom_jvp:
         def pull(g_leaves):
             # The tangent map t -> jvp(primals, t)[1] is linear; its VJP is its transpose.
             def tangent_map(*t_leaves):
-                return self.jvp(primals, tuple(tree_unflatten(tree, list(t_leaves))))[1]
+                tangent_out = self._rule(primals, tuple(tree_unflatten(tree, list(t_leaves))))[1]
+                return tree_unflatten(out_tree, [dnp.zeros_like_value(o) if t is None else t
+                                                 for o, t in zip(out_leaves,
+                                                                 self._tangents(tangent_out, out))])
 
             zeros = [dnp.zeros_like_value(v) for v in vals]
             _, pull_t = vjp(tangent_map, *zeros)
             return list(pull_t(tree_unflatten(out_tree, g_leaves)))
 
         def push(primal_leaves, tangent_leaves):
-            rule_out = self.jvp(tuple(tree_unflatten(tree, primal_leaves)),
-                                tuple(tree_unflatten(tree, tangent_leaves)))
-            return tree_flatten(rule_out[1])[0]
+            tangent_out = self._rule(tuple(tree_unflatten(tree, primal_leaves)),
+                                     tuple(tree_unflatten(tree, tangent_leaves)))[1]
+            return [dnp.zeros_like_value(o) if t is None else t
+                    for o, t in zip(out_leaves, self._tangents(tangent_out, out))]
 
         return tree_unflatten(out_tree,
                               _record(trace, self.fun.__name__, leaves, out_leaves, pull, push))
