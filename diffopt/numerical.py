@@ -433,7 +433,8 @@ def check_grads(f: Callable, args: Sequence, modes: Sequence[str] = ("fwd", "rev
     Reverse mode: ``<u, J v> = <vjp(u), v>`` for random ``u`` and ``v``. With ``order > 1`` the same
     checks run on the derivative functions themselves (``x -> J(x) v`` and ``x -> vjp(x)(u)``).
     Raises ``AssertionError`` with a readable report on a mismatch: which mode and derivative
-    order, the AD and finite-difference numbers, and the largest error.
+    order, the AD and finite-difference numbers, and the largest error. ``args`` is a tuple,
+    ``modes`` a tuple of "fwd" and/or "rev"; a check that would compare nothing raises.
 
     >>> check_grads(np.sin, (0.5,), order=2)
     """

@@ -678,8 +678,10 @@ class custom_vjp:
     ... def f(x): return np.sin(x)
     >>> f.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda cos_x, g: (g * cos_x,))
 
-    ``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple`` (one cotangent per argument).
-    Under forward mode the ordinary implementation is differentiated instead.
+    ``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple``: one cotangent per
+    argument, with exactly its shape and pytree structure (None for a zero one); a rule that
+    returns anything else is refused with an error naming it. Under forward mode the ordinary
+    implementation is differentiated instead.
     """
 
     def __init__(self, fun: Callable):
@@ -786,8 +788,9 @@ class custom_jvp:
     ... def f(x): return np.log1p(np.exp(x))
     >>> f.defjvp(lambda primals, tangents: (f(primals[0]), tangents[0] * expit(primals[0])))
 
-    ``jvp(primals, tangents) -> (out, tangent_out)`` must be linear in the tangents; reverse mode
-    transposes it by differentiating it with respect to the tangents.
+    ``jvp(primals, tangents) -> (out, tangent_out)`` must be linear in the tangents, and
+    ``tangent_out`` shaped exactly like ``out`` (checked); reverse mode transposes it by
+    differentiating it with respect to the tangents.
     """
 
     def __init__(self, fun: Callable):
