@@ -46,7 +46,10 @@ def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
     """Hairer-Wanner's starting step (one extra evaluation of ``fun_c``, on plain arrays).
 
     ``batched=True``: ``t0``/``span`` are ``(B,)``, ``y0``/``f0`` ``(B, ...)`` and ``fun_c`` is
-    called once on the whole batch; gives a ``(B,)`` array of first steps.
+    called once on the whole batch; gives a ``(B,)`` array of first steps. Where the probe
+    ``fun_c(t0 + h0, y0 + h0 f0)`` is not finite (it left ``fun``'s domain) and the step comes
+    out nan or 0, the step is the first guess ``h0``, which step control then shrinks; it is
+    non-finite only if ``y0`` or ``f0`` is.
 
     >>> initial_step(lambda t, y: -y, 0.0, np.ones(2), -np.ones(2), 4, 1e-6, 1e-9, 1.0)
     """
@@ -63,6 +66,7 @@ def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
         ratio = float(ratio)
     h1 = np.where(flat, np.maximum(1e-6, h0 * 1e-3), ratio ** (1.0 / (order + 1)))
     h = np.minimum(np.minimum(100 * h0, h1), span)
+    h = np.where((h > 0) & (h < np.inf), h, h0)  # (nan fails both)
     return h if batched else float(h)
 
 
