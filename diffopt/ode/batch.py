@@ -35,14 +35,7 @@ from . import status as st
 from .control import PIController, error_norm, initial_step, lands_on_end
 from .events import STEP_START_THETA, Event, call_condition
 from .interpolation import StepInterpolant, broadcast_rows
-from .status import (  # (re-exported: the per-trajectory status codes)
-    DONE,
-    EVENT_NON_FINITE,
-    MAX_STEPS,
-    NON_FINITE,
-    STEP_UNDERFLOW,
-    TERMINAL_EVENT,
-)
+from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
 from .tableaus import TABLEAUS, Tableau, combine
 
 ILLINOIS_STEPS, ROOT_STEPS = 40, 100

@@ -25,14 +25,7 @@ from .batch import BatchSolution, solve_batch
 from .control import PIController, error_norm, initial_step, lands_on_end
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
-from .status import (  # (re-exported: the status codes)
-    DONE,
-    EVENT_NON_FINITE,
-    MAX_STEPS,
-    NON_FINITE,
-    STEP_UNDERFLOW,
-    TERMINAL_EVENT,
-)
+from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
 from .tableaus import TABLEAUS, Tableau, combine
 
 EPS = np.finfo(float).eps
