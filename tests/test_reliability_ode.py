@@ -133,6 +133,23 @@ def test_nan_at_the_start_under_grad_raises_with_every_adjoint(adjoint):
         diffopt.grad(loss)(np.array([1.0]))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batched", (False, True))
+def test_nan_bounds_tolerances_and_end_times_are_refused(backend, batched):
+    # each would let a loop run unbounded, or end it at once as if the solve had succeeded
+    y0 = np.ones((1, 1)) if batched else np.ones(1)
+    kw = dict(backend=backend, batched=batched)
+    for bad in (np.nan, np.inf, -1, 2.5, "10"):
+        with pytest.raises(ValueError, match="max_steps must be a whole number"):
+            solve(decay, y0, (0.0, np.inf), method="rk4", dt=0.1, events=[NEVER],
+                  max_steps=bad, **kw)
+    for tol in (dict(rtol=np.nan), dict(atol=np.nan), dict(rtol=np.inf)):
+        with pytest.raises(ValueError, match="need finite rtol > 0 and atol >= 0"):
+            solve(decay, y0, (0.0, 1.0), **tol, **kw)
+    with pytest.raises(ValueError, match="t_span must be finite"):
+        solve(decay, y0, (0.0, np.nan), events=[NEVER], **kw)
+
+
 # ---------------------------------------------------------------- nan in the middle
 
 

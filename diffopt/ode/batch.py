@@ -32,7 +32,14 @@ from diffopt.core.pytree import tree_leaves, tree_map
 from diffopt.transforms import jvp
 
 from . import status as st
-from .control import PIController, error_norm, initial_step, lands_on_end
+from .control import (
+    PIController,
+    check_max_steps,
+    check_tolerances,
+    error_norm,
+    initial_step,
+    lands_on_end,
+)
 from .events import STEP_START_THETA, Event, call_condition
 from .interpolation import StepInterpolant, broadcast_rows
 from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
@@ -123,9 +130,9 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     for e in events:
         if not isinstance(e, Event):
             raise TypeError(f"events must be Event objects, got {type(e).__name__}")
-    rtol, atol = float(rtol), float(atol)
-    if tab.adaptive and (rtol <= 0 or atol < 0):
-        raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+    if tab.adaptive:
+        rtol, atol = check_tolerances(rtol, atol)
+    max_steps = check_max_steps(max_steps)
     if not tab.adaptive and dt is None:
         raise ValueError(f"batched solves with the fixed-step method {tab.name!r} need a "
                          f"positive finite step dt=, got {dt!r}")
@@ -145,8 +152,8 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
     args_c = tree_map(concrete, args)
     t_c, t_end_c = np.array(concrete(t0), dtype=float), np.array(concrete(t_end), dtype=float)
-    if not np.all(np.isfinite(t_c)):
-        raise ValueError("t_span[0] must be finite")
+    if not np.all(np.isfinite(t_c)) or np.any(np.isnan(t_end_c)):
+        raise ValueError("t_span must be finite (t_span[1] may be inf)")
     if np.any(t_end_c < t_c):
         raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not supported")
     if np.any(~np.isfinite(t_end_c)) and not any(e.terminal for e in events):

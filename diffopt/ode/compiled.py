@@ -438,10 +438,11 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive finite number, got {dt!r}")
     t0_c, t_end_c = (np.asarray(concrete(v), dtype=float) for v in (t0, t_end))
-    if not np.all(np.isfinite(t0_c)) or np.any(t_end_c < t0_c) or (
-            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)) or (
-            tab.adaptive and not (rtol > 0 and atol >= 0)):
+    if not np.all(np.isfinite(t0_c)) or np.any(np.isnan(t_end_c)) or np.any(t_end_c < t0_c) or (
+            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)):
         return numpy_path()  # (which raises the right error)
+    if tab.adaptive:
+        rtol, atol = control.check_tolerances(rtol, atol)
     inputs = [y0, t0, t_end] + leaves
     top = _top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
@@ -455,7 +456,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
         return numpy_path()
     y0_c = y0_c.astype(float)
     leaves_c = [concrete(x) for x in leaves]
-    opts = (dt, float(rtol), float(atol), int(max_steps))
+    opts = (dt, float(rtol), float(atol), control.check_max_steps(max_steps))
     if batched:
         return _solve_batch(fun, y0_c, t0_c, t_end_c, leaves_c, tree, tab, events, opts,
                             inputs, top, numpy_path)

@@ -30,6 +30,36 @@ def lands_on_end(remaining, h, t):
     return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
 
 
+def check_tolerances(rtol, atol) -> tuple[float, float]:
+    """``(rtol, atol)`` as floats; ValueError unless ``0 < rtol`` and ``0 <= atol``, both finite
+    (a nan tolerance would reject every step).
+
+    >>> check_tolerances(1e-6, 0)
+    (1e-06, 0.0)
+    """
+    rtol, atol = float(rtol), float(atol)
+    if not (0 < rtol < np.inf and 0 <= atol < np.inf):
+        raise ValueError(f"need finite rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+    return rtol, atol
+
+
+def check_max_steps(max_steps) -> int:
+    """``max_steps`` as an int; ValueError unless it is a whole number >= 0 (nan or inf would
+    let a solve run forever).
+
+    >>> check_max_steps(1e3)
+    1000
+    """
+    try:
+        whole = max_steps >= 0 and int(max_steps) == max_steps
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or isinstance(max_steps, bool):
+        raise ValueError(f"max_steps must be a whole number >= 0 (it bounds the step attempts), "
+                         f"got {max_steps!r}")
+    return int(max_steps)
+
+
 def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):
     """RMS norm of the error estimate scaled by ``atol + rtol * max(|y0|, |y1|)``.
 
@@ -127,4 +157,4 @@ class PIController:
         return fac
 
 
-__all__ = ["error_norm", "initial_step", "PIController"]
+__all__ = ["check_max_steps", "check_tolerances", "error_norm", "initial_step", "PIController"]

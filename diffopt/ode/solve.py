@@ -22,7 +22,14 @@ from diffopt.core.pytree import tree_leaves, tree_map
 
 from . import status
 from .batch import BatchSolution, solve_batch
-from .control import PIController, error_norm, initial_step, lands_on_end
+from .control import (
+    PIController,
+    check_max_steps,
+    check_tolerances,
+    error_norm,
+    initial_step,
+    lands_on_end,
+)
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
 from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
@@ -114,6 +121,7 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     tab = _method(method)
     backend = _backend(backend, y0)
     adjoint = _adjoint(adjoint)
+    max_steps = check_max_steps(max_steps)
     if backend == "numba":
         from .compiled import solve_compiled
 
@@ -156,14 +164,15 @@ class _Stepper:
         t0, t_end = _span(t_span)
         args = _args(args)
         events = _events(events)
-        rtol, atol = float(rtol), float(atol)
-        if tab.adaptive and (rtol <= 0 or atol < 0):
-            raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+        if tab.adaptive:
+            rtol, atol = check_tolerances(rtol, atol)
+        max_steps = check_max_steps(max_steps)
         self.traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
         self.args_c = tree_map(concrete, args)
         t0_c, t_end_c = float(concrete(t0)), float(concrete(t_end))
-        if not np.isfinite(t0_c):
-            raise ValueError(f"t_span[0] must be finite, got {t0_c}")
+        if not np.isfinite(t0_c) or np.isnan(t_end_c):
+            raise ValueError(f"t_span must be finite (t_span[1] may be inf), got "
+                             f"({t0_c}, {t_end_c})")
         if t_end_c < t0_c:
             raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not "
                                       "supported")
