@@ -181,6 +181,11 @@ def test_nan_mid_solve_fixed_step():
     assert float(sol.t_final) == pytest.approx(0.5)
     assert_same(solve(down_to_zero, np.array([0.55]), (0.0, 1.0), method="rk4", dt=0.1,
                       backend="numba"), sol)
+    for backend in BACKENDS:
+        batch = solve(down_to_zero, np.array([[0.55], [3.0]]), (0.0, 1.0), method="rk4", dt=0.1,
+                      batched=True, backend=backend)
+        assert list(batch.status) == [-3, 0] and batch.message[0] == sol.message
+        assert float(batch.t_final[0]) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -190,6 +195,11 @@ def test_nan_mid_solve_under_grad_raises(backend):
 
     with pytest.raises(ODESolveError, match="non-finite state"):
         diffopt.grad(loss)(np.array([0.5]))
+    # a batch names the failed trajectory and what went wrong there
+    with pytest.raises(ODESolveError, match=r"trajectories \[0\] .*trajectory 0: non-finite "
+                                            "state: the step size underflowed"):
+        diffopt.grad(lambda y: dnp.sum(solve(down_to_zero, y, (0.0, 1.0), backend=backend,
+                                             batched=True).y_final))(np.array([[0.5], [3.0]]))
     with pytest.raises(ODESolveError, match="non-finite state"):
         diffopt.grad(lambda y: solve(down_to_zero, y, (0.0, 1.0),
                                      adjoint="checkpoint").y_final[0])(np.array([0.5]))
