@@ -368,12 +368,14 @@ def test_a_failing_row_does_not_spoil_the_others():
     assert gp[0] == pytest.approx(-2 * 0.5, rel=1e-6)
 
 
-def test_max_steps_counts_each_trajectory_s_accepted_steps():
+def test_max_steps_counts_each_trajectory_s_step_attempts():
     k = np.array([0.1, 50.0])  # a slow and a fast oscillator: few and many steps
     sol = solve_batch(pendulum_rows, Y0[:2], (0.0, 2.0), (k,), "dopri5", max_steps=15)
     single = [solve(pendulum, Y0[i], (0.0, 2.0), (k[i],), max_steps=15) for i in range(2)]
     assert [s.status for s in single] == [0, -1]
+    assert single[1].n_steps + single[1].n_rejected == 15
     assert list(sol.status) == [0, -1] and list(sol.n_steps) == [s.n_steps for s in single]
+    assert list(sol.n_rejected) == [s.n_rejected for s in single]
     assert float(sol.t_final[1]) == pytest.approx(float(single[1].t_final), rel=1e-12)
     assert float(sol.t_final[1]) < 2.0
 

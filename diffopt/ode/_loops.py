@@ -28,6 +28,20 @@ from diffopt.ode.control import (
     MIN_PREV_ERROR,
     SAFETY,
 )
+from diffopt.ode.status import (
+    BAD_CONDITION,
+    BAD_CONDITION_IN_STEP,
+    BAD_SLOPE0,
+    BAD_STATE,
+    BAD_STEP,
+    BAD_Y0,
+    EVENT_NON_FINITE,
+    MAX_STEPS,
+    NON_FINITE,
+    SHRUNK,
+    STEP_UNDERFLOW,
+    TERMINAL_EVENT,
+)
 
 # --- placeholders: every generated module defines these after this source -------------------
 rhs_into = rhs_vjp_into = conds_into = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
@@ -138,12 +152,15 @@ def event_value(i, t, h, y0, y1, K, theta, p, cst):
 
 def locate(i, t, h, y0, y1, K, g1, p, cst):
     """``theta`` in [0, 1] of event ``i``'s sign change in the step: Illinois false position on
-    the interpolant, bisection when it stalls."""
+    the interpolant, bisection when it stalls, ``ROOT_STEPS`` iterations at most; nan if the
+    condition was not finite on the way."""
     if g1 == 0.0:
         return 1.0
     lo, hi = 0.0, 1.0
     f_lo = event_value(i, t, h, y0, y1, K, lo, p, cst)
     f_hi = event_value(i, t, h, y0, y1, K, hi, p, cst)
+    if not (np.isfinite(f_lo) and np.isfinite(f_hi)):
+        return np.nan
     if not f_lo * f_hi < 0:
         return 1.0
     x = 0.5
@@ -153,6 +170,8 @@ def locate(i, t, h, y0, y1, K, g1, p, cst):
         x_new = xf if (np.isfinite(xf) and lo < xf < hi and it < ROOT_STEPS // 2) \
             else 0.5 * (lo + hi)
         f_x = event_value(i, t, h, y0, y1, K, x_new, p, cst)
+        if not np.isfinite(f_x):
+            return np.nan
         if f_x == 0.0:
             x = x_new
             break
@@ -190,14 +209,16 @@ def grow(a, n):
 
 
 def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
-    """Integrate from ``t0`` to ``t_end`` or the first terminal event.
+    """Integrate from ``t0`` to ``t_end`` or the first terminal event, ``max_steps`` step
+    attempts (accepted or rejected) at most.
 
     Returns ``(status, n, ts, hs, ys, nfev, n_rejected, ev, theta, clipped, t_r, g_c, slope,
-    log_i, log_t, log_y)``: ``ts``/``ys`` the ``n + 1`` saved times and states (the last one
-    where the solve stopped), ``hs`` the ``n`` step sizes, ``ev`` the terminal event that fired
-    (-1: none) at ``theta`` in the last step, time ``t_r``, where its condition is ``g_c`` with
-    slope ``slope`` along the interpolant; ``clipped`` whether the last step was cut to end at
-    ``t_end``; and the log of every event that fired.
+    log_i, log_t, log_y, cause, t_bad, h_bad, i_bad)``: ``ts``/``ys`` the ``n + 1`` saved times
+    and states (the last one where the solve stopped), ``hs`` the ``n`` step sizes, ``ev`` the
+    terminal event that fired (-1: none) at ``theta`` in the last step, time ``t_r``, where its
+    condition is ``g_c`` with slope ``slope`` along the interpolant; ``clipped`` whether the
+    last step was cut to end at ``t_end``; the log of every event that fired; and for a failure
+    (see :mod:`diffopt.ode.status`) its cause, time, step size and event.
     """
     d = y0.shape[0]
     cap = 64
@@ -231,15 +252,34 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
     h = h0
     prev_err = MIN_PREV_ERROR
     last_nonfinite = False
-    while t < t_end:
-        if n >= max_steps:
-            status = -1
+    cause = 0
+    t_bad = t
+    h_bad = 0.0
+    i_bad = -1
+    if not all_finite(y):
+        status, cause = NON_FINITE, BAD_Y0
+    elif not all_finite(f):
+        status, cause = NON_FINITE, BAD_SLOPE0
+    for i in range(M):
+        if status == 0 and not np.isfinite(g_prev[i]):
+            status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION, i
+    while status == 0 and t < t_end:
+        t_bad = t
+        if n + n_rej >= max_steps:
+            status = MAX_STEPS
             break
         remaining = t_end - t
         last = lands_on_end(remaining, h, t)
         hc = remaining if last else h
+        h_bad = hc
+        if not np.isfinite(hc):
+            status, cause = NON_FINITE, BAD_STEP
+            break
         if hc <= 10 * EPS * max(1.0, abs(t)):
-            status = -3 if last_nonfinite else -2
+            if last_nonfinite:
+                status, cause = NON_FINITE, SHRUNK
+            else:
+                status = STEP_UNDERFLOW
             break
         stages(t, hc, y, f, p, cst, K, Y, y_new)
         t_new = t_end if last else t + hc
@@ -263,28 +303,31 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             h = hc * pi_factor(en, prev_err, False)  # (as PIController.accepted_factor)
             prev_err = max(en, MIN_PREV_ERROR)
         elif not finite:
-            status = -3
+            status, cause, t_bad = NON_FINITE, BAD_STATE, t_new
             break
-        n += 1
-        clipped = last
         conds_into(t_new, y_new, t, y, p, cst, g_new)
         # events of this step, in time order; the first terminal one stops the solve
         best = 2.0
         any_fired = False
         for i in range(M):
-            if not np.isfinite(g_new[i]):
-                status = -4
+            if status == 0 and not np.isfinite(g_new[i]):
+                status, cause, t_bad, i_bad = EVENT_NON_FINITE, BAD_CONDITION, t_new, i
             elif crosses(g_prev[i], g_new[i], DIRECTION[i]):
                 any_fired = True
-        if status == -4:
+        if status != 0:
             break
         if any_fired:
             ths = np.full(M, 2.0)
             for i in range(M):
-                if crosses(g_prev[i], g_new[i], DIRECTION[i]):
+                if status == 0 and crosses(g_prev[i], g_new[i], DIRECTION[i]):
                     ths[i] = locate(i, t, hc, y, y_new, K, g_new[i], p, cst)
-                    if TERMINAL[i] and ths[i] < best:
+                    if np.isnan(ths[i]):
+                        status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION_IN_STEP, i
+                    elif TERMINAL[i] and ths[i] < best:
                         best, ev = ths[i], i
+            if status != 0:
+                ev = -1
+                break
             for i in np.argsort(ths):  # log the events up to the terminal one
                 if ths[i] <= min(best, 1.0):
                     log_i = grow(log_i, n_log + 1)
@@ -294,6 +337,8 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
                     log_t[n_log] = t + ths[i] * hc
                     log_y[n_log] = interp(ths[i], hc, y, y_new, K)
                     n_log += 1
+        n += 1
+        clipped = last
         if n >= ts.shape[0]:  # (checked here: a call per step costs as much as the step)
             ts, hs, ys = grow(ts, n + 1), grow(hs, n + 1), grow(ys, n + 1)
         hs[n - 1] = hc
@@ -305,7 +350,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             g_c = conds(t_r, ys[n], t, y, p, cst)[ev]
             if theta > 0.0:
                 slope = slopes(t_r, t, hc, y, y_new, K, p, cst)[ev]
-            status = 1
+            status = TERMINAL_EVENT
             break
         ts[n] = t_new
         set_row(ys, n, y_new)
@@ -314,7 +359,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         f, f_new = f_new, f
         g_prev, g_new = g_new, g_prev
     return (status, n, ts[:n + 1], hs[:n], ys[:n + 1], nfev, n_rej, ev, theta, clipped, t_r, g_c,
-            slope, log_i[:n_log], log_t[:n_log], log_y[:n_log])
+            slope, log_i[:n_log], log_t[:n_log], log_y[:n_log], cause, t_bad, h_bad, i_bad)
 
 
 def step_vjp(t, h, y, p, cst, ybar, K, Y, kbar, y_new, yb, pbar, need_h):
@@ -412,9 +457,11 @@ def backward(ts, hs, ys, n, ev, jump, clipped, t_r, g_c, slope, p, cst, gt, gy, 
 
 
 def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, keep, status,
-                    n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c, slope):
+                    n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c, slope, cause, t_bad,
+                    h_bad, i_bad):
     """:func:`integrate` for rows ``lo:hi`` of ``y0s`` (each its own start and end time, and its
-    slice of the per-trajectory parameters), written into the output arrays. With ``keep``,
+    slice of the per-trajectory parameters), written into the output arrays (``cause`` to
+    ``i_bad``: each failure's). With ``keep``,
     returns the rows' saved times, step sizes and states end to end, ``(offsets, ts, hs, ys)``
     (row ``lo + j`` at ``offsets[j]:offsets[j + 1]``), for :func:`backward_batch`."""
     d = y0s.shape[1]
@@ -426,6 +473,7 @@ def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps
         out = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], p_row(p, b), cst, rtol, atol, max_steps)
         status[b], n_steps[b], ev[b], nfev[b] = out[0], out[1], out[7], out[5]
         theta[b], clipped[b], t_r[b], g_c[b], slope[b] = out[8], out[9], out[10], out[11], out[12]
+        cause[b], t_bad[b], h_bad[b], i_bad[b] = out[16], out[17], out[18], out[19]
         t_f[b] = out[2][-1]
         y_f[b] = out[4][-1]
         if keep:

@@ -31,14 +31,20 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 from diffopt.transforms import jvp
 
-from .control import PIController, error_norm, initial_step, lands_on_end
+from . import status as st
+from .control import (
+    PIController,
+    check_max_steps,
+    check_tolerances,
+    error_norm,
+    initial_step,
+    lands_on_end,
+)
 from .events import STEP_START_THETA, Event, call_condition
 from .interpolation import StepInterpolant, broadcast_rows
+from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
 from .tableaus import TABLEAUS, Tableau, combine
 
-# per-trajectory status codes (as in ``Solution.status``), plus a failed event condition
-DONE, TERMINAL_EVENT = 0, 1
-MAX_STEPS, STEP_UNDERFLOW, NON_FINITE, EVENT_NON_FINITE = -1, -2, -3, -4
 ILLINOIS_STEPS, ROOT_STEPS = 40, 100
 EPS = np.finfo(float).eps
 
@@ -51,8 +57,10 @@ class BatchSolution:
     stopped; ``event_time`` ``(B,)`` (its ``t_final``: the terminal event's time where one fired),
     ``event_index`` ``(B,)`` ints: the terminal event that stopped the trajectory (-1: none);
     ``status`` ``(B,)`` ints (0 end of ``t_span``, 1 terminal event, -1 ``max_steps``, -2 step size
-    underflow, -3 non-finite state, -4 non-finite event condition); ``n_steps``/``n_rejected``
-    ``(B,)`` accepted/rejected steps of each trajectory.
+    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition) and
+    ``message``, one string per trajectory, as :attr:`Solution.message`; ``n_steps``/
+    ``n_rejected`` ``(B,)`` accepted/rejected steps of each trajectory (``max_steps`` bounds
+    their sum).
 
     ``t``/``y``: with ``saveat``, the common save times ``(n,)`` (plain values) and the states
     ``(n, B, ...)`` read off each trajectory's dense output; a trajectory that stopped before a
@@ -79,6 +87,7 @@ class BatchSolution:
     y: object = None
     n_rejected: np.ndarray | None = None
     event_log: list = field(default_factory=list)
+    message: list = field(default_factory=list)
 
     @property
     def success(self) -> np.ndarray:
@@ -107,10 +116,12 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     conditions are called like ``fun`` and return ``(B,)`` values; with ``needs_step_start``
     they receive ``step_start=(t0, y0)`` per trajectory, and must give finite values (and finite
     derivatives) at ``t == t0``. Terminal events stop their trajectory; every event that fires is
-    logged per trajectory. Differentiable in ``y0``, ``args`` and ``t_span`` like
-    :func:`diffopt.ode.solve`. ``raise_on_failure``: when derivatives are being taken, a failed
-    trajectory raises :class:`ODESolveError` naming it (``False``: return, and let the caller
-    read ``status``). Usually called as ``solve(..., batched=True)``.
+    logged per trajectory. ``max_steps`` bounds each trajectory's step attempts (accepted or
+    rejected); failures end a trajectory as in :func:`diffopt.ode.solve`. Differentiable in
+    ``y0``, ``args`` and ``t_span`` like :func:`diffopt.ode.solve`. ``raise_on_failure``: when
+    derivatives are being taken, a failed trajectory raises :class:`ODESolveError` naming it
+    (``False``: return, and let the caller read ``status``). Usually called as
+    ``solve(..., batched=True)``.
 
     >>> solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5").y_final
     """
@@ -119,9 +130,9 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     for e in events:
         if not isinstance(e, Event):
             raise TypeError(f"events must be Event objects, got {type(e).__name__}")
-    rtol, atol = float(rtol), float(atol)
-    if tab.adaptive and (rtol <= 0 or atol < 0):
-        raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+    if tab.adaptive:
+        rtol, atol = check_tolerances(rtol, atol)
+    max_steps = check_max_steps(max_steps)
     if not tab.adaptive and dt is None:
         raise ValueError(f"batched solves with the fixed-step method {tab.name!r} need a "
                          f"positive finite step dt=, got {dt!r}")
@@ -141,8 +152,8 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
     args_c = tree_map(concrete, args)
     t_c, t_end_c = np.array(concrete(t0), dtype=float), np.array(concrete(t_end), dtype=float)
-    if not np.all(np.isfinite(t_c)):
-        raise ValueError("t_span[0] must be finite")
+    if not np.all(np.isfinite(t_c)) or np.any(np.isnan(t_end_c)):
+        raise ValueError("t_span must be finite (t_span[1] may be inf)")
     if np.any(t_end_c < t_c):
         raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not supported")
     if np.any(~np.isfinite(t_end_c)) and not any(e.terminal for e in events):
@@ -165,13 +176,18 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     f_cur = f(t, y)
     y_c = np.asarray(concrete(y))
     g_prev = [_values(e, t_c, y_c, args_c, (t_c, y_c), n_b) for e in events]
-    status = np.full(n_b, DONE)
     event_index = np.full(n_b, -1)
     n_steps = np.zeros(n_b, dtype=int)
     n_rej = np.zeros(n_b, dtype=int)
     last_nonfinite = np.zeros(n_b, dtype=bool)
     log = [[] for _ in range(n_b)]
     active = t_c < t_end_c
+    failures = Failures(n_b, active)
+    status, fail = failures.status, failures.fail
+    cause = st.start_cause(y_c, concrete(f_cur), batched=True)
+    fail(cause > 0, NON_FINITE, t_c, cause=cause)
+    for i, g in enumerate(g_prev):
+        fail(~np.isfinite(g), EVENT_NON_FINITE, t_c, cause=st.BAD_CONDITION, event=i)
     saved = None if saves is None else _Saves(saves, n_b, y0, t_c)
     hist_t, hist_y = ([t], [y]) if save_steps and saves is None else (None, None)
     if tab.adaptive:
@@ -207,16 +223,15 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         return h, t_new, stages, y_new, f(t_new, y_new)
 
     while active.any():
-        over = active & (n_steps >= max_steps)
-        status[over] = MAX_STEPS
-        active &= ~over
+        fail(active & (n_steps + n_rej >= max_steps), MAX_STEPS, t_c)
         remaining = t_end_c - t_c
         with np.errstate(invalid="ignore"):
             last = active & lands_on_end(remaining, h_prop, t_c)
-        hc = np.where(last, remaining, h_prop)
-        under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
-        status[under] = np.where(last_nonfinite[under], NON_FINITE, STEP_UNDERFLOW)
-        active &= ~under
+            hc = np.where(last, remaining, h_prop)
+            fail(active & ~np.isfinite(hc), NON_FINITE, t_c, cause=st.BAD_STEP, h=hc)
+            under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
+        fail(under & last_nonfinite, NON_FINITE, t_c, cause=st.SHRUNK, h=hc)
+        fail(under, STEP_UNDERFLOW, t_c, h=hc)
         if not active.any():
             break
         last &= active
@@ -238,31 +253,35 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             last_nonfinite = np.where(active, bad, last_nonfinite)
             fac_rej = ctrl.factor(en, rejected=True)
             fac_acc = ctrl.accepted_factor(en, accepted)
-            h_prop = np.where(bad, 0.25 * hc, np.where(rejected, hc * fac_rej,
-                                                       np.where(accepted, hc * fac_acc, h_prop)))
+            with np.errstate(over="ignore"):  # (a step grown to inf fails at the next attempt)
+                h_prop = np.where(bad, 0.25 * hc, np.where(
+                    rejected, hc * fac_rej, np.where(accepted, hc * fac_acc, h_prop)))
         else:
             bad = active & ~finite
-            status[bad] = NON_FINITE
-            active &= ~bad
+            fail(bad, NON_FINITE, t_new_c, cause=st.BAD_STATE)
             accepted = active.copy()
         if bad.any() and traced:
             # redo the step with those rows standing still: inf/nan there would leak into the
             # other rows' derivatives (0 * inf) although the rows are masked out
             hc = np.where(bad, 0.0, hc)
             h, t_new, stages, y_new, f_new = attempt(hc, last & ~bad)
-        n_steps[accepted] += 1
         interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
         interp_c = interp.concrete() if events else None
         start_c = (t_c, y_c)
         g_new = [_values(e, t_new_c, y_new_c, args_c, start_c, n_b) for e in events]
-        for g in g_new:
-            nan = accepted & ~np.isfinite(g)
-            status[nan] = EVENT_NON_FINITE
-            active &= ~nan
-            accepted &= ~nan
+        for i, g in enumerate(g_new):
+            fail(accepted & ~np.isfinite(g), EVENT_NON_FINITE, t_new_c, cause=st.BAD_CONDITION,
+                 event=i)
+        accepted &= active
         theta = [_locate(e, interp_c, args_c, g_new[i], accepted & _crosses(g_prev[i], g_new[i],
                                                                            e.direction))
                  for i, e in enumerate(events)]
+        for i, th in enumerate(theta):
+            fail(np.isnan(th), EVENT_NON_FINITE, t_c, cause=st.BAD_CONDITION_IN_STEP, h=hc,
+                 event=i)
+        accepted &= active
+        theta = [np.where(accepted, th, np.inf) for th in theta]  # (failed rows log nothing)
+        n_steps[accepted] += 1
         stop_theta, stop_index = _first_terminal(events, theta, n_b)
         fired = stop_index >= 0
         t_star, y_star = _log_events(events, theta, stop_theta, stop_index, interp, interp_c,
@@ -291,12 +310,11 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             hist_t.append(t)
             hist_y.append(y)
 
+    message = failures.messages(t_c, event_index, max_steps, t_end_c,
+                                any(e.terminal for e in events))
     failed = np.flatnonzero(status < 0)
     if failed.size and traced and raise_on_failure:
-        from .solve import ODESolveError
-
-        raise ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
-                            f"(status {status[failed].tolist()}); no derivative can be given")
+        raise failures.error(message)
     if saved is not None:
         ts, ys = saves, saved.result(y)
     elif hist_t is not None:
@@ -305,7 +323,62 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         ts = ys = None
     return BatchSolution(
         t_final=t, y_final=y, event_time=t, event_index=event_index, status=status,
-        n_steps=n_steps, nfev=nfev[0], t=ts, y=ys, n_rejected=n_rej, event_log=log)
+        n_steps=n_steps, nfev=nfev[0], t=ts, y=ys, n_rejected=n_rej, event_log=log,
+        message=message)
+
+
+class Failures:
+    """Each trajectory's status and, for a failure, what went wrong where: ``cause``, ``t``,
+    ``h``, ``event`` (see :func:`diffopt.ode.status.message`); the compiled loops write these
+    arrays, the NumPy loop calls ``fail``.
+
+    ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``t``, ``h``
+    a scalar or ``(B,)``) with the failure ``code``, clearing them in ``active``; a row keeps
+    its first failure."""
+
+    def __init__(self, n_b: int, active: np.ndarray | None = None):
+        self.active = np.ones(n_b, dtype=bool) if active is None else active
+        self.status = np.full(n_b, DONE, dtype=np.int64)  # (int64s: the compiled loops write)
+        self.cause = np.zeros(n_b, dtype=np.int64)
+        self.event = np.full(n_b, -1, dtype=np.int64)
+        self.t, self.h = np.zeros(n_b), np.zeros(n_b)
+
+    def fail(self, rows, code: int, t, *, cause=0, h=0.0, event: int = -1) -> None:
+        rows = rows & (self.status == DONE)
+        if not rows.any():
+            return
+        n_b = len(rows)
+        self.status[rows] = code
+        for mine, value in ((self.cause, cause), (self.t, t), (self.h, h), (self.event, event)):
+            mine[rows] = np.broadcast_to(value, (n_b,))[rows]
+        self.active &= ~rows
+
+    def messages(self, t_c, event_index, max_steps: int, t_end_c, terminal: bool) -> list:
+        """One message per trajectory (``t_c``: where each stopped; ``terminal``: whether the
+        solve has terminal events)."""
+        t_end_c = np.broadcast_to(t_end_c, self.status.shape)
+        out = []
+        for b, code in enumerate(self.status.tolist()):
+            if code == DONE:
+                out.append(st.message(DONE, 0.0))
+            elif code == TERMINAL_EVENT:
+                out.append(st.message(code, float(t_c[b]), event=int(event_index[b])))
+            else:
+                out.append(st.message(code, float(self.t[b]), cause=int(self.cause[b]),
+                                      h=float(self.h[b]), event=int(self.event[b]),
+                                      max_steps=max_steps, t_end=float(t_end_c[b]),
+                                      terminal=terminal))
+        return out
+
+    def error(self, message: list):
+        """The :class:`ODESolveError` of a failed solve under a derivative, naming the failed
+        trajectories and the first one's message."""
+        from .solve import ODESolveError
+
+        failed = np.flatnonzero(self.status < 0)
+        return ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
+                             f"(status {self.status[failed].tolist()}; trajectory {failed[0]}: "
+                             f"{message[failed[0]]}); no derivative can be given")
 
 
 class _Saves:
@@ -422,7 +495,8 @@ def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
     """Per-row ``theta`` in [0, 1] of the condition's sign change on the step's (concrete) dense
     output where ``rows`` (inf elsewhere), vectorised: Illinois false position (superlinear for
     smooth conditions, and fast for a jump at the step start), then bisection after
-    ``ILLINOIS_STEPS``."""
+    ``ILLINOIS_STEPS``, ``ROOT_STEPS`` iterations at most. nan in the rows where the condition
+    was not finite on the way (their root cannot be trusted)."""
     n_b = len(ci.t0)
     if not rows.any():
         return np.full(n_b, np.inf)
@@ -433,8 +507,9 @@ def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
 
     lo, hi = np.zeros(n_b), np.ones(n_b)
     f_lo, f_hi = phi(lo), phi(hi)
+    broken = rows & (g1 != 0.0) & ~(np.isfinite(f_lo) & np.isfinite(f_hi))
     found = rows & (g1 != 0.0) & (f_lo * f_hi < 0)  # else: the step end (as in ``locate``)
-    search = found.copy()
+    search = found & ~broken
     x = np.where(found, 0.5, 1.0)
     side = np.zeros(n_b)
     for it in range(ROOT_STEPS):
@@ -446,6 +521,8 @@ def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
         ok = np.isfinite(xf) & (xf > lo) & (xf < hi) & (it < ILLINOIS_STEPS)
         x_new = np.where(search, np.where(ok, xf, mid), x)
         f_x = phi(x_new)
+        broken |= search & ~np.isfinite(f_x)
+        search &= ~broken
         to_hi = search & (np.sign(f_x) == np.sign(f_hi))  # root in [lo, x]
         to_lo = search & ~to_hi
         f_lo = np.where(to_hi & (side == -1), 0.5 * f_lo, f_lo)
@@ -459,7 +536,7 @@ def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
     theta = np.where(found, x, 1.0)
     if event.needs_step_start:
         theta = np.where(theta < STEP_START_THETA, 0.0, theta)
-    return np.where(rows, theta, np.inf)
+    return np.where(broken, np.nan, np.where(rows, theta, np.inf))
 
 
 def _first_terminal(events, theta, n_b):

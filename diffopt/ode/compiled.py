@@ -39,7 +39,7 @@ from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.transforms import _top_trace, custom_vjp, jvp, single_reverse, vjp
 
-from . import _loops, control, interpolation
+from . import _loops, control, interpolation, status
 from .events import call_condition
 from .tableaus import Tableau
 
@@ -368,7 +368,8 @@ class Run:
 
     def __init__(self, problem: Problem, out, t0: float, t_end: float, leaves, h0):
         (self.status, n, self.ts, self.hs, ys, self.nfev, self.n_rejected, self.ev, self.theta,
-         self.clipped, self.t_r, self.g_c, self.slope, log_i, log_t, log_y) = out
+         self.clipped, self.t_r, self.g_c, self.slope, log_i, log_t, log_y, self.cause,
+         self.t_bad, self.h_bad, self.i_bad) = out
         self.problem, self.t0, self.t_end, self.leaves, self.h0 = problem, t0, t_end, leaves, h0
         self.n_steps = n
         self.ys = ys.reshape((len(ys),) + problem.shape)
@@ -380,10 +381,14 @@ class Run:
 
 
 def _initial_step(problem: Problem, y, t0: float, t_end: float, p, rtol, atol) -> float:
-    """The NumPy path's first step of an adaptive method, with the compiled right-hand side."""
+    """The NumPy path's first step of an adaptive method, with the compiled right-hand side;
+    nan (no evaluation counted) where ``y`` or its slope is not finite: the loop then fails."""
     m, cst = problem.module, problem.cst
+    f0 = m.rhs(t0, y, p, cst)
+    if status.start_cause(y, f0):
+        return np.nan
     span = t_end - t0 if np.isfinite(t_end) else 1.0
-    return control.initial_step(lambda t, yy: m.rhs(t, yy, p, cst), t0, y, m.rhs(t0, y, p, cst),
+    return control.initial_step(lambda t, yy: m.rhs(t, yy, p, cst), t0, y, f0,
                                 problem.tab.order, rtol, atol, span)
 
 
@@ -395,7 +400,8 @@ def _run(problem: Problem, y0, t0: float, t_end: float, leaves: list, dt, rtol, 
     h0 = float(dt) if dt is not None else _initial_step(problem, y, t0, t_end, p, rtol, atol)
     out = m.integrate(y, t0, t_end, h0, p, problem.cst, rtol, atol, max_steps)
     run = Run(problem, out, t0, t_end, p, h0)
-    run.nfev += dt is None  # (the first step's choice evaluated f once more, as counted there)
+    # (the first step's choice evaluated f once more, as counted there)
+    run.nfev += dt is None and np.isfinite(h0)
     return run
 
 
@@ -409,15 +415,6 @@ def _backward(run: Run, g):
         run.t_r, run.g_c, run.slope, run.leaves, pr.cst, float(gt), gy.reshape(d),
         np.ascontiguousarray(g_ts), np.ascontiguousarray(g_ys.reshape(n, d)))
     return y0_bar.reshape(pr.shape), t0_bar, t_end_bar, list(pbar)
-
-
-_MESSAGES = {
-    0: "reached the end of t_span", 1: "terminal event {ev} fired at t={t:.6g}",
-    -1: "max_steps={max_steps} reached at t={t:.6g}",
-    -2: "step size underflow at t={t:.6g}: the problem may be stiff or singular there",
-    -3: "non-finite state at t={t:.6g}",
-    -4: "an event condition gave a non-finite value at t={t:.6g}",
-}
 
 
 def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, events: tuple,
@@ -441,10 +438,11 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive finite number, got {dt!r}")
     t0_c, t_end_c = (np.asarray(concrete(v), dtype=float) for v in (t0, t_end))
-    if not np.all(np.isfinite(t0_c)) or np.any(t_end_c < t0_c) or (
-            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)) or (
-            tab.adaptive and not (rtol > 0 and atol >= 0)):
+    if not np.all(np.isfinite(t0_c)) or np.any(np.isnan(t_end_c)) or np.any(t_end_c < t0_c) or (
+            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)):
         return numpy_path()  # (which raises the right error)
+    if tab.adaptive:
+        rtol, atol = control.check_tolerances(rtol, atol)
     inputs = [y0, t0, t_end] + leaves
     top = _top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
@@ -458,7 +456,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
         return numpy_path()
     y0_c = y0_c.astype(float)
     leaves_c = [concrete(x) for x in leaves]
-    opts = (dt, float(rtol), float(atol), int(max_steps))
+    opts = (dt, float(rtol), float(atol), control.check_max_steps(max_steps))
     if batched:
         return _solve_batch(fun, y0_c, t0_c, t_end_c, leaves_c, tree, tab, events, opts,
                             inputs, top, numpy_path)
@@ -550,8 +548,7 @@ def _solution(run: Run, outs, max_steps: int):
 def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top, numpy_path):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
     parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
-    from .batch import BatchSolution
-    from .solve import ODESolveError
+    from .batch import BatchSolution, Failures
 
     if y0.ndim < 1 or y0.shape[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
@@ -590,25 +587,27 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
 
     def fwd(*a):
         args = plain(*a)
-        status, n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(4))
+        failures = Failures(nb)
+        status = failures.status
+        n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(3))
         theta, t_r, g_c, slope, t_f = (np.zeros(nb) for _ in range(5))
         clipped = np.zeros(nb, dtype=bool)
         y_f = np.zeros_like(args[0])
         chunks = _chunks(nb)
-        kept = _in_threads(m.integrate_batch, chunks, args + (top is not None, status, n_steps,
-                                                              t_f, y_f, ev, nfev, theta, clipped,
-                                                              t_r, g_c, slope))
+        kept = _in_threads(m.integrate_batch, chunks, args + (
+            top is not None, status, n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
+            slope, failures.cause, failures.t, failures.h, failures.event))
+        message = failures.messages(t_f, ev, max_steps, args[2], bool(problem.terminal))
         if top is not None and np.any(status < 0):
-            bad = np.flatnonzero(status < 0)
-            err = ODESolveError(f"batched ODE solve failed for trajectories {bad.tolist()} "
-                                f"(status {status[bad].tolist()}); no derivative can be given")
+            err = failures.error(message)
             err.status = status
             raise err
-        res = (args, status, n_steps, ev, nfev, (chunks, kept, theta, clipped, t_r, g_c, slope))
+        res = (args, status, n_steps, ev, nfev, message,
+               (chunks, kept, theta, clipped, t_r, g_c, slope))
         return (t_f, y_f.reshape(y0.shape)), res
 
     def bwd(res, g):
-        args, _, n_steps, ev, _, (chunks, kept, theta, clipped, t_r, g_c, slope) = res
+        args, _, n_steps, ev, _, _, (chunks, kept, theta, clipped, t_r, g_c, slope) = res
         gt, gy = (np.asarray(x, dtype=float) for x in g)
         rows = tuple(np.zeros((nb,) + _row_shape(x, bl))
                      for x, bl in zip(args[4], problem.batched_leaf))
@@ -622,9 +621,10 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
                 pbar)
 
-    (t_f, y_f), (_, status, n_steps, ev, nfev, _) = _differentiable(fwd, bwd, inputs, top)
+    (t_f, y_f), (_, status, n_steps, ev, nfev, message, _) = _differentiable(fwd, bwd, inputs,
+                                                                             top)
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
-                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)))
+                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)), message=message)
 
 
 def _chunks(nb: int) -> list:
@@ -672,17 +672,13 @@ def _outputs(run: Run):
 
 
 def _message(run: Run, max_steps: int) -> str:
-    """The NumPy path's message (``t``: where the solve stopped, or the end of the fixed step
-    that gave a non-finite state)."""
-    status, t = int(run.status), float(run.ts[-1])
-    if status == -3 and not run.problem.tab.adaptive:
-        h = run.h0
-        t = run.t_end if control.lands_on_end(run.t_end - t, h, t) else t + h
-    text = _MESSAGES[status].format(ev=run.ev, t=t, max_steps=max_steps)
-    if status == -1:
-        text += (" before any terminal event fired" if run.problem.terminal else
-                 f" before t_span[1]={run.t_end:.6g}")
-    return text
+    """The NumPy path's message."""
+    code = int(run.status)
+    if code == status.TERMINAL_EVENT:
+        return status.message(code, float(run.t_r), event=int(run.ev))
+    return status.message(code, float(run.t_bad), cause=int(run.cause), h=float(run.h_bad),
+                          event=int(run.i_bad), max_steps=max_steps, t_end=run.t_end,
+                          terminal=bool(run.problem.terminal))
 
 
 __all__ = ["solve_compiled", "get_problem", "Problem", "cache_dir", "NotCompilable"]

@@ -30,6 +30,36 @@ def lands_on_end(remaining, h, t):
     return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
 
 
+def check_tolerances(rtol, atol) -> tuple[float, float]:
+    """``(rtol, atol)`` as floats; ValueError unless ``0 < rtol`` and ``0 <= atol``, both finite
+    (a nan tolerance would reject every step).
+
+    >>> check_tolerances(1e-6, 0)
+    (1e-06, 0.0)
+    """
+    rtol, atol = float(rtol), float(atol)
+    if not (0 < rtol < np.inf and 0 <= atol < np.inf):
+        raise ValueError(f"need finite rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+    return rtol, atol
+
+
+def check_max_steps(max_steps) -> int:
+    """``max_steps`` as an int; ValueError unless it is a whole number >= 0 (nan or inf would
+    let a solve run forever).
+
+    >>> check_max_steps(1e3)
+    1000
+    """
+    try:
+        whole = max_steps >= 0 and int(max_steps) == max_steps
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or isinstance(max_steps, bool):
+        raise ValueError(f"max_steps must be a whole number >= 0 (it bounds the step attempts), "
+                         f"got {max_steps!r}")
+    return int(max_steps)
+
+
 def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):
     """RMS norm of the error estimate scaled by ``atol + rtol * max(|y0|, |y1|)``.
 
@@ -46,7 +76,10 @@ def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
     """Hairer-Wanner's starting step (one extra evaluation of ``fun_c``, on plain arrays).
 
     ``batched=True``: ``t0``/``span`` are ``(B,)``, ``y0``/``f0`` ``(B, ...)`` and ``fun_c`` is
-    called once on the whole batch; gives a ``(B,)`` array of first steps.
+    called once on the whole batch; gives a ``(B,)`` array of first steps. Where the probe
+    ``fun_c(t0 + h0, y0 + h0 f0)`` is not finite (it left ``fun``'s domain) and the step comes
+    out nan or 0, the step is the first guess ``h0``, which step control then shrinks; it is
+    non-finite only if ``y0`` or ``f0`` is.
 
     >>> initial_step(lambda t, y: -y, 0.0, np.ones(2), -np.ones(2), 4, 1e-6, 1e-9, 1.0)
     """
@@ -63,6 +96,7 @@ def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
         ratio = float(ratio)
     h1 = np.where(flat, np.maximum(1e-6, h0 * 1e-3), ratio ** (1.0 / (order + 1)))
     h = np.minimum(np.minimum(100 * h0, h1), span)
+    h = np.where((h > 0) & (h < np.inf), h, h0)  # (nan fails both)
     return h if batched else float(h)
 
 
@@ -123,4 +157,4 @@ class PIController:
         return fac
 
 
-__all__ = ["error_norm", "initial_step", "PIController"]
+__all__ = ["check_max_steps", "check_tolerances", "error_norm", "initial_step", "PIController"]

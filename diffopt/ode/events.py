@@ -23,6 +23,7 @@ from .interpolation import StepInterpolant
 
 # a root found this close to a step's start (as a fraction of the step) is the step start itself
 STEP_START_THETA = 1e-12
+ROOT_ITERATIONS = 200  # Brent's method's bound (it raises RuntimeError past it)
 
 
 @dataclass(frozen=True)
@@ -79,21 +80,33 @@ def crosses(g0: float, g1: float, direction: int) -> bool:
     return down if direction < 0 else up if direction > 0 else (down or up)
 
 
+class _NotFinite(ArithmeticError):
+    """The condition was inf or nan on the interpolant (ends Brent's iteration)."""
+
+
 def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: float):
-    """The event's time (a concrete float) in the step: Brent's method on the interpolant."""
+    """The event's time (a concrete float) in the step: Brent's method on the interpolant
+    (at most ``ROOT_ITERATIONS`` iterations); nan if the condition was not finite there."""
     ci = interp.concrete()
     start = (ci.t0, ci.y0)
 
     def phi(theta):
         t = ci.t0 + theta * ci.h
-        return event_value(event, t, ci(t), args_c, start)
+        g = event_value(event, t, ci(t), args_c, start)
+        if not np.isfinite(g):
+            raise _NotFinite
+        return g
 
     if g1 == 0.0:
         return ci.t0 + ci.h
-    a, b = phi(0.0), phi(1.0)
-    if not (a * b < 0):  # rounding in the interpolant's end values: fall back on the step end
-        return ci.t0 + ci.h
-    theta = brentq(phi, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+    try:
+        a, b = phi(0.0), phi(1.0)
+        if not (a * b < 0):  # rounding in the interpolant's end values: fall back on the step end
+            return ci.t0 + ci.h
+        theta = brentq(phi, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps,
+                       maxiter=ROOT_ITERATIONS)
+    except _NotFinite:
+        return np.nan
     if event.needs_step_start and theta < STEP_START_THETA:
         return ci.t0  # the condition jumps past zero at the step start itself
     return ci.t0 + theta * ci.h

@@ -20,17 +20,22 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
+from . import status
 from .batch import BatchSolution, solve_batch
-from .control import PIController, error_norm, initial_step, lands_on_end
+from .control import (
+    PIController,
+    check_max_steps,
+    check_tolerances,
+    error_norm,
+    initial_step,
+    lands_on_end,
+)
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
+from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
 from .tableaus import TABLEAUS, Tableau, combine
 
 EPS = np.finfo(float).eps
-
-# status codes
-DONE, TERMINAL_EVENT = 0, 1
-MAX_STEPS, STEP_UNDERFLOW, NON_FINITE = -1, -2, -3
 
 
 class ODESolveError(RuntimeError):
@@ -47,7 +52,9 @@ class Solution:
     solve (``None`` if none fired);
     ``event_log``: ``(index, time, state)`` of every event that fired, terminal or not;
     ``status``: 0 reached ``t_span[1]``, 1 terminal event, -1 ``max_steps`` exhausted, -2 step size
-    underflow, -3 non-finite state.
+    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition;
+    ``message`` says what happened and at what time. ``n_steps``/``n_rejected``: accepted and
+    rejected steps.
 
     >>> solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final  # ≈ exp(-1)
     """
@@ -81,6 +88,12 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     ``method``: ``"euler"``, ``"rk4"`` (fixed step ``dt``, required) or ``"dopri5"``, ``"tsit5"``,
     ``"bosh3"`` (adaptive with PI step control at ``rtol``/``atol``; ``dt`` is then the first
     step, optional).
+    ``max_steps``: the most step attempts, accepted or rejected (as diffrax counts them); the
+    solve then stops with status -1. A solve also stops, with a failure status and a message
+    naming the time, when ``y0`` or ``fun(t0, y0)`` is not finite, when a fixed step gives inf or
+    nan, when an adaptive method has shrunk its step to nothing to avoid inf/nan (or its step size
+    is not finite), or when an event condition is not finite; a derivative of a failed solve
+    raises :class:`ODESolveError`.
     ``saveat``: times at which to report the state (read off each step's dense output), or ``None``
     for every step. ``events``: :class:`Event` objects; a terminal one stops the solve at its time
     (``t_span[1]`` may then be ``inf``). Differentiable (``grad``, ``jvp``, ...) with respect to
@@ -108,6 +121,7 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     tab = _method(method)
     backend = _backend(backend, y0)
     adjoint = _adjoint(adjoint)
+    max_steps = check_max_steps(max_steps)
     if backend == "numba":
         from .compiled import solve_compiled
 
@@ -150,14 +164,15 @@ class _Stepper:
         t0, t_end = _span(t_span)
         args = _args(args)
         events = _events(events)
-        rtol, atol = float(rtol), float(atol)
-        if tab.adaptive and (rtol <= 0 or atol < 0):
-            raise ValueError(f"need rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
+        if tab.adaptive:
+            rtol, atol = check_tolerances(rtol, atol)
+        max_steps = check_max_steps(max_steps)
         self.traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
         self.args_c = tree_map(concrete, args)
         t0_c, t_end_c = float(concrete(t0)), float(concrete(t_end))
-        if not np.isfinite(t0_c):
-            raise ValueError(f"t_span[0] must be finite, got {t0_c}")
+        if not np.isfinite(t0_c) or np.isnan(t_end_c):
+            raise ValueError(f"t_span must be finite (t_span[1] may be inf), got "
+                             f"({t0_c}, {t_end_c})")
         if t_end_c < t0_c:
             raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not "
                                       "supported")
@@ -187,14 +202,24 @@ class _Stepper:
                              f"{self.shape0}: the right-hand side must return dy/dt shaped like y0")
         return out
 
+    def fail(self, code: int, t: float, **detail) -> None:
+        """End the solve with the failure ``code`` at time ``t`` (``detail``: see
+        :func:`diffopt.ode.status.message`)."""
+        self.status = code
+        self.message = status.message(code, t, max_steps=self.max_steps, t_end=self.t_end_c,
+                                      terminal=any(e.terminal for e in self.events), **detail)
+
     def start(self) -> None:
-        """The state at ``t_span[0]``: ``f`` there, the saves due there, the first step size."""
+        """The state at ``t_span[0]``: ``f`` there, the saves due there, the first step size
+        (or a failure: ``y0``, ``f`` or an event condition not finite there)."""
         tab, t0, t0_c, y0 = self.tab, self.t0, self.t0_c, self.y0
         self.f_cur = self.f(t0, y0)
         self.t, self.t_c, self.y = t0, t0_c, y0
         y0_c = concrete(y0)
         self.g_prev = [event_value(e, t0_c, y0_c, self.args_c, (t0_c, y0_c))
                        for e in self.events]
+        self.n_steps = self.n_rej = 0
+        self.last_nonfinite = False
         self.save_i = 0
         if self.saves is None:
             self.ts.append(t0)
@@ -204,6 +229,11 @@ class _Stepper:
                 self.ts.append(self.saves[self.save_i])
                 self.ys.append(y0)
                 self.save_i += 1
+        cause = status.start_cause(y0_c, concrete(self.f_cur))
+        if cause:
+            self.h_c = np.nan
+            self.fail(NON_FINITE, t0_c, cause=cause)
+            return
         if tab.adaptive and self.dt is None:
             span = self.t_end_c - t0_c
 
@@ -215,8 +245,9 @@ class _Stepper:
                                     self.rtol, self.atol, span if np.isfinite(span) else 1.0)
         else:
             self.h_c = float(self.dt)
-        self.n_steps = self.n_rej = 0
-        self.last_nonfinite = False
+        bad_events = [i for i, g in enumerate(self.g_prev) if not np.isfinite(g)]
+        if bad_events:
+            self.fail(EVENT_NON_FINITE, t0_c, cause=status.BAD_CONDITION, event=bad_events[0])
 
     def snapshot(self) -> dict:
         """The loop's state, and how many saves and event-log entries there are so far."""
@@ -233,29 +264,28 @@ class _Stepper:
             self.ctrl.prev = snap["ctrl_prev"]
 
     def run(self, until: int | None = None) -> bool:
-        """Take steps until the solve ends (True) or ``n_steps`` reaches ``until`` (False)."""
+        """Take steps until the solve ends (True) or ``n_steps`` reaches ``until`` (False).
+        Every attempt, accepted or rejected, counts toward ``max_steps``."""
         tab, events, t_end, t_end_c = self.tab, self.events, self.t_end, self.t_end_c
         saves, ts, ys = self.saves, self.ts, self.ys
-        while self.t_c < t_end_c:
+        while self.status == DONE and self.t_c < t_end_c:
             if until is not None and self.n_steps >= until:
                 return False
             t, t_c, y, h_c = self.t, self.t_c, self.y, self.h_c
-            if self.n_steps >= self.max_steps:
-                self.status = MAX_STEPS
-                self.message = (f"max_steps={self.max_steps} reached at t={t_c:.6g} before "
-                                + ("any terminal event fired" if any(e.terminal for e in events)
-                                   else f"t_span[1]={t_end_c:.6g}"))
+            if self.n_steps + self.n_rej >= self.max_steps:
+                self.fail(MAX_STEPS, t_c)
                 break
             remaining = t_end_c - t_c
             last = lands_on_end(remaining, h_c, t_c)
             hc = remaining if last else h_c
+            if not np.isfinite(hc):
+                self.fail(NON_FINITE, t_c, cause=status.BAD_STEP, h=hc)
+                break
             if hc <= 10 * EPS * max(1.0, abs(t_c)):
-                self.status = NON_FINITE if self.last_nonfinite else STEP_UNDERFLOW
-                self.message = (
-                    f"non-finite state: the step size underflowed (h={hc:.3g}) at t={t_c:.6g} "
-                    "while shrinking the step to avoid inf/nan" if self.last_nonfinite else
-                    f"step size underflow (h={hc:.3g}) at t={t_c:.6g}: the problem may be stiff "
-                    "or singular there")
+                if self.last_nonfinite:
+                    self.fail(NON_FINITE, t_c, cause=status.SHRUNK, h=hc)
+                else:
+                    self.fail(STEP_UNDERFLOW, t_c, h=hc)
                 break
             h = (t_end - t) if last else hc
             t_new = t_end if last else t + h
@@ -277,14 +307,24 @@ class _Stepper:
                     continue
                 self.h_c = hc * self.ctrl.accepted_factor(en)
             elif not np.all(np.isfinite(y_new_c)):
-                self.status, self.message = NON_FINITE, f"non-finite state at t={t_new_c:.6g}"
+                self.fail(NON_FINITE, t_new_c, cause=status.BAD_STATE)
                 break
-            self.n_steps += 1
             interp = StepInterpolant(t, h, y, y_new, stages + [f_new], tab.dense)
             start_c = (t_c, np.asarray(concrete(y)))
             g_new = [event_value(e, t_new_c, y_new_c, self.args_c, start_c) for e in events]
-            ev = _events_in_step(events, interp, self.args, self.args_c, self.g_prev, g_new,
-                                 self.traced, self.log)
+            bad_events = [i for i, g in enumerate(g_new) if not np.isfinite(g)]
+            if bad_events:
+                self.fail(EVENT_NON_FINITE, t_new_c, cause=status.BAD_CONDITION,
+                          event=bad_events[0])
+                break
+            try:
+                ev = _events_in_step(events, interp, self.args, self.args_c, self.g_prev, g_new,
+                                     self.traced, self.log)
+            except _ConditionNotFinite as exc:
+                self.fail(EVENT_NON_FINITE, t_c, cause=status.BAD_CONDITION_IN_STEP, h=hc,
+                          event=exc.event)
+                break
+            self.n_steps += 1
             stop_c = ev[1] if ev is not None else t_new_c
             if saves is not None:
                 while self.save_i < len(saves) and saves[self.save_i] <= stop_c:
@@ -295,7 +335,7 @@ class _Stepper:
             if ev is not None:
                 self.ev = ev
                 self.status = TERMINAL_EVENT
-                self.message = f"terminal event {ev[0]} fired at t={ev[1]:.6g}"
+                self.message = status.message(TERMINAL_EVENT, ev[1], event=ev[0])
                 self.t, self.y = ev[2], ev[3]
                 if saves is None and ev[1] != t_c:  # (an event at the step start is saved already)
                     ts.append(self.t)
@@ -332,13 +372,25 @@ def _rk_step(tab: Tableau, f, t, y, f0, h, t_new):
     return stages, y_new, f(t_new, y_new)
 
 
+class _ConditionNotFinite(ArithmeticError):
+    """Event ``event``'s condition was not finite on the step's dense output."""
+
+    def __init__(self, event: int):
+        super().__init__(event)
+        self.event = event
+
+
 def _events_in_step(events, interp, args, args_c, g_prev, g_new, traced, log):
     """Log the events that fire in this step in time order; the first terminal one as
-    ``(index, t_concrete, t_star, y_star)``, or ``None``."""
+    ``(index, t_concrete, t_star, y_star)``, or ``None``. Raises :class:`_ConditionNotFinite`
+    (before logging any) when a crossing cannot be located."""
     found = []
     for i, e in enumerate(events):
         if crosses(g_prev[i], g_new[i], e.direction):
-            found.append((locate(e, interp, args, args_c, g_prev[i], g_new[i]), i))
+            t_root = locate(e, interp, args, args_c, g_prev[i], g_new[i])
+            if np.isnan(t_root):
+                raise _ConditionNotFinite(i)
+            found.append((t_root, i))
     for t_root, i in sorted(found):
         try:
             t_star, _ = differentiable_time(events[i], interp, args, args_c, t_root)
