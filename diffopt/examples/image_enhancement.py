@@ -7,8 +7,16 @@ through a camera pipeline (``diffopt.image.unprocess``) into a noisy 12-bit RGGB
   → tone_curve → gamma`` starts from identity-like parameters and learns them all so that it
   reproduces the rendering made with the true ones (L-BFGS, then Adam). Made identifiable: the
   black and white levels are the camera's (known), the green gain is held at 1 and the colour
-  matrix's rows are normalised to sum to 1 (``normalize_rows``); bilinear demosaicking commutes
-  with white balance, so the order of those two does not matter.
+  matrix's rows sum to 1; bilinear demosaicking commutes with white balance, so the order of
+  those two does not matter. Made well-conditioned on any photograph: the matrix is learned as
+  its six off-diagonal entries (``white_preserving_matrix``: no redundant row scales) and the
+  tone curve as its slopes after the gamma (``tone_slopes_from_srgb``: the gamma then changes
+  only the bends between knots, instead of trading off with the lower knots). Parameter errors
+  are reported only where the photograph determines the parameter
+  (``diffopt.image.identifiability``); the others, such as the knots of intensities the
+  photograph hardly holds, are named instead. Adam averages its squared gradients over about
+  10 steps (``beta2=0.9``) rather than 1000: the gradient falls a hundredfold in the first 100
+  steps, and with the long average every later step shrinks as much and the fit stalls.
 - **Task B, enhancement.** The pipeline, with a learnable Malvar–He–Cutler demosaicking, a
   Gaussian denoiser and unsharp-mask sharpening, is fitted to the original photograph from its
   noisy raw, starting from the true camera parameters; a good fit beats them.
@@ -25,16 +33,18 @@ from pathlib import Path
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.image import Pipeline, fit, psnr, ssim
+from diffopt.image import Pipeline, fit, identifiability, psnr, ssim
 from diffopt.image.color import (
     color_matrix,
     exposure,
     gamma,
     normalize,
-    normalize_rows,
+    srgb_slopes,
     tone_curve,
     tone_curve_values,
+    tone_slopes_from_srgb,
     white_balance,
+    white_preserving_matrix,
 )
 from diffopt.image.demosaic import demosaic_bilinear, demosaic_mhc
 from diffopt.image.filters import gaussian_blur, unsharp_mask
@@ -82,38 +92,67 @@ def load_photo(path: str | None = None, shrink: int = 1, short_side: int | None 
 
 
 # --- task A: recovery ---------------------------------------------------------------------------
+OFF_DIAGONAL = ~np.eye(3, dtype=bool)
+# Adam's second moment averaged over ~10 steps, not ~1000 (beta2 0.999): the gradient falls 100x
+# in the first 100 steps, and a long average of its squares would shrink every later step as much
+ADAM = {"lr": 0.01, "beta2": 0.9}
+IDENTITY_CAMERA = Camera(gains=np.ones(3), matrix=np.eye(3), slopes=np.ones(8), g=2.4)
+
+
 def recovery_variables(camera: Camera | None = None) -> dict:
-    """Task A's optimised variables: the true camera's, or (no camera) the identity-like start."""
-    if camera is None:
-        return {"red_blue": np.ones(2), "matrix": np.eye(3), "slopes": np.ones(8),
-                "g": np.array(2.4)}
+    """Task A's optimised variables for ``camera`` (default: the identity-like start, gains 1,
+    the identity matrix, a straight tone curve and the standard gamma 2.4): the red and blue
+    gains, the matrix's off-diagonal entries, the tone curve's slopes after the gamma, and the
+    gamma's exponent (see ``recovery_params``)."""
+    camera = IDENTITY_CAMERA if camera is None else camera
     return {"red_blue": np.asarray(camera.gains, dtype=float)[[0, 2]],
-            "matrix": np.asarray(camera.matrix, dtype=float),
-            "slopes": np.asarray(camera.slopes, dtype=float), "g": np.array(camera.g)}
+            "matrix": np.asarray(camera.matrix, dtype=float)[OFF_DIAGONAL],
+            "tone": srgb_slopes(camera.slopes, camera.g), "g": np.array(float(camera.g))}
 
 
 def recovery_params(camera: Camera):
     """The parameterization of task A: variables → pipeline parameters (green gain 1, the
-    matrix's rows normalised; the camera's black and white levels and exposure, which the tone
-    curve would otherwise absorb)."""
+    matrix's rows summing to 1, the tone curve from its slopes after the gamma; the camera's
+    black and white levels and exposure, which the tone curve would otherwise absorb)."""
     known = camera_params(camera)
     levels, ev = known["normalize"], known["exposure"]["ev"]
 
     def params(v):
         gains = dnp.stack([v["red_blue"][0], 1.0, v["red_blue"][1]])
         return {"normalize": levels, "white_balance": {"gains": gains},
-                "color_matrix": {"matrix": normalize_rows(v["matrix"])},
-                "exposure": {"ev": ev}, "tone_curve": {"slopes": v["slopes"]},
+                "color_matrix": {"matrix": white_preserving_matrix(v["matrix"])},
+                "exposure": {"ev": ev},
+                "tone_curve": {"slopes": tone_slopes_from_srgb(v["tone"], v["g"])},
                 "gamma": {"g": v["g"]}}
 
     return params
 
 
-def parameter_errors(learned: dict, true: dict) -> dict:
-    """Each learned pipeline parameter's largest relative error ``|learned - true| / |true|``
-    (elementwise), for the parameters that ``true`` holds (``stage.parameter`` keys)."""
-    return {f"{stage}.{k}": float(np.max(np.abs(np.asarray(learned[stage][k]) - v) / np.abs(v)))
-            for stage, p in true.items() for k, v in p.items()}
+def parameter_errors(learned: dict, true: dict, determined: dict | None = None) -> dict:
+    """Each pipeline parameter's largest relative error ``|learned - true| / |true|``
+    (elementwise), for the parameters that ``true`` holds (``stage.parameter`` keys), over the
+    entries that ``determined`` (a tree like ``true`` of booleans) marks; None where it marks
+    none."""
+    errors = {}
+    for stage, p in true.items():
+        for k, v in p.items():
+            err = np.abs(np.asarray(learned[stage][k]) - v) / np.abs(v)
+            keep = np.ones(np.shape(v), bool) if determined is None else determined[stage][k]
+            errors[f"{stage}.{k}"] = float(np.max(err[keep])) if np.any(keep) else None
+    return errors
+
+
+def _reported(params: dict) -> dict:
+    """The parameters task A learns, as pipeline parameters (the red and blue gains: green
+    is 1)."""
+    return {"white_balance": {"gains": np.asarray(params["white_balance"]["gains"])[[0, 2]]},
+            **{k: params[k] for k in ("color_matrix", "tone_curve", "gamma")}}
+
+
+def recovery_identifiability(raw, camera: Camera):
+    """Which of task A's parameters this raw determines (at the true camera)."""
+    return identifiability(RECOVERY, raw, recovery_variables(camera),
+                           parameterization=recovery_params(camera))
 
 
 def _history(losses: list):
@@ -123,12 +162,14 @@ def _history(losses: list):
     return callback
 
 
-def recover(raw, camera: Camera, method: str, steps: int, options: dict | None = None) -> dict:
-    """Task A with one solver: the fit, its PSNR/SSIM against the true rendering, and each
-    parameter's relative error."""
+def recover(raw, camera: Camera, method: str, steps: int, options: dict | None = None,
+            ident=None) -> dict:
+    """Task A with one solver: the fit, its PSNR/SSIM against the true rendering, and the
+    relative error of each parameter the raw determines (``ident``: its
+    ``recovery_identifiability``, computed if not given)."""
     params = recovery_params(camera)
-    true_vars = recovery_variables(camera)
-    target = RECOVERY(raw, params(true_vars))
+    target = RECOVERY(raw, params(recovery_variables(camera)))
+    ident = recovery_identifiability(raw, camera) if ident is None else ident
     losses: list = []
     start = time.perf_counter()
     res = fit(RECOVERY, raw, target, recovery_variables(), method, steps=steps,
@@ -136,17 +177,16 @@ def recover(raw, camera: Camera, method: str, steps: int, options: dict | None =
               options=options, callback=_history(losses))
     seconds = time.perf_counter() - start
     out = RECOVERY(raw, res.params)
-    true = {k: v for k, v in camera_params(camera).items() if k not in ("normalize",
-                                                                          "exposure")}
-    true["white_balance"] = {"gains": true["white_balance"]["gains"][[0, 2]]}  # (green: 1)
-    learned = dict(res.params, white_balance={"gains": res.params["white_balance"]["gains"][
-        [0, 2]]})
-    errors = parameter_errors(learned, true)
+    errors = parameter_errors(_reported(res.params), _reported(camera_params(camera)),
+                              _reported(ident.determined))
+    known = [e for e in errors.values() if e is not None]
     return {"method": method, "psnr": float(psnr(out, target)),
             "ssim": float(ssim(np.asarray(out, float), np.asarray(target, float))),
-            "max_param_error": max(errors.values()), "errors": errors, "seconds": seconds,
-            "iterations": int(res.nit), "losses": losses, "x": res.x, "output": out,
-            "target": target, "initial": RECOVERY(raw, params(recovery_variables()))}
+            "max_param_error": max(known) if known else None, "errors": errors,
+            "undetermined": ident.undetermined, "seconds": seconds,
+            "iterations": int(res.nit), "losses": losses, "x": res.x, "params": res.params,
+            "output": out, "target": target,
+            "initial": RECOVERY(raw, params(recovery_variables()))}
 
 
 # --- task B: enhancement ------------------------------------------------------------------------
@@ -208,8 +248,8 @@ def _plots(out: Path, raw, recovery: dict, b: dict, camera: Camera) -> list:
     xs = np.linspace(0.0, 1.0, 201)
     ax[0][0].plot(xs, np.asarray(tone_curve_values(camera.slopes, xs)), label="true", lw=3,
                   alpha=0.5)
-    ax[0][0].plot(xs, np.asarray(tone_curve_values(a["x"]["slopes"], xs)), "--",
-                  label="learned (task A)")
+    ax[0][0].plot(xs, np.asarray(tone_curve_values(a["params"]["tone_curve"]["slopes"], xs)),
+                  "--", label="learned (task A)")
     ax[0][0].plot(xs, np.asarray(tone_curve_values(b["params"]["tone_curve"]["slopes"], xs)),
                   ":", label="fitted (task B)")
     ax[0][0].set_xlabel("input")
@@ -233,8 +273,9 @@ def run(out_dir="plots/enhance", quick: bool = False, image: str | None = None,
     camera = Camera()
     raw = unprocess(photo, camera, np.random.default_rng(2019)).astype(np.float32)
     steps_a, steps_adam, steps_b = (300, 600, 40) if quick else (400, 400, 60)
-    recovery = {"l-bfgs-b": recover(raw, camera, "l-bfgs-b", steps_a),
-                "adam": recover(raw, camera, "adam", steps_adam, {"lr": 0.01})}
+    ident = recovery_identifiability(raw, camera)
+    recovery = {"l-bfgs-b": recover(raw, camera, "l-bfgs-b", steps_a, ident=ident),
+                "adam": recover(raw, camera, "adam", steps_adam, ADAM, ident=ident)}
     enhancement = enhance(raw, photo, camera, steps_b)
     enhancement["target"] = photo
     rows = [{"task": f"A recovery, {k}", "psnr": r["psnr"], "ssim": r["ssim"],
@@ -251,11 +292,15 @@ def run(out_dir="plots/enhance", quick: bool = False, image: str | None = None,
                        ("err", "max param error", ".2e"), ("iterations", "iterations", "d"),
                        ("s", "seconds", ".1f")])
     print("parameter errors, task A (L-BFGS): " + ", ".join(
-        f"{k} {v:.1e}" for k, v in recovery["l-bfgs-b"]["errors"].items()))
+        f"{k} {'-' if v is None else format(v, '.1e')}"
+        for k, v in recovery["l-bfgs-b"]["errors"].items()))
+    print(f"undetermined by this photograph (a {ident.rtol:.0%} change moves the rendering by "
+          f"under {ident.threshold:.0e} RMS; left out of the errors): "
+          f"{', '.join(ident.undetermined) or 'none'}")
     plots = _plots(out, np.asarray(raw), recovery, enhancement, camera)
     return {"recovery": recovery, "enhancement": enhancement, "plots": plots,
             "out_dir": str(out), "shape": photo.shape}
 
 
 __all__ = ["run", "load_photo", "recover", "enhance", "recovery_variables", "recovery_params",
-           "parameter_errors", "RECOVERY", "ENHANCEMENT"]
+           "recovery_identifiability", "parameter_errors", "RECOVERY", "ENHANCEMENT"]

@@ -4,7 +4,8 @@ image) whose stage parameters are learned by gradient descent.
 Each stage is a :class:`Stage`: a reference written with ``diffopt.numpy`` (differentiable in
 every mode, runs on CuPy arrays too) and Numba forward/VJP kernels on the CPU. ``Pipeline`` chains
 stages with a pytree of named parameters; ``fit`` learns them with ``diffopt.optimize``;
-``unprocess`` makes a synthetic camera raw from a photograph.
+``unprocess`` makes a synthetic camera raw from a photograph; ``identifiability`` says which
+parameters an image determines.
 
 Stages: ``normalize`` (black and white levels), ``demosaic_bilinear``, ``demosaic_mhc``
 (Malvar-He-Cutler, learnable gains), ``mosaic`` (RGGB sampling), ``white_balance``,
@@ -22,13 +23,17 @@ from .color import (
     normalize,
     normalize_rows,
     saturation,
+    srgb_slopes,
     srgb_to_linear,
     tone_curve,
     tone_curve_values,
+    tone_slopes_from_srgb,
     white_balance,
+    white_preserving_matrix,
 )
 from .demosaic import demosaic_bilinear, demosaic_mhc, mosaic
 from .filters import bilateral, conv2d, gaussian_blur, unsharp_mask
+from .identify import Identifiability, identifiability
 from .metrics import psnr, ssim
 from .pipeline import Pipeline, fit, mse
 from .stage import BACKENDS, Stage
@@ -38,5 +43,7 @@ __all__ = [
     "Stage", "BACKENDS", "Pipeline", "fit", "mse", "psnr", "ssim", "Camera", "camera_params",
     "unprocess", "normalize", "demosaic_bilinear", "demosaic_mhc", "mosaic", "white_balance",
     "color_matrix", "gaussian_blur", "bilateral", "exposure", "tone_curve", "saturation", "gamma",
-    "unsharp_mask", "conv2d", "normalize_rows", "tone_curve_values", "srgb_to_linear",
+    "unsharp_mask", "conv2d", "normalize_rows", "white_preserving_matrix", "tone_curve_values",
+    "tone_slopes_from_srgb", "srgb_slopes", "srgb_to_linear", "identifiability",
+    "Identifiability",
 ]

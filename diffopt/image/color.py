@@ -204,6 +204,23 @@ def normalize_rows(m):
     return m / dnp.sum(m, axis=-1, keepdims=True)
 
 
+def white_preserving_matrix(off_diagonal):
+    """The ``(3, 3)`` colour matrix with these six off-diagonal entries (row by row: ``m01, m02,
+    m10, m12, m20, m21``) and each diagonal entry set so that its row sums to 1 (differentiable).
+
+    The form to learn a white-preserving matrix in: unlike ``normalize_rows`` of a free matrix,
+    it has no redundant row scales, whose drift makes every step mean something different.
+    ``np.asarray(m)[~np.eye(3, dtype=bool)]`` gives the entries of a matrix ``m`` back.
+
+    >>> white_preserving_matrix(np.zeros(6))  # the identity
+    """
+    off = dnp.reshape(off_diagonal, (3, 2))
+    rows = [dnp.stack([1.0 - off[0, 0] - off[0, 1], off[0, 0], off[0, 1]]),
+            dnp.stack([off[1, 0], 1.0 - off[1, 0] - off[1, 1], off[1, 1]]),
+            dnp.stack([off[2, 0], off[2, 1], 1.0 - off[2, 0] - off[2, 1]])]
+    return dnp.stack(rows)
+
+
 @numba.njit(cache=True, parallel=True)
 def _color_matrix_forward(x, matrix):
     out = np.empty_like(x)
@@ -288,6 +305,34 @@ def tone_curve_values(slopes, x):
     if x.dtype.kind != "f":
         x = dnp.astype(x, np.float64)
     return _tone(x, dnp.asarray(slopes))
+
+
+def tone_slopes_from_srgb(displayed, g):
+    """The tone curve's ``slopes`` for which the curve followed by ``gamma`` with exponent ``g``
+    rises by ``|displayed[k]| / K`` over segment ``k`` (differentiable in both).
+
+    The form to learn a tone curve in next to a learnable gamma: it fixes the displayed value at
+    every knot, so that ``g`` changes only the bends between knots. The slopes themselves leave
+    ``g`` and the curve's lower knots trading off almost exactly, an ill-conditioned valley.
+    ``srgb_slopes(slopes, g)`` is the inverse (for slopes > 0).
+
+    >>> tone_slopes_from_srgb(srgb_slopes(np.ones(8), 2.2), 2.2)  # ones(8)
+    """
+    k_count = displayed.shape[0]
+    knots = srgb_to_linear(dnp.cumsum(dnp.abs(displayed)) / k_count, g)
+    return k_count * dnp.concatenate([knots[:1], knots[1:] - knots[:-1]])
+
+
+def srgb_slopes(slopes, g) -> np.ndarray:
+    """The rise of ``gamma(tone_curve(x, slopes), g)`` over each segment, times ``K``: the
+    inverse of ``tone_slopes_from_srgb`` (plain NumPy).
+
+    >>> srgb_slopes(np.ones(8), 2.4)  # the sRGB curve's rise per eighth
+    """
+    slopes = np.abs(np.asarray(slopes, dtype=np.float64))
+    k_count = len(slopes)
+    shown = np.asarray(_gamma(np.cumsum(slopes) / k_count, float(g)))
+    return k_count * np.diff(shown, prepend=0.0)
 
 
 @numba.njit(cache=True)
@@ -515,4 +560,5 @@ gamma = Stage("gamma", {"g": 2.4}, _gamma, _check_gamma).numba(*_on_rows(_gamma_
 
 
 __all__ = ["white_balance", "normalize", "exposure", "color_matrix", "normalize_rows",
-           "tone_curve", "tone_curve_values", "saturation", "gamma", "srgb_to_linear"]
+           "white_preserving_matrix", "tone_curve", "tone_curve_values", "tone_slopes_from_srgb",
+           "srgb_slopes", "saturation", "gamma", "srgb_to_linear"]

@@ -11,7 +11,7 @@ SSIM_RADIUS = 5
 K1, K2 = 0.01, 0.03
 
 
-def _same_shape(x, y, name: str) -> None:
+def same_shape(x, y, name: str) -> None:
     if dnp.shape(x) != dnp.shape(y):
         raise ValueError(f"{name}: the images have different shapes {dnp.shape(x)} and "
                          f"{dnp.shape(y)}")
@@ -22,7 +22,7 @@ def psnr(x, y, data_range: float = 1.0):
 
     >>> psnr(image, image + 0.01)  # 40 dB
     """
-    _same_shape(x, y, "psnr")
+    same_shape(x, y, "psnr")
     d = x - y
     return 10.0 * dnp.log10(data_range ** 2 / dnp.mean(d * d))
 
@@ -50,7 +50,7 @@ def ssim(x, y, data_range: float = 1.0):
 
     >>> ssim(image, image)  # 1.0
     """
-    _same_shape(x, y, "ssim")
+    same_shape(x, y, "ssim")
     if dnp.ndim(x) not in (2, 3) or min(dnp.shape(x)[:2]) < 2 * SSIM_RADIUS + 1:
         raise ValueError(f"ssim: expected (H, W) or (H, W, C) images at least "
                          f"{2 * SSIM_RADIUS + 1} pixels on each side, got {dnp.shape(x)}")
@@ -63,4 +63,4 @@ def ssim(x, y, data_range: float = 1.0):
     return dnp.mean(s)
 
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["psnr", "ssim", "same_shape"]
