@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 DEMOS = {  # name: "module" with run(), or "module:function"; examples take (out_dir=, quick=)
     "derivatives": "diffopt.demo",
@@ -76,9 +78,33 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--quick and --out apply to the optimization examples, not derivatives")
         if args.out is not None and args.name == "methods":
             parser.error("--out applies to the optimization examples, not methods")
+        problem = _path_problem(args)
+        if problem:
+            print(f"diffopt demo: error: {problem}", file=sys.stderr)
+            return 2
         module, _, function = DEMOS[args.name].partition(":")
         getattr(importlib.import_module(module), function or "run")(**options)
     return 0
+
+
+def _path_problem(args) -> str | None:
+    """Why the demo could not read ``--image`` or write its plots into ``--out``, before it runs
+    (a one-line message), or None."""
+    if args.image is not None and not Path(args.image).is_file():
+        return f"--image {args.image}: no such file; give the path of a PNG or JPEG"
+    if args.out is None:
+        return None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return f"--out {args.out} is a file, not a folder; give a folder for the plots"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        return f"--out {args.out}: cannot write plots there ({reason}); give a writable folder"
+    return None
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from .core import vspace
 from .core.graph import GraphTrace, GraphTracer, Literal, Var
 from .core.pytree import tree_flatten, tree_unflatten
 from .core.trace import new_trace
+from .transforms import check_argnums, jacfwd, jacrev
 
 __all__ = ["choose_mode", "jacobian_optimal", "mode_costs", "find_cuts"]
 
@@ -152,23 +153,20 @@ _DECISIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _signature(args: tuple, argnums) -> tuple:
+    nums = check_argnums(argnums, "choose_mode")
     if all(type(a) is np.ndarray for a in args):  # the common case, without flattening
-        return (argnums, tuple((a.shape, a.dtype.char) for a in args))
+        return (nums, tuple((a.shape, a.dtype.char) for a in args))
     leaves, tree = tree_flatten(args)
-    return (argnums if isinstance(argnums, int) else tuple(argnums), tree,
+    return (nums, tree,
             tuple((vspace.shape_of(x), str(getattr(x, "dtype", type(x).__name__)))
                   for x in leaves))
 
 
 def _partial(f: Callable, args: tuple, argnums):
     """``f`` as a function of the flat leaves of the differentiated arguments, and those leaves."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not args:
         raise TypeError("choose_mode needs the arguments to trace the function at")
-    for k in nums:
-        if not -len(args) <= k < len(args):
-            raise ValueError(f"argnums={argnums} but {len(args)} positional arguments were given")
-    nums = tuple(k % len(args) for k in nums)
+    nums, _ = check_argnums(argnums, "choose_mode", len(args))
     leaves, tree = tree_flatten(tuple(args[k] for k in nums))
     leaves = [x if hasattr(x, "shape") else np.asarray(x) for x in leaves]
 
@@ -316,8 +314,6 @@ def _tree(best: dict, i: int, j: int) -> tuple:
 
 def _accumulate(node: tuple, eqns: list, cuts: list, values: dict):
     """The (dim_j, dim_i) Jacobian for a plan node."""
-    from .transforms import jacfwd, jacrev
-
     if node[0] == "product":
         _, _, _, _, left, right = node
         return _accumulate(right, eqns, cuts, values) @ _accumulate(left, eqns, cuts, values)
@@ -337,10 +333,8 @@ def jacobian_optimal(f: Callable, argnums: int = 0) -> Callable:
 
     >>> jacobian_optimal(lambda x: np.tanh(B @ np.tanh(A @ x)))(x)  # == jacfwd(...)(x)
     """
-    if not isinstance(argnums, int):
+    if not check_argnums(argnums, "jacobian_optimal")[1]:
         raise TypeError("jacobian_optimal differentiates one argument: pass an int argnums")
-
-    from .transforms import jacfwd, jacrev
 
     pure: dict = {}  # signature -> "forward"/"reverse" when the best plan is a pure mode
 

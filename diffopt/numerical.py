@@ -433,17 +433,49 @@ def check_grads(f: Callable, args: Sequence, modes: Sequence[str] = ("fwd", "rev
     Reverse mode: ``<u, J v> = <vjp(u), v>`` for random ``u`` and ``v``. With ``order > 1`` the same
     checks run on the derivative functions themselves (``x -> J(x) v`` and ``x -> vjp(x)(u)``).
     Raises ``AssertionError`` with a readable report on a mismatch: which mode and derivative
-    order, the AD and finite-difference numbers, and the largest error.
+    order, the AD and finite-difference numbers, and the largest error. ``args`` is a tuple,
+    ``modes`` a tuple of "fwd" and/or "rev"; a check that would compare nothing raises.
 
     >>> check_grads(np.sin, (0.5,), order=2)
     """
-    args = tuple(args)
+    args, modes = _check_grads_options(args, modes, order)
     dtype = np.result_type(*[np.asarray(x).dtype for x in tree_flatten(args)[0]])
     single = dtype in (np.float32, np.complex64)
     rtol = rtol if rtol is not None else (2e-2 if single else 1e-5)
     atol = atol if atol is not None else (2e-2 if single else 1e-6)
     name = getattr(f, "__name__", "f")
-    _check(f, args, tuple(modes), order, eps, rtol, atol, seed, name, ())
+    _check(f, args, modes, order, eps, rtol, atol, seed, name, ())
+
+
+_CHECK_MODES = {"fwd": "forward mode (jvp)", "rev": "reverse mode (vjp)"}
+_MODE_ALIASES = {"forward": "fwd", "jvp": "fwd", "reverse": "rev", "vjp": "rev"}
+
+
+def _check_grads_options(args, modes, order) -> tuple[tuple, tuple]:
+    """``(args, modes)`` as tuples, after refusing what would check nothing or the wrong thing."""
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"check_grads takes the arguments of f as a tuple, not a "
+                        f"{type(args).__name__}: check_grads(f, (x,)) for one argument, e.g. "
+                        f"check_grads(np.sin, (0.5,))")
+    if not tree_flatten(tuple(args))[0]:
+        raise ValueError("check_grads: args has no array leaves, so there is nothing to check; "
+                         "pass the point to differentiate at, e.g. (x,)")
+    if isinstance(modes, str):
+        raise TypeError(f"check_grads: modes must be a tuple of mode names, not the string "
+                        f"{modes!r}: write modes=({modes!r},)")
+    modes = tuple(modes)
+    valid = ", ".join(f"{m!r} ({what})" for m, what in _CHECK_MODES.items())
+    if not modes:
+        raise ValueError(f"check_grads: modes is empty, so nothing would be checked; give one "
+                         f"or both of {valid}")
+    for m in modes:
+        if m not in _CHECK_MODES:
+            hint = f" (did you mean {_MODE_ALIASES[m]!r}?)" if m in _MODE_ALIASES else ""
+            raise ValueError(f"check_grads: unknown mode {m!r}{hint}; the modes are {valid}")
+    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
+        raise ValueError(f"check_grads: order must be a positive integer (1: first "
+                         f"derivatives, 2: also second ones...), not {order!r}")
+    return tuple(args), modes
 
 
 def _check(f, args, modes, order, eps, rtol, atol, seed, name, path):
@@ -455,6 +487,11 @@ def _check(f, args, modes, order, eps, rtol, atol, seed, name, path):
     v_tree = tuple(tree_unflatten(tree, v))
     fd = _directional_fd(f, args, v, eps)
     depth = len(path) + 1
+    empty = ("the arguments have" if not sum(x.size for x in v) else
+             f"{_mode_name(path, name)} returns" if not sum(y.size for y in fd) else None)
+    if empty:  # every comparison below would be vacuously true
+        raise ValueError(f"check_grads: nothing to compare, {empty} no entries; check f at a "
+                         "point where its inputs and outputs are non-empty arrays")
 
     def fail(mode: str, detail: str):
         label = "forward mode (JVP)" if mode == "fwd" else "reverse mode (VJP)"

@@ -7,13 +7,16 @@ scipy and our own solvers use the same callables.
 
 ``method="auto"`` picks: ``l-bfgs-b`` when bounds are given; ``trust-exact`` (exact Hessians by
 forward-over-reverse) for up to 100 parameters; ``l-bfgs-b`` above that.
+
+The inputs are checked in ``optimize_checks`` before anything runs. A run never loses its work:
+if the user's function or callback raises (or Ctrl-C), the exception propagates with the result
+so far as ``exc.result`` and a note saying so (``_keeping_work``).
 """
 
 from __future__ import annotations
 
-import inspect
-import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.optimize
@@ -21,7 +24,8 @@ import scipy.optimize
 import solvers
 
 from . import numpy as dnp
-from .core.pytree import tree_flatten, tree_unflatten
+from . import optimize_checks as checks
+from .core.pytree import tree_flatten, tree_structure, tree_unflatten
 from .transforms import hessian, hvp, value_and_grad, vjp_and_jvp
 
 __all__ = ["OptimizeResult", "Objective", "Residuals", "objective", "optimize", "least_squares"]
@@ -34,19 +38,11 @@ class FlatView:
     """A pytree of arrays seen as one flat float64 vector, and back."""
 
     def __init__(self, tree, what: str = "x0"):
-        leaves, self.treedef = tree_flatten(tree)
-        if not leaves:
-            raise ValueError(f"{what} has no arrays in it")
-        arrays = []
-        for leaf in leaves:
-            a = np.asarray(leaf)
-            if a.dtype.kind == "c":
-                raise TypeError(f"{what} is complex; optimize over real parameters (split a "
-                                "complex array into its real and imaginary parts)")
-            if a.dtype.kind not in "f":
-                warnings.warn(f"{what} has dtype {a.dtype}; optimizing over a float64 copy",
-                              stacklevel=4)
-            arrays.append(a)
+        arrays = checks.parameter_arrays(tree, what)
+        self.treedef = tree_structure(tree)
+        # a list or tuple of numbers is a pytree of scalars (a common slip for a vector)
+        self.scalar_sequence = type(tree).__name__ if isinstance(tree, (list, tuple)) and all(
+            a.ndim == 0 for a in arrays) else None
         self.shapes = [a.shape for a in arrays]
         self.offsets = np.cumsum([0] + [a.size for a in arrays])
         self.x0 = np.concatenate([a.ravel() for a in arrays]).astype(np.float64)
@@ -70,8 +66,58 @@ class FlatView:
         return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in leaves])
 
 
+# --- the user's function on a flat vector ---------------------------------------------------------
+class UserFunction:
+    """The user's function of a parameter pytree, called on a flat float64 vector (``call``).
+
+    Checks its inputs (``fun``, ``x0``, ``args``); ``raised`` is the last exception the user's
+    function raised (so the front door knows where an exception came from); ``nfev``, ``njev``,
+    ``nhev`` count evaluations as scipy does.
+    """
+
+    what = "the function"
+
+    def __init__(self, fun: Callable, x0, args: tuple = ()):
+        checks.check_callable(fun, self.what)
+        self.view = FlatView(x0)
+        self.x0 = self.view.x0
+        self.n = self.view.size
+        self._user = fun
+        self._args = checks.check_args(args)
+        self.raised = None
+        self.nfev = self.njev = self.nhev = 0
+
+    def call(self, x):
+        """The user's function at the flat point ``x`` (plain or traced)."""
+        try:
+            return self._user(self.view.unravel(x), *self._args)
+        except BaseException as exc:
+            self.raised = exc
+            raise
+
+    def first_call(self):
+        """The user's function at x0, as the front doors' check call (not counted). If it fails
+        on an x0 that is a list or tuple of numbers, the error says that such an x0 is a
+        pytree."""
+        view = self.view
+        try:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                return self._user(view.unravel(view.x0), *self._args)  # NaN: the solver says
+        except Exception as exc:
+            if view.scalar_sequence:
+                add_note(exc, f"diffopt: x0 is a {view.scalar_sequence} of {len(view.shapes)} "
+                         "numbers, which is a pytree: the function receives a "
+                         f"{view.scalar_sequence} of scalars, not a vector. Pass np.asarray(x0) "
+                         "to optimize over a vector.")
+            raise
+
+    def unravel(self, x):
+        """The pytree of parameters for a flat vector."""
+        return self.view.unravel(np.asarray(x))
+
+
 # --- minimisation objective -----------------------------------------------------------------------
-class Objective:
+class Objective(UserFunction):
     """scipy-ready callables on a flat float64 vector: ``fun``, ``jac``, ``hessp``, ``hess``.
 
     ``value_and_grad`` is memoised at the last point, so ``fun`` then ``jac`` at the same ``x``
@@ -79,27 +125,29 @@ class Objective:
     function values, gradients and Hessian(-vector) products.
     """
 
+    what = "the objective"
+
     def __init__(self, fun: Callable, x0, args: tuple = ()):
-        self.view = FlatView(x0)
-        self.x0 = self.view.x0
-        self.n = self.view.size
-        self._user = fun
-        self._args = tuple(args)
-        self._flat = lambda x: fun(self.view.unravel(x), *self._args)
+        super().__init__(fun, x0, args)
+        self._flat = self.call
         self._vg = value_and_grad(self._flat)
         self._last = None  # (x, f, g)
-        self.nfev = self.njev = self.nhev = 0
 
     def check(self) -> None:
         """Evaluate once at x0 and say clearly if the objective is not a real scalar (a
         validation call, not counted in ``nfev``)."""
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            f = self._user(self.view.unravel(self.x0), *self._args)  # a NaN is reported later
-        shape = np.shape(f)
-        if shape != () or np.iscomplexobj(f):
-            what = f"an array of shape {shape}" if shape != () else "a complex number"
-            raise ValueError(f"the objective must return a real scalar, but it returned {what}; "
-                             "for residuals use diffopt.least_squares, or reduce to a scalar")
+        f = self.first_call()
+        shape, kind = np.shape(f), np.asarray(f).dtype.kind
+        if shape != ():
+            what = f"an array of shape {shape}"
+        elif kind == "c":
+            what = "a complex number"
+        elif kind not in "biuf":
+            what = f"{type(f).__name__} {f!r}"
+        else:
+            return
+        raise ValueError(f"the objective must return a real scalar, but it returned {what}; "
+                         "for residuals use diffopt.least_squares, or reduce to a scalar")
 
     def value_and_grad(self, x):
         """``(f(x), ∇f(x))`` as a float and a flat float64 vector."""
@@ -138,9 +186,17 @@ class Objective:
         self.nhev += 1
         return np.asarray(hessian(self._flat)(np.asarray(x, dtype=np.float64)), dtype=np.float64)
 
-    def unravel(self, x):
-        """The pytree of parameters for a flat vector."""
-        return self.view.unravel(np.asarray(x))
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python 3.11+); on 3.10 the note is kept in ``__notes__``, which
+    is what 3.11 shows and what the exceptiongroup backport prints."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+        return
+    try:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+    except (AttributeError, TypeError):  # an exception type that takes no attributes
+        pass
 
 
 def objective(fun: Callable, x0, args: tuple = ()) -> Objective:
@@ -153,7 +209,7 @@ def objective(fun: Callable, x0, args: tuple = ()) -> Objective:
 
 
 # --- least-squares residuals ----------------------------------------------------------------------
-class Residuals:
+class Residuals(UserFunction):
     """A residual function on a flat float64 vector, with matrix-free Jacobian products.
 
     ``linearize(x)`` returns ``(r, jvp, vjp)`` from one recorded forward pass: ``jvp(v) = J v`` and
@@ -161,20 +217,41 @@ class Residuals:
     small problems). ``nfev`` counts residual evaluations, ``njev`` Jacobian products or matrices.
     """
 
-    def __init__(self, fun: Callable, x0, args: tuple = ()):
-        self.view = FlatView(x0)
-        self.x0 = self.view.x0
-        self.n = self.view.size
-        self._args = tuple(args)
-        self._flat = lambda x: self._ravel_out(fun(self.view.unravel(x), *self._args))
-        self.nfev = self.njev = self.nhev = 0
+    what = "the residual function"
 
-    @staticmethod
-    def _ravel_out(out):
+    def __init__(self, fun: Callable, x0, args: tuple = ()):
+        super().__init__(fun, x0, args)
+        self.complex = False  # complex residuals: the flat vector is [Re r, Im r] (see check)
+        self._flat = lambda x: self._ravel_out(self.call(x))
+
+    def check(self) -> None:
+        """Evaluate once at x0 (not counted) and say clearly if the residuals are not numbers or
+        there are none. Complex residuals r count as their real and imaginary parts: ½‖r‖² =
+        ½Σ|rᵢ|² = ½‖[Re r, Im r]‖², so the solvers see the real vector [Re r, Im r]."""
+        arrays = [np.asarray(leaf) for leaf in tree_flatten(self.first_call())[0]]
+        if not sum(a.size for a in arrays):
+            raise ValueError("the residual function returned no residuals; it must return the "
+                             "vector r(x) (an array, or a pytree of arrays) whose ½‖r‖² is "
+                             "minimised")
+        kinds = {a.dtype.kind for a in arrays}
+        if not kinds <= set("biufc"):
+            raise TypeError(f"the residual function must return numbers, but it returned "
+                            f"arrays of dtype {', '.join(str(a.dtype) for a in arrays)}")
+        self.complex = "c" in kinds
+
+    def _ravel_out(self, out):
         leaves = tree_flatten(out)[0]
-        if len(leaves) == 1:
-            return dnp.ravel(leaves[0])
-        return dnp.concatenate([dnp.ravel(leaf) for leaf in leaves])
+        r = dnp.ravel(leaves[0]) if len(leaves) == 1 else dnp.concatenate(
+            [dnp.ravel(leaf) for leaf in leaves])
+        return dnp.concatenate([dnp.real(r), dnp.imag(r)]) if self.complex else r
+
+    def user_residuals(self, r: np.ndarray) -> np.ndarray:
+        """The flat residuals as the user's function returns them: complex ones rebuilt from
+        [Re r, Im r]."""
+        if not self.complex:
+            return r
+        m = r.size // 2
+        return r[:m] + 1j * r[m:]
 
     def residuals(self, x) -> np.ndarray:
         """r(x) as a flat float64 vector."""
@@ -206,9 +283,6 @@ class Residuals:
 
         self.njev += 1
         return np.asarray(jacobian(self._flat)(np.asarray(x, dtype=np.float64)), dtype=np.float64)
-
-    def unravel(self, x):
-        return self.view.unravel(np.asarray(x))
 
 
 # --- result ---------------------------------------------------------------------------------------
@@ -248,87 +322,95 @@ class OptimizeResult(scipy.optimize.OptimizeResult):
 
 # --- the driver -----------------------------------------------------------------------------------
 def _choose(method: str, n: int, bounds) -> str:
-    if method != "auto":
+    if method.lower() != "auto":
         return method
     if bounds is not None:
         return "l-bfgs-b"
     return "trust-exact" if n <= AUTO_SMALL else "l-bfgs-b"
 
 
-def _flat_bounds(bounds, view: FlatView):
-    """Bounds as two flat vectors (lo, hi); accepts (lo, hi) of scalars or pytrees like x0, a
-    scipy ``Bounds``, or a sequence of n (lo, hi) pairs (None: unbounded)."""
-    if bounds is None:
-        return None
-    n = view.size
-    if isinstance(bounds, scipy.optimize.Bounds):
-        lo, hi = bounds.lb, bounds.ub
-    elif len(bounds) == 2 and not (n == 2 and all(isinstance(b, (tuple, list)) for b in bounds)):
-        lo, hi = (view.ravel(b) if not np.isscalar(b) and b is not None else b for b in bounds)
-    else:
-        if len(bounds) != n:
-            raise ValueError(f"bounds: give (lo, hi), or one (lo, hi) pair per parameter ({n})")
-        lo, hi = zip(*bounds)
-    lo = np.broadcast_to(np.asarray([-np.inf if v is None else v for v in np.ravel(lo)]
-                                    if lo is not None else -np.inf, dtype=float), (n,))
-    hi = np.broadcast_to(np.asarray([np.inf if v is None else v for v in np.ravel(hi)]
-                                    if hi is not None else np.inf, dtype=float), (n,))
-    if np.any(lo > hi):
-        raise ValueError("bounds: a lower bound exceeds its upper bound")
-    return np.array(lo), np.array(hi)
-
-
-def _check_options(info, options: dict) -> None:
-    params = inspect.signature(info.fn).parameters
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        return
-    fixed = {"problem", "x0", "monitor", "maxiter", "tol", "bounds"}
-    allowed = [p for p in params if p not in fixed]
-    for key in options:
-        if key not in allowed:
-            raise TypeError(f"method {info.name!r} has no option {key!r}; its options are: "
-                            f"{', '.join(allowed) or 'none'}")
-
-
-def _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary):
-    """Run a registered solver on ``problem`` and assemble the ``OptimizeResult``.
-
-    ``summary(x, monitor) -> (result fields, f, g)`` describes the final point."""
-    options = dict(options or {})
-    _check_options(info, options)
-    if bounds is not None and not info.bounds:
-        raise ValueError(f"method {info.name!r} does not take bounds; methods that do: "
-                         f"{', '.join(solvers.with_bounds(info.kind))}")
-    maxiter = info.default_maxiter if maxiter is None else int(maxiter)
-    monitor = solvers.Monitor(callback, progress, maxiter, make_intermediate=lambda m: (
-        OptimizeResult(x=problem.unravel(m.last_x), fun=m.last_f, nit=m.nit,
-                       jac=None if m.last_g is None else problem.unravel(m.last_g))))
-    kwargs = dict(maxiter=maxiter, tol=tol, **options)
-    if info.bounds:
-        kwargs["bounds"] = _flat_bounds(bounds, problem.view)
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # a diverging run is reported in the result, not by NumPy warnings
-            out = info.fn(problem, problem.x0.copy(), monitor, **kwargs)
-        x, success, status, message, extra = out.x, out.success, out.status, out.message, out.extra
-    except solvers.StopOptimization as stop:
-        x = monitor.last_x if monitor.last_x is not None else problem.x0
-        success, status, message, extra = False, stop.status, stop.message, None
-    finally:
-        monitor.close()
-    x = np.asarray(x, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        fields, f, g = summary(x, monitor)
-    if status != solvers.base.STATUS_NONFINITE:
-        monitor.finish(x, f, g)
-    res = OptimizeResult(x=problem.unravel(x), success=bool(success),
-                         status=status, message=message, nit=monitor.nit, method=info.name,
+def _result(problem, info, monitor, x, success, status, message, fields, extra=None):
+    """The ``OptimizeResult`` of a run that ended at the flat point ``x``."""
+    res = OptimizeResult(x=problem.unravel(x), success=bool(success), status=status,
+                         message=message, nit=monitor.nit, method=info.name,
                          history={k: np.asarray(v) for k, v in monitor.history.items()})
     res.update(fields)
     res.update(nfev=problem.nfev, njev=problem.njev, nhev=problem.nhev)
     if extra:
         res.update(extra)
     return res
+
+
+@contextmanager
+def _keeping_work(problem, info, monitor, summary):
+    """Closes the monitor. An exception from the user's function, from the callback or Ctrl-C
+    propagates unchanged, carrying the work so far as ``exc.result`` (success False, x the last
+    accepted iterate, the history up to it) and a note that says so. (A solver's own error
+    before x0 was recorded, a bad option, carries nothing: no work was done.)"""
+    try:
+        yield
+    except BaseException as exc:
+        if (exc is problem.raised or isinstance(exc, KeyboardInterrupt)
+                or monitor.last_x is not None):
+            exc.result = _interrupted(problem, info, monitor, summary, exc)
+            front = "optimize" if info.kind == "minimize" else info.kind
+            add_note(exc, f"diffopt.{front}(method={info.name!r}) was interrupted; the work "
+                     f"done is kept in this exception's .result: {exc.result.message}")
+        raise
+    finally:
+        monitor.close()
+        problem.raised = None  # no reference cycle through the traceback
+
+
+def _interrupted(problem, info, monitor, summary, exc) -> OptimizeResult:
+    """The result of a run that ``exc`` interrupted: what the monitor recorded, no new calls."""
+    name = type(exc).__name__
+    if monitor.last_x is None:
+        x, message = problem.x0, f"{name} raised at x0, before iteration 0; x is x0"
+    else:
+        x, message = monitor.last_x, (
+            f"{name} raised after iteration {monitor.nit}; x is the last accepted iterate "
+            f"(iteration {monitor.nit}, f = {monitor.last_f:.6g}), the history holds iterations "
+            f"0 to {monitor.nit}")
+    fields = summary(x, monitor, evaluate=False)[0]
+    return _result(problem, info, monitor, x, False, solvers.base.STATUS_RAISED, message, fields)
+
+
+def _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary):
+    """Check the inputs, run a registered solver on ``problem`` and assemble the result.
+
+    ``summary(x, monitor, evaluate=True) -> (result fields, f, g)`` describes the final point;
+    with ``evaluate=False`` it calls no user code and uses what the monitor recorded."""
+    maxiter, tol, options, flat_bounds = checks.run_settings(
+        info, problem.view, problem.x0, bounds, tol, maxiter, callback, options)
+    problem.check()
+    monitor = solvers.Monitor(callback, progress, maxiter, make_intermediate=lambda m: (
+        OptimizeResult(x=problem.unravel(m.last_x), fun=m.last_f, nit=m.nit,
+                       jac=None if m.last_g is None else problem.unravel(m.last_g))))
+    kwargs = dict(maxiter=maxiter, tol=tol, **options)
+    if info.bounds:
+        kwargs["bounds"] = flat_bounds
+    with _keeping_work(problem, info, monitor, summary), \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # a diverging run is reported in the result, not by NumPy warnings
+        try:
+            out = info.fn(problem, problem.x0.copy(), monitor, **kwargs)
+            x, success, status, message, extra = (out.x, out.success, out.status, out.message,
+                                                  out.extra)
+        except solvers.StopOptimization as stop:
+            x = monitor.last_x if monitor.last_x is not None else problem.x0
+            success, status, message, extra = False, stop.status, stop.message, None
+        x = np.asarray(x, dtype=float)
+        fields, f, g = summary(x, monitor)
+    if status != solvers.base.STATUS_NONFINITE:
+        monitor.finish(x, f, g)
+    return _result(problem, info, monitor, x, success, status, message, fields, extra)
+
+
+def _recorded(monitor, x) -> bool:
+    """The monitor holds f and the gradient at ``x`` (no evaluation needed)."""
+    return (monitor.last_x is not None and monitor.last_g is not None
+            and np.array_equal(monitor.last_x, x))
 
 
 def optimize(fun: Callable, x0, method: str = "auto", *, args: tuple = (), bounds=None,
@@ -340,21 +422,21 @@ def optimize(fun: Callable, x0, method: str = "auto", *, args: tuple = (), bound
     ``method``: any of ``solvers.available()`` or "auto" (see the module docstring).
     ``callback(intermediate_result)`` may stop the run by returning True or raising
     StopIteration; ``progress=True`` shows a tqdm bar. ``options`` go to the solver (e.g. ``lr``).
+    If ``fun`` or the callback raises (or Ctrl-C), the exception propagates with the work so far
+    as ``exc.result``: an ``OptimizeResult`` at the last accepted iterate, ``success=False``.
 
     >>> res = optimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2))
     >>> res.x  # [3., 3.]
     """
     problem = Objective(fun, x0, args)
-    problem.check()
-    info = solvers.get(_choose(method, problem.n, bounds), "minimize")
+    info = solvers.get(_choose(checks.check_method(method), problem.n, bounds), "minimize")
 
-    def summary(x, monitor):
-        if monitor.last_x is not None and np.array_equal(monitor.last_x, x) \
-                and monitor.last_g is not None:
+    def summary(x, monitor, evaluate=True):
+        if _recorded(monitor, x) or not evaluate:
             f, g = monitor.last_f, monitor.last_g
         else:
             f, g = problem.value_and_grad(x)
-        return {"fun": f, "jac": problem.unravel(g)}, f, g
+        return {"fun": f, "jac": None if g is None else problem.unravel(g)}, f, g
 
     return _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary)
 
@@ -368,21 +450,25 @@ def least_squares(residuals: Callable, x0, method: str = "lm", *, args: tuple = 
     ``method``: "lm" (Levenberg-Marquardt) and "gauss-newton", ours and matrix-free (Jacobian
     products by JVP/VJP); "trf" and "scipy-lm", scipy's ``least_squares`` fed an AD Jacobian. The
     result has scipy's fields: ``x``, ``cost`` (½‖r‖²), ``fun`` (the residuals), ``grad`` (Jᵀr).
+    Complex residuals count as their real and imaginary parts (½‖r‖² = ½Σ|rᵢ|²); ``fun`` is
+    then complex. An exception from ``residuals`` or the callback carries ``exc.result``, as in
+    ``optimize`` (its ``fun`` is None: the residuals are not evaluated again).
 
     >>> res = least_squares(lambda p: p[0] * np.exp(p[1] * t) - y, np.array([1.0, 0.0]))
     """
     problem = Residuals(residuals, x0, args)
-    info = solvers.get(method, "least_squares")
+    info = solvers.get(checks.check_method(method), "least_squares")
 
-    def summary(x, monitor):
-        if monitor.last_x is not None and np.array_equal(monitor.last_x, x) \
-                and monitor.last_g is not None:
-            r, g = problem.peek_residuals(x), monitor.last_g  # no new linearization
+    def summary(x, monitor, evaluate=True):
+        if _recorded(monitor, x) or not evaluate:
+            g = monitor.last_g  # no new linearization
+            r = problem.peek_residuals(x) if evaluate else None
         else:
             r, _, pull = problem.linearize(x)
             g = pull(r)
-        cost = 0.5 * float(r @ r)
-        return {"fun": r, "cost": cost, "grad": g,
-                "optimality": float(np.max(np.abs(g))) if g.size else 0.0}, cost, g
+        cost = monitor.last_f if r is None else 0.5 * float(r @ r)
+        optimality = float(np.max(np.abs(g), initial=0.0)) if g is not None else np.nan
+        return {"fun": None if r is None else problem.user_residuals(r), "cost": cost,
+                "grad": g, "optimality": optimality}, cost, g
 
     return _run(problem, info, bounds, tol, maxiter, callback, progress, options, summary)

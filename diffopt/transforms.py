@@ -12,13 +12,15 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import optree
+from numpy.exceptions import AxisError
 
 from . import numpy as dnp
 from .core import vspace
 from .core.batching import BatchTrace, BatchTracer
 from .core.forward import JVPTrace, JVPTracer
 from .core.primitive import Primitive
-from .core.pytree import tree_flatten, tree_structure, tree_unflatten
+from .core.pytree import NAMESPACE, tree_flatten, tree_structure, tree_unflatten
 from .core.reverse import Node, ReverseTrace, ReverseTracer, backward, forward_sweep
 from .core.trace import Tracer, concrete, new_trace
 from .numpy.backend import array_module
@@ -49,14 +51,39 @@ def _check_differentiable(leaves: list, what: str) -> list:
     return out
 
 
-def _split_args(f: Callable, args: tuple, kwargs: dict, argnums: Argnums):
+def check_argnums(argnums, what: str, n_args: int | None = None) -> tuple[tuple[int, ...], bool]:
+    """``(positions, single)`` for an ``argnums`` of ``what``: ints only, none repeated, at least
+    one; with ``n_args`` also in range, negative positions counted from the end. ``single`` says
+    an int was given (one result) rather than a sequence (a tuple of results)."""
+    single = _is_index(argnums)
+    if not single and not (isinstance(argnums, (tuple, list))
+                           and all(_is_index(n) for n in argnums)):
+        raise TypeError(f"{what}: argnums must be an int or a tuple of ints (positions of the "
+                        f"differentiated arguments), not {argnums!r}")
+    nums = (int(argnums),) if single else tuple(int(n) for n in argnums)
+    if not nums:
+        raise ValueError(f"{what}: argnums=() selects no argument to differentiate; give at "
+                         "least one position, for example argnums=0")
+    if n_args is not None:
+        for n in nums:
+            if not -n_args <= n < n_args:
+                raise ValueError(f"{what}: argnums={argnums!r} but the function was called with "
+                                 f"{n_args} positional argument{'s' * (n_args != 1)}")
+        nums = tuple(n % n_args for n in nums)
+    repeated = sorted({n for n in nums if nums.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what}: argnums={argnums!r} repeats argument "
+                         f"{', '.join(map(str, repeated))}; list each argument once")
+    return nums, single
+
+
+def _is_index(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def _split_args(f: Callable, args: tuple, kwargs: dict, argnums: Argnums, what: str):
     """The differentiated arguments and ``f`` as a function of just those."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not -len(args) <= n < len(args):
-            raise ValueError(f"argnums={argnums} but the function was called with {len(args)} "
-                             "positional arguments")
-    nums = tuple(n % len(args) for n in nums)
+    nums, _ = check_argnums(argnums, what, len(args))
 
     def partial(*dargs):
         full = list(args)
@@ -177,17 +204,17 @@ def tree_map_unwrap(trace, tree):
     return tree_unflatten(treedef, [_unwrap(trace, x) for x in leaves])
 
 
-def _value_and_grad(f, argnums, has_aux, args, kwargs):
+def _value_and_grad(f, argnums, has_aux, args, kwargs, what: str):
     """``(value, aux or None, gradient)`` of ``f`` at ``args`` by reverse mode."""
-    dargs, partial = _split_args(f, args, kwargs, argnums)
-    rec = _Recording(partial, dargs, has_aux, "grad")
+    dargs, partial = _split_args(f, args, kwargs, argnums, what)
+    rec = _Recording(partial, dargs, has_aux, what)
     out = rec.out
-    _check_scalar_output(out, "grad")
+    _check_scalar_output(out, what)
     if not rec.depends_on_input:
         warnings.warn("the output of the differentiated function does not depend on its "
                       "inputs; returning zero gradients", stacklevel=3)
     g = rec.pullback(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
-    return out, rec.aux, (g[0] if isinstance(argnums, int) else g)
+    return out, rec.aux, (g[0] if _is_index(argnums) else g)
 
 
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
@@ -195,10 +222,11 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
 
     >>> value_and_grad(lambda x: x**2)(3.0)  # (9.0, 6.0)
     """
+    check_argnums(argnums, "value_and_grad")
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
-        out, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
+        out, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs, "value_and_grad")
         return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_f
@@ -213,10 +241,11 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
 
     >>> grad(lambda x, y: x**2 * y + y + 2, argnums=(0, 1))(3.0, 4.0)  # (24.0, 10.0)
     """
+    check_argnums(argnums, "grad")
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
-        _, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs)
+        _, aux, g = _value_and_grad(f, argnums, has_aux, args, kwargs, "grad")
         return (g, aux) if has_aux else g
 
     return grad_f
@@ -291,49 +320,146 @@ def linearize(f: Callable, *primals):
 
 
 # --- batching -------------------------------------------------------------------------------------
-def vmap(f: Callable, in_axes: int | None | Sequence = 0, out_axes: int = 0) -> Callable:
+def vmap(f: Callable, in_axes: int | None | Sequence = 0, out_axes=0) -> Callable:
     """Vectorise ``f`` over an axis of its arguments without a Python loop.
 
-    ``in_axes`` is an int (all arguments), or one entry per argument (int or None = not mapped).
+    ``in_axes`` is an int (the mapped axis of every argument), or a tuple with one entry per
+    positional argument: an int, None (not mapped), or a pytree of them matching that argument
+    (``({"w": None, "b": 0},)`` for a dict argument). ``out_axes`` places the mapped axis in the
+    output: an int, or a pytree prefix of the output (None for an output that does not depend on
+    the mapped axis). Negative axes count from the end; out-of-range axes raise AxisError.
 
     >>> vmap(lambda x: np.dot(x, x))(np.ones((5, 3)))  # [3., 3., 3., 3., 3.]
     """
+    if not (in_axes is None or _is_index(in_axes) or isinstance(in_axes, (tuple, list))):
+        raise TypeError(f"vmap: in_axes must be an int, None, or a tuple with one entry per "
+                        f"positional argument, not {type(in_axes).__name__}; for a single dict "
+                        f"argument wrap its axes in a tuple: in_axes=({in_axes!r},)")
+    _check_axis_spec(in_axes, "in_axes")
+    _check_axis_spec(out_axes, "out_axes")
 
     @functools.wraps(f)
     def batched(*args):
-        axes = in_axes if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        if len(axes) != len(args):
-            raise ValueError(f"vmap: in_axes has {len(axes)} entries for {len(args)} arguments")
-        flat, specs, size = [], [], None
-        for arg, ax in zip(args, axes):
-            leaves, tree = tree_flatten(arg)
-            if ax is not None:
-                leaves = [dnp.moveaxis(x, ax, 0) if ax != 0 else x for x in leaves]
-                for x in leaves:
-                    n = vspace.shape_of(x)[0]
-                    if size is not None and n != size:
-                        raise ValueError(f"vmap: mapped axes have different sizes ({size}, {n})")
-                    size = n
-            flat.append((leaves, tree, ax is not None))
+        if isinstance(in_axes, (tuple, list)):
+            if len(in_axes) != len(args):
+                raise ValueError(f"vmap: in_axes has {len(in_axes)} entries but the function "
+                                 f"was called with {len(args)} positional arguments; give one "
+                                 "entry per argument")
+            specs = in_axes
+        else:
+            specs = (in_axes,) * len(args)
+        flat, size = _mapped_inputs(args, specs)
         if size is None:
-            raise ValueError("vmap needs at least one mapped argument (in_axes all None)")
+            raise ValueError("vmap needs at least one mapped argument, but in_axes maps none "
+                             f"(in_axes={in_axes!r})")
         with new_trace(BatchTrace, size) as trace:
-            call = [tree_unflatten(tree, [BatchTracer(trace, x) for x in leaves] if mapped
-                                   else leaves)
-                    for leaves, tree, mapped in flat]
-            specs = call
-            result = f(*specs)
+            call = [tree_unflatten(tree, [BatchTracer(trace, x) if mapped else x
+                                          for x, mapped in moved])
+                    for moved, tree in flat]
+            result = f(*call)
             out_leaves, out_tree = tree_flatten(result)
-            outs = []
-            for o in out_leaves:
-                if isinstance(o, BatchTracer) and o._trace is trace:
-                    v = o.val
-                else:
-                    v = dnp.broadcast_to(o, (size,) + vspace.shape_of(o))
-                outs.append(dnp.moveaxis(v, 0, out_axes) if out_axes != 0 else v)
-        return tree_unflatten(out_tree, outs)
+            axes = _leaf_axes(out_axes, result, len(out_leaves), "out_axes", "the output")
+            return tree_unflatten(out_tree, [_place_batch_axis(trace, o, ax, result, j)
+                                             for j, (o, ax) in enumerate(zip(out_leaves, axes))])
 
     return batched
+
+
+def _mapped_inputs(args: tuple, specs) -> tuple[list, int | None]:
+    """Per argument, its leaves (mapped axes moved to the front, each with whether it is mapped)
+    and its structure; and the size of the mapped axes (None if nothing is mapped)."""
+    flat, size, first = [], None, None
+    for k, (arg, spec) in enumerate(zip(args, specs)):
+        leaves, tree = tree_flatten(arg)
+        axes = _leaf_axes(spec, arg, len(leaves), f"in_axes[{k}]", f"argument {k}")
+        moved = []
+        for j, (x, ax) in enumerate(zip(leaves, axes)):
+            if ax is not None:
+                shape = vspace.shape_of(x)
+                if not -len(shape) <= ax < len(shape):
+                    raise _axis_error(ax, len(shape), f"vmap: in_axes maps axis {ax} of "
+                                      f"{_leaf_name(f'argument {k}', arg, j)}, of shape {shape}",
+                                      _in_axis_fix(len(shape)))
+                ax %= len(shape)
+                if size is not None and shape[ax] != size:
+                    raise ValueError(f"vmap: mapped axes have different sizes: "
+                                     f"{_leaf_name(*first)} has size {size}, but axis {ax} of "
+                                     f"{_leaf_name(f'argument {k}', arg, j)} has size {shape[ax]}")
+                if size is None:
+                    size, first = shape[ax], (f"argument {k}", arg, j)
+                x = dnp.moveaxis(x, ax, 0) if ax else x
+            moved.append((x, ax is not None))
+        flat.append((moved, tree))
+    return flat, size
+
+
+_UNMAPPED = object()  # None in an axis spec, while it is broadcast against a pytree
+
+
+def _check_axis_spec(spec, name: str) -> None:
+    """Refuse an in_axes/out_axes that holds anything but ints and None."""
+    for leaf in optree.tree_leaves(spec, none_is_leaf=True, namespace=NAMESPACE):
+        if leaf is not None and not _is_index(leaf):
+            raise TypeError(f"vmap: {name} must hold ints (axes) or None (not mapped), but it "
+                            f"holds {leaf!r} of type {type(leaf).__name__}")
+
+
+def _leaf_axes(spec, tree, n_leaves: int, spec_name: str, tree_name: str) -> list:
+    """One axis (int or None) per leaf of ``tree``, from ``spec``: an axis or a pytree prefix."""
+    if spec is None or _is_index(spec):
+        return [spec] * n_leaves
+    marked = optree.tree_map(lambda a: _UNMAPPED if a is None else a, spec, none_is_leaf=True,
+                             namespace=NAMESPACE)
+    try:
+        full = optree.tree_broadcast_prefix(marked, tree, none_is_leaf=False,
+                                            namespace=NAMESPACE)
+    except ValueError:
+        raise ValueError(f"vmap: {spec_name}={spec!r} does not match the structure of "
+                         f"{tree_name}, {tree_structure(tree)}; give one axis for the whole "
+                         "value, or a pytree of axes with its structure (a prefix of it)"
+                         ) from None
+    return [None if a is _UNMAPPED else a
+            for a in optree.tree_leaves(full, none_is_leaf=False, namespace=NAMESPACE)]
+
+
+def _axis_error(axis: int, ndim: int, where: str, fix: str) -> AxisError:
+    """NumPy's AxisError for ``axis`` of an array of dimension ``ndim``, saying where and what to
+    do."""
+    return AxisError(f"{where}: axis {axis} is out of bounds for array of dimension {ndim}; {fix}")
+
+
+def _in_axis_fix(ndim: int) -> str:
+    if ndim == 0:
+        return ("a scalar has no axis to map over: give it a batch axis, or in_axes=None for an "
+                "argument that is the same for every element")
+    return (f"an argument of dimension {ndim} takes in_axes from {-ndim} to {ndim - 1} (None: "
+            "not mapped)")
+
+
+def _leaf_name(label: str, tree, j: int, none_is_leaf: bool = False) -> str:
+    """``label`` for a whole value, or "label['w'][1]" for leaf ``j`` inside the pytree ``tree``."""
+    paths = optree.tree_paths(tree, none_is_leaf=none_is_leaf, namespace=NAMESPACE)
+    return label + "".join(f"[{p!r}]" for p in paths[j])
+
+
+def _place_batch_axis(trace, out, axis, result, j: int):
+    """An output leaf of the batched function with its batch axis at ``axis`` (None: unbatched)."""
+    batched = isinstance(out, BatchTracer) and out._trace is trace
+    if axis is None:
+        if batched:
+            raise ValueError(f"vmap: out_axes gives None (not mapped) for "
+                             f"{_leaf_name('the output', result, j)}, but it depends on "
+                             "the mapped axis; give it an axis in out_axes")
+        return out
+    value = out.val if batched else dnp.broadcast_to(out, (trace.size,) + vspace.shape_of(out))
+    ndim = len(vspace.shape_of(value))
+    if not -ndim <= axis < ndim:
+        raise _axis_error(axis, ndim, f"vmap: out_axes places the mapped axis at {axis} in "
+                          f"{_leaf_name('the output', result, j)}, of shape "
+                          f"{vspace.shape_of(out)} per element", f"an output of dimension "
+                          f"{ndim - 1} takes out_axes from {-ndim} to {ndim - 1}")
+    axis %= ndim
+    return dnp.moveaxis(value, 0, axis) if axis else value
 
 
 # --- Jacobians ------------------------------------------------------------------------------------
@@ -357,10 +483,11 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
 
     >>> jacfwd(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
     """
+    _, single = check_argnums(argnums, "jacfwd")
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        dargs, partial = _split_args(f, args, kwargs, argnums)
+        dargs, partial = _split_args(f, args, kwargs, argnums, "jacfwd")
         in_leaves, in_tree = tree_flatten(dargs)
         in_leaves = _check_differentiable(in_leaves, "jacfwd")
         sizes = _flat_sizes(in_leaves)
@@ -382,15 +509,15 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
             o = dnp.moveaxis(o, 0, -1) if oshape else o
             blocks = [dnp.reshape(o[..., offs[k]:offs[k + 1]], oshape + vspace.shape_of(x))
                       for k, x in enumerate(in_leaves)]
-            per_out.append(_arg_tree(in_tree, blocks, argnums))
+            per_out.append(_arg_tree(in_tree, blocks, single))
         return tree_unflatten(out_tree, per_out)
 
     return jac
 
 
-def _arg_tree(in_tree, blocks, argnums):
+def _arg_tree(in_tree, blocks, single: bool):
     tree = tree_unflatten(in_tree, blocks)
-    return tree[0] if isinstance(argnums, int) else tree
+    return tree[0] if single else tree
 
 
 def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> Callable:
@@ -398,10 +525,11 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
 
     >>> jacrev(lambda x: x**2)(np.array([1.0, 2.0]))  # [[2., 0.], [0., 4.]]
     """
+    _, single = check_argnums(argnums, "jacrev")
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        dargs, partial = _split_args(f, args, kwargs, argnums)
+        dargs, partial = _split_args(f, args, kwargs, argnums, "jacrev")
         out, vjp_fn = vjp(partial, *dargs)
         in_leaves, in_tree = tree_flatten(dargs)
         out_leaves, out_tree = tree_flatten(out)
@@ -429,7 +557,7 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
             oshape = vspace.shape_of(o)
             blocks = [dnp.reshape(s[offs[j]:offs[j + 1]], oshape + vspace.shape_of(x))
                       for s, x in zip(stacked, in_leaves)]
-            per_out.append(_arg_tree(in_tree, blocks, argnums))
+            per_out.append(_arg_tree(in_tree, blocks, single))
         return tree_unflatten(out_tree, per_out)
 
     return jac
@@ -448,6 +576,7 @@ def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
     if mode not in ("auto", "forward", "reverse", "optimal"):
         raise ValueError("jacobian: mode must be 'auto', 'forward', 'reverse' or 'optimal', "
                          f"not {mode!r}")
+    check_argnums(argnums, "jacobian")
     from .modes import choose_mode, jacobian_optimal
 
     if mode == "optimal":
@@ -457,6 +586,7 @@ def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
+        check_argnums(argnums, "jacobian", len(args))
         g = functools.partial(f, **kwargs) if kwargs else f
         impl = jacfwd if choose_mode(g, args, argnums) == "forward" else jacrev
         return impl(g, argnums)(*args)
@@ -469,7 +599,15 @@ def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
 
     >>> hessian(lambda x: np.sum(x**3))(np.array([1.0, 2.0]))  # [[6., 0.], [0., 12.]]
     """
-    return jacfwd(grad(f, argnums), argnums)
+    check_argnums(argnums, "hessian")
+    second = jacfwd(grad(f, argnums), argnums)
+
+    @functools.wraps(f)
+    def hess(*args, **kwargs):
+        check_argnums(argnums, "hessian", len(args))  # errors name hessian, not its parts
+        return second(*args, **kwargs)
+
+    return hess
 
 
 def hvp(f: Callable, x, v):
@@ -540,8 +678,10 @@ class custom_vjp:
     ... def f(x): return np.sin(x)
     >>> f.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda cos_x, g: (g * cos_x,))
 
-    ``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple`` (one cotangent per argument).
-    Under forward mode the ordinary implementation is differentiated instead.
+    ``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple``: one cotangent per
+    argument, with exactly its shape and pytree structure (None for a zero one); a rule that
+    returns anything else is refused with an error naming it. Under forward mode the ordinary
+    implementation is differentiated instead.
     """
 
     def __init__(self, fun: Callable):
@@ -560,15 +700,20 @@ class custom_vjp:
         top = _top_trace(leaves)
         if not isinstance(top, ReverseTrace):
             return self.fun(*args)
-        out, res = self.fwd(*tree_unflatten(tree, _unwrap_leaves(top, leaves)))
+        name = self.fun.__name__
+        out, res = _rule_pair(self.fwd(*tree_unflatten(tree, _unwrap_leaves(top, leaves))),
+                              f"the fwd rule of custom_vjp function {name}", "(output, residuals)")
         out_leaves, out_tree = tree_flatten(out)
 
         def pull(g_leaves):
             cts = self.bwd(res, tree_unflatten(out_tree, g_leaves))
+            rule = f"the bwd rule of custom_vjp function {name}"
             if not isinstance(cts, tuple) or len(cts) != len(args):
-                raise TypeError(f"the bwd rule of {self.fun.__name__} must return a tuple with one "
-                                f"cotangent per argument ({len(args)})")
-            return [None if c is None else c for c in _flatten_like(cts, args)]
+                raise TypeError(f"{rule} must return a tuple with one cotangent per argument "
+                                f"({len(args)}; None for a zero one), but it returned "
+                                f"{_describe(cts)}")
+            return [leaf for k, (ct, arg) in enumerate(zip(cts, args))
+                    for leaf in _rule_leaves(ct, arg, rule, "cotangent", f"argument {k}")]
 
         def push(primal_leaves, tangent_leaves):
             primal_args = tree_unflatten(tree, primal_leaves)
@@ -579,13 +724,61 @@ class custom_vjp:
                               _record(top, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
-def _flatten_like(cts: tuple, args: tuple) -> list:
-    """Cotangent leaves in the order of ``args``' leaves (None for a whole missing argument)."""
+def _rule_pair(result, rule: str, expected: str) -> tuple:
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return tuple(result)
+    raise TypeError(f"{rule} must return a pair {expected}, but it returned {_describe(result)}")
+
+
+def _describe(x) -> str:
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"an array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def _rule_leaves(value, primal, rule: str, kind: str, label: str) -> list:
+    """The leaves of a custom rule's tangent or cotangent ``value`` for ``primal``, one per leaf of
+    ``primal`` (None stands for zero, for the whole value or any leaf). Each must have exactly its
+    primal's shape and, where the primal is floating or complex, a floating or complex dtype (a
+    complex cotangent of a real primal keeps its real part, as everywhere in reverse mode)."""
+    if value is None:
+        return [None] * len(tree_flatten(primal)[0])
+    v_leaves, v_tree = optree.tree_flatten(value, none_is_leaf=True, namespace=NAMESPACE)
+    p_leaves, p_tree = optree.tree_flatten(primal, none_is_leaf=True, namespace=NAMESPACE)
+    if v_tree != p_tree:
+        raise ValueError(f"{rule} returned a {kind} with structure {v_tree} for {label}, which "
+                         f"has structure {p_tree}; give one {kind} per leaf, with its nesting")
     out = []
-    for c, a in zip(cts, args):
-        n = len(tree_flatten(a)[0])
-        out.extend([None] * n if c is None else tree_flatten(c)[0])
+    for j, (v, p) in enumerate(zip(v_leaves, p_leaves)):
+        if p is None:  # an empty node of the primal: no leaf
+            continue
+        if v is not None and _is_numeric(p):
+            where = _leaf_name(label, primal, j, none_is_leaf=True)
+            if vspace.shape_of(v) != vspace.shape_of(p):
+                raise ValueError(
+                    f"{rule} returned a {kind} of shape {vspace.shape_of(v)} for {where}, of "
+                    f"shape {vspace.shape_of(p)}; it must have exactly its primal's shape (sum "
+                    "any broadcast axes in the rule)")
+            if _is_inexact(p) and not _is_inexact(v):
+                raise TypeError(
+                    f"{rule} returned {_describe(v)} as the {kind} for {where}, of dtype "
+                    f"{_dtype_of(p)}; {kind}s of floating-point values must be floating-point "
+                    f"(return 0.0 or None for a zero {kind})")
+        out.append(v)
     return out
+
+
+def _is_numeric(x) -> bool:
+    return hasattr(x, "dtype") or isinstance(x, (int, float, complex))
+
+
+def _is_inexact(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return isinstance(x, (float, complex))
+    return dtype.kind in "fc"
 
 
 class custom_jvp:
@@ -595,8 +788,9 @@ class custom_jvp:
     ... def f(x): return np.log1p(np.exp(x))
     >>> f.defjvp(lambda primals, tangents: (f(primals[0]), tangents[0] * expit(primals[0])))
 
-    ``jvp(primals, tangents) -> (out, tangent_out)`` must be linear in the tangents; reverse mode
-    transposes it by differentiating it with respect to the tangents.
+    ``jvp(primals, tangents) -> (out, tangent_out)`` must be linear in the tangents, and
+    ``tangent_out`` shaped exactly like ``out`` (checked); reverse mode transposes it by
+    differentiating it with respect to the tangents.
     """
 
     def __init__(self, fun: Callable):
@@ -624,12 +818,22 @@ class custom_jvp:
                    for x in leaves]
         tangents = [x.tangent if isinstance(x, JVPTracer) and x._trace is trace
                     else dnp.zeros_like_value(x) for x in leaves]
-        out, tout = self.jvp(tuple(tree_unflatten(tree, primals)),
-                             tuple(tree_unflatten(tree, tangents)))
+        out, tout = self._rule(tuple(tree_unflatten(tree, primals)),
+                               tuple(tree_unflatten(tree, tangents)))
         out_leaves, out_tree = tree_flatten(out)
-        t_leaves = tree_flatten(tout)[0]
-        wrapped = [JVPTracer(trace, o, t) for o, t in zip(out_leaves, t_leaves)]
+        t_leaves = self._tangents(tout, out)
+        wrapped = [JVPTracer(trace, o, dnp.zeros_like_value(o) if t is None else t)
+                   for o, t in zip(out_leaves, t_leaves)]
         return tree_unflatten(out_tree, wrapped)
+
+    def _rule(self, primals: tuple, tangents: tuple) -> tuple:
+        return _rule_pair(self.jvp(primals, tangents),
+                          f"the jvp rule of custom_jvp function {self.fun.__name__}",
+                          "(output, tangent of the output)")
+
+    def _tangents(self, tangent_out, out) -> list:
+        return _rule_leaves(tangent_out, out, f"the jvp rule of custom_jvp function "
+                            f"{self.fun.__name__}", "tangent", "the output")
 
     def _reverse(self, trace, leaves, tree):
         vals = _unwrap_leaves(trace, leaves)
@@ -640,16 +844,20 @@ class custom_jvp:
         def pull(g_leaves):
             # The tangent map t -> jvp(primals, t)[1] is linear; its VJP is its transpose.
             def tangent_map(*t_leaves):
-                return self.jvp(primals, tuple(tree_unflatten(tree, list(t_leaves))))[1]
+                tangent_out = self._rule(primals, tuple(tree_unflatten(tree, list(t_leaves))))[1]
+                return tree_unflatten(out_tree, [dnp.zeros_like_value(o) if t is None else t
+                                                 for o, t in zip(out_leaves,
+                                                                 self._tangents(tangent_out, out))])
 
             zeros = [dnp.zeros_like_value(v) for v in vals]
             _, pull_t = vjp(tangent_map, *zeros)
             return list(pull_t(tree_unflatten(out_tree, g_leaves)))
 
         def push(primal_leaves, tangent_leaves):
-            rule_out = self.jvp(tuple(tree_unflatten(tree, primal_leaves)),
-                                tuple(tree_unflatten(tree, tangent_leaves)))
-            return tree_flatten(rule_out[1])[0]
+            tangent_out = self._rule(tuple(tree_unflatten(tree, primal_leaves)),
+                                     tuple(tree_unflatten(tree, tangent_leaves)))[1]
+            return [dnp.zeros_like_value(o) if t is None else t
+                    for o, t in zip(out_leaves, self._tangents(tangent_out, out))]
 
         return tree_unflatten(out_tree,
                               _record(trace, self.fun.__name__, leaves, out_leaves, pull, push))

@@ -5,7 +5,7 @@
 """
 
 # Importing the solver modules registers them.
-from . import gradient_descent, least_squares, newton, scipy_methods  # noqa: F401 - registers them
+from . import checks, gradient_descent, least_squares, newton, scipy_methods  # noqa: F401 - registers them
 from .base import Monitor, Outcome, StopOptimization
 from .registry import SolverInfo, available, get, register, with_bounds
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -42,9 +43,10 @@ class StopOptimization(Exception):
         self.status = status
 
 
-# scipy's status for "stopped by the callback" is 99 in minimize; we use it for both stop kinds.
+# scipy's status for "stopped by the callback" is 99 in minimize; ours count down from it.
 STATUS_CALLBACK = 99
 STATUS_NONFINITE = 98
+STATUS_RAISED = 97  # the objective or the callback raised (the exception carries the result)
 
 
 class Monitor:
@@ -117,11 +119,14 @@ class Monitor:
     def check_finite(self, f, g=None) -> None:
         """Stop at once on a non-finite value met outside ``iteration`` (inside a line search)."""
         if not np.isfinite(f) or (g is not None and not np.all(np.isfinite(g))):
-            k = len(self.history["f"])
-            raise StopOptimization(
-                f"the objective or its gradient became non-finite during iteration {k}; "
-                f"x holds the last finite iterate (iteration {max(k - 1, 0)})",
-                STATUS_NONFINITE)
+            self.stop_nonfinite("the objective or its gradient became non-finite")
+
+    def stop_nonfinite(self, what: str) -> NoReturn:
+        """End the run on a non-finite value met between iterates (every trial point of a line
+        search, a Jacobian product inside CG): ``what`` happened in the iteration under way."""
+        k = len(self.history["f"])
+        raise StopOptimization(f"{what}, in iteration {k}; x holds the last finite iterate "
+                               f"(iteration {max(k - 1, 0)})", STATUS_NONFINITE)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import checks
 from .base import Outcome
 from .registry import register
 
@@ -36,19 +37,26 @@ def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_
     """Backtracking: the largest ``step * shrink**k`` with f(x + t d) <= f + c1 t g·d.
 
     Trial points where f is not finite are rejected (the step shrinks), so the search backs out
-    of regions where the objective is undefined. Returns ``(t, x_new, f_new)``; ``t = 0`` when no
-    decrease was found.
+    of regions where the objective is undefined; if it is still non-finite at the shortest trial
+    step, the run ends there (``monitor.stop_nonfinite``). Returns ``(t, x_new, f_new)``;
+    ``t = 0`` when no decrease was found.
 
     >>> t, x_new, f_new = armijo(problem, x, f, g, -g, 1.0, monitor)
     """
     slope = float(g @ direction)
     t = step
+    f_new = f
     for _ in range(max_halvings):
         x_new = x + t * direction
+        if np.array_equal(x_new, x):
+            break  # the step is below the resolution of x
         f_new = problem.fun(x_new)
         if np.isfinite(f_new) and f_new <= f + c1 * t * slope:
             return t, x_new, f_new
         t *= shrink
+    if not np.isfinite(f_new):
+        monitor.stop_nonfinite("the objective was non-finite at the trial points of the line "
+                               "search down to its shortest step")
     return 0.0, x, f
 
 
@@ -84,11 +92,10 @@ def no_decrease(x, monitor) -> Outcome:
 
 def _validate(lr=None, **fractions) -> None:
     """``lr`` (if given) must be positive; each named fraction must lie in [0, 1)."""
-    if lr is not None and not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, not {lr!r}")
+    if lr is not None:
+        checks.positive("lr", lr)
     for name, value in fractions.items():
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), not {value!r}")
+        checks.fraction(name, value)
 
 
 # --- update rules --------------------------------------------------------------------------------
@@ -203,7 +210,6 @@ def adam(problem, x0, monitor, *, maxiter, tol, lr=1e-3, beta1=0.9, beta2=0.999,
     >>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
     """
     _validate(lr, beta1=beta1, beta2=beta2)
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, not {eps!r}")
+    checks.positive("eps", eps)
     rule = adam_rule(x0, float(lr), float(beta1), float(beta2), float(eps))
     return iterate(problem, x0, monitor, maxiter=maxiter, tol=tol, step=rule)

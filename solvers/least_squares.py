@@ -6,7 +6,8 @@
   μ ← μ·max(1/3, 1 − (2ρ − 1)³), ν ← 2; on failure μ ← μ·ν, ν ← 2ν. μ₀ = τ·max diag(JᵀJ) in the
   scaled variables (matrix-free: the Rayleigh quotient ‖Jg‖²/‖g‖², one extra J v).
 - "trf" (bounds) and "scipy-lm": ``scipy.optimize.least_squares(method="trf" / "lm")`` fed the AD
-  Jacobian; the monitor watches each Jacobian evaluation (one per iteration).
+  Jacobian; the monitor watches each Jacobian evaluation (one per iteration). trf starts at least
+  1e-3·max(1, |bound|) inside the bounds (scipy's own 1e-10 can stop it at once, "successfully").
 
 Dense or matrix-free. With ``dense=None`` (default) a problem with n·m <= ``DENSE_LIMIT`` builds
 the dense Jacobian once per iteration (``problem.jac``) and solves each step in its singular
@@ -28,7 +29,9 @@ the options ``ftol``, ``xtol``, ``gtol`` set one each. Ours stop with success on
 - ftol: a step lowered F by dF < ftol·F while the model predicted it well (ρ > 1/4);
 - xtol: a step ‖Δx‖ < xtol·(xtol + ‖x‖).
 "trf" and "scipy-lm" pass them to scipy, which applies its own forms of these tests.
-Status: 0 converged, 1 maxiter, 2 no further progress (line search or damping failed).
+Status: 0 converged, 1 maxiter, 2 no further progress (line search or damping failed), 98 the
+residuals or a Jacobian product became non-finite (also at every trial point of a step: a point
+next to a region where r is NaN is not reported as converged).
 The monitor's f is ½‖r‖² and its gradient Jᵀr for every method.
 """
 
@@ -40,6 +43,7 @@ import numpy as np
 import scipy.optimize
 from scipy.sparse.linalg import LinearOperator
 
+from . import checks
 from .base import Outcome
 from .registry import register
 
@@ -61,8 +65,9 @@ def tolerances(tol, ftol=None, xtol=None, gtol=None) -> tuple[float, float, floa
 
     >>> tolerances(1e-6, gtol=1e-10)  # (1e-06, 1e-06, 1e-10)
     """
-    base = DEFAULT_TOL if tol is None else float(tol)
-    return tuple(base if v is None else float(v) for v in (ftol, xtol, gtol))
+    base = DEFAULT_TOL if tol is None else checks.nonnegative("tol", tol)
+    return tuple(base if v is None else checks.nonnegative(name, v)
+                 for name, v in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol)))
 
 
 def use_dense(dense: bool | None, n: int, m: int) -> bool:
@@ -110,7 +115,8 @@ class _Step:
 
 def cgls(jvp, vjp, r, g, mu, atol, maxiter):
     """min ‖r + Jh‖² + μ‖h‖² by conjugate gradients on (JᵀJ + μI) h = −g (g = Jᵀr), one J v and
-    one Jᵀu per step, until ‖Jᵀ(r + Jh) + μh‖ <= atol. Returns (h, Jh).
+    one Jᵀu per step, until ‖Jᵀ(r + Jh) + μh‖ <= atol. Returns (h, Jh), or (None, None) if a
+    Jacobian product was not finite.
 
     >>> h, jh = cgls(lambda v: J @ v, lambda u: J.T @ u, r, J.T @ r, 0.0, 1e-12, 50)
     """
@@ -123,14 +129,21 @@ def cgls(jvp, vjp, r, g, mu, atol, maxiter):
         if gamma <= atol * atol:
             break
         q = jvp(d)
+        if not np.all(np.isfinite(q)):
+            return None, None
         delta = float(q @ q) + mu * float(d @ d)
         if not (np.isfinite(delta) and delta > 0.0):
-            break
+            break  # no curvature left to use (or the damping overflowed): keep h
         alpha = gamma / delta
         h += alpha * d
         jh += alpha * q
-        z = -(vjp(r + jh) + mu * h)
+        u = vjp(r + jh)
+        if not np.all(np.isfinite(u)):
+            return None, None
+        z = -(u + mu * h)
         gamma_new = float(z @ z)
+        if not np.isfinite(gamma_new):
+            break
         d = z + (gamma_new / gamma) * d
         gamma = gamma_new
     return h, jh
@@ -160,11 +173,12 @@ class _MatrixFree:
         jg = p.lin[0](p.g)
         return float(jg @ jg) / float(p.g @ p.g)
 
-    def step(self, p: _Point, mu: float) -> _Step:
+    def step(self, p: _Point, mu: float) -> _Step | None:
+        """The damped step, or None if a Jacobian product was not finite."""
         gnorm = float(np.linalg.norm(p.g))
         eta = min(self.forcing, gnorm / self.g0) if self.g0 > 0 else self.forcing
         h, jh = cgls(*p.lin, p.r, p.g, mu, eta * gnorm, self.cg_maxiter)
-        return _Step(h, float(p.g @ h), float(jh @ jh))
+        return None if h is None else _Step(h, float(p.g @ h), float(jh @ jh))
 
 
 class _Dense:
@@ -230,9 +244,13 @@ def singular_coordinates(J, r, rcond: float = 1e-8):
 
 def _start(problem, x0, dense, cg_maxiter, forcing, scale):
     """The model (dense or matrix-free) and the prepared first point."""
+    dense, scale = checks.optional_bool("dense", dense), checks.optional_bool("scale", scale)
+    if cg_maxiter is not None:
+        checks.positive_int("cg_maxiter", cg_maxiter)
+    checks.fraction("forcing", forcing)  # 1 or more: CG would stop at h = 0
     r0, jvp, vjp = problem.linearize(x0)  # m decides the path
     if use_dense(dense, problem.n, r0.size):
-        model = _Dense(problem, True if scale is None else bool(scale))
+        model = _Dense(problem, True if scale is None else scale)
         point = _Point(x0, r0)
     else:
         if scale:
@@ -242,6 +260,21 @@ def _start(problem, x0, dense, cg_maxiter, forcing, scale):
         point = _Point(x0, r0, (jvp, vjp))
     model.prepare(point)
     return model, point
+
+
+def _model_step(model, point, mu, monitor) -> _Step:
+    """The model's step for damping ``mu``; ends the run if a Jacobian product was not finite."""
+    step = model.step(point, mu)
+    if step is None:
+        monitor.stop_nonfinite("a Jacobian product in CGLS was non-finite")
+    return step
+
+
+def _end_nonfinite_trials(trial: _Point, monitor) -> None:
+    """Give up on a non-finite last trial: the damping or the line search cannot step back into
+    the region where the residuals are finite (not a converged point)."""
+    if not np.isfinite(trial.cost):
+        monitor.stop_nonfinite("the residuals were non-finite at the trial points")
 
 
 def _gtol_met(g, gtol) -> bool:
@@ -276,7 +309,7 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
         finished = _report(monitor, point, done, gtol)
         if finished:
             return finished
-        step = model.step(point, 0.0)
+        step = _model_step(model, point, 0.0, monitor)
         h_norm, x_norm = float(np.linalg.norm(step.h)), float(np.linalg.norm(point.x))
         if h_norm < xtol * (xtol + x_norm):
             return Outcome(point.x, True, MSG_XTOL)
@@ -287,6 +320,7 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
                 break
             t *= 0.5
         else:
+            _end_nonfinite_trials(trial, monitor)
             return Outcome(point.x, False, "the line search found no decrease along the "
                            "Gauss-Newton step (try method='lm')", 2)
         dF, pred = point.cost - trial.cost, step.predicted(t)
@@ -310,6 +344,7 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
     >>> diffopt.least_squares(residuals, x0, "lm", options={"tau": 1e-6})
     """
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
+    tau = checks.positive("tau", tau)
     model, point = _start(problem, x0, dense, cg_maxiter, forcing, scale)
     mu, nu, done = None, 2.0, None
     for _ in range(maxiter):
@@ -317,11 +352,11 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
         if finished:
             return finished
         if mu is None:
-            mu = float(tau) * model.curvature(point)
-            mu = mu if mu > 0 and np.isfinite(mu) else float(tau)
+            mu = tau * model.curvature(point)
+            mu = mu if mu > 0 and np.isfinite(mu) else tau
         x_norm = float(np.linalg.norm(point.x))
         for _ in range(MAX_REJECTIONS):
-            step = model.step(point, mu)
+            step = _model_step(model, point, mu, monitor)
             h_norm = float(np.linalg.norm(step.h))
             trial = model.evaluate(point.x + step.h)
             dF, pred = point.cost - trial.cost, step.predicted()
@@ -331,10 +366,12 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
                 nu = 2.0
                 break
             if h_norm < xtol * (xtol + x_norm):
+                _end_nonfinite_trials(trial, monitor)
                 return Outcome(point.x, True, MSG_XTOL)
             mu *= nu
             nu *= 2.0
         else:
+            _end_nonfinite_trials(trial, monitor)
             return Outcome(point.x, False, f"no decrease after {MAX_REJECTIONS} increases of the "
                            "damping", 2)
         done = termination(dF, point.cost, h_norm, x_norm, rho, ftol, xtol)
@@ -346,6 +383,30 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
 
 
 # --- scipy.optimize.least_squares -----------------------------------------------------------------
+INTERIOR_MARGIN = 1e-3  # trf's start: this far inside each bound, relative to max(1, |bound|)
+
+
+def strictly_inside(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    margin: float = INTERIOR_MARGIN) -> np.ndarray:
+    """x0 moved at least ``margin·max(1, |bound|)`` inside each finite bound (to the midpoint
+    where the interval is narrower than that).
+
+    scipy's trf moves a start on a bound only 1e-10 inside, and takes ‖x0‖ (scaled) as its first
+    trust radius: from a start on a bound at 0 its first steps are ~1e-10 long, and its ftol test
+    then reports success at x0. A start this far inside avoids both.
+
+    >>> strictly_inside(np.array([0.0, 0.5]), np.zeros(2), np.ones(2))  # [0.001, 0.5]
+    """
+    floor, ceiling = lo.copy(), hi.copy()
+    finite_lo, finite_hi = np.isfinite(lo), np.isfinite(hi)
+    floor[finite_lo] += margin * np.maximum(1.0, np.abs(lo[finite_lo]))
+    ceiling[finite_hi] -= margin * np.maximum(1.0, np.abs(hi[finite_hi]))
+    x = np.minimum(np.maximum(x0, floor), ceiling)
+    narrow = floor > ceiling  # both bounds finite and closer than the margins
+    x[narrow] = 0.5 * (lo[narrow] + hi[narrow])
+    return x
+
+
 class _MaxIter(Exception):
     def __init__(self, x):
         self.x = x
@@ -355,6 +416,9 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
                          gtol, **kwargs):
     """scipy's least_squares with the AD Jacobian (dense, or a LinearOperator from JVP/VJP)."""
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
+    if bounds is not None:
+        x0 = strictly_inside(x0, *bounds)
+        kwargs["bounds"] = bounds
     r0, *lin0 = problem.linearize(x0)  # m decides the path
     m, n = r0.size, problem.n
     matrix_free = not use_dense(dense, n, m)
@@ -391,18 +455,15 @@ def _scipy_least_squares(problem, x0, monitor, method, maxiter, tol, bounds, den
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if matrix_free and n > 1:
         kwargs["tr_solver"] = "lsmr"
-    if bounds is not None:
-        lo, hi = bounds
-        bad = np.flatnonzero((x0 < lo) | (x0 > hi))
-        if bad.size:
-            raise ValueError(f"x0 is outside the bounds at index {bad[0]} (x0={x0[bad[0]]}, "
-                             f"bounds=[{lo[bad[0]]}, {hi[bad[0]]}]); start inside them")
-        kwargs["bounds"] = (lo, hi)
     try:
         res = scipy.optimize.least_squares(fun, x0, jac=jac, method=method, ftol=ftol, xtol=xtol,
                                            gtol=gtol, **kwargs)
     except _MaxIter as stop:
         return Outcome(stop.x, False, MSG_MAXITER, 1)
+    if not res.success and not np.all(np.isfinite(memo[1])):
+        # scipy shrinks its trust region after a non-finite trial and tries again, until
+        # max_nfev: the run ended because the residuals were non-finite around x
+        monitor.stop_nonfinite("the residuals were non-finite at the trial points")
     status = 0 if res.status > 0 else 1 if res.status == 0 else 2
     return Outcome(res.x, bool(res.success), res.message, status,
                    {"active_mask": res.active_mask})
@@ -415,7 +476,8 @@ def trf(problem, x0, monitor, *, maxiter, tol, bounds=None, ftol=None, xtol=None
     """scipy's trust-region reflective least squares (bounds) with the AD Jacobian.
 
     A dense Jacobian for n·m <= DENSE_LIMIT (or ``dense=True``), else a LinearOperator from JVP /
-    VJP with tr_solver="lsmr"; the other options go to ``scipy.optimize.least_squares``.
+    VJP with tr_solver="lsmr"; the other options go to ``scipy.optimize.least_squares``. A start
+    on (or next to) a bound is first moved inside it (``strictly_inside``).
 
     >>> diffopt.least_squares(residuals, x0, "trf", bounds=(0.0, np.inf))
     """

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from . import checks
 from .base import STATUS_NONFINITE, Outcome
 from .gradient_descent import armijo, iterate, no_decrease
 from .registry import register
@@ -120,9 +121,8 @@ def newton_cg(problem, x0, monitor, *, maxiter, tol, cg_maxiter=None, line_searc
     >>> optimize(rosen, np.zeros(1000), method="newton-cg", options={"line_search": "wolfe"})
     """
     _check_line_search(line_search)
-    cg_maxiter = 20 * x0.size if cg_maxiter is None else int(cg_maxiter)
-    if cg_maxiter < 1:
-        raise ValueError(f"cg_maxiter must be at least 1, not {cg_maxiter}")
+    cg_maxiter = 20 * x0.size if cg_maxiter is None else checks.positive_int("cg_maxiter",
+                                                                             cg_maxiter)
 
     def step(x, f, g):
         p, _ = truncated_cg(lambda v: problem.hessp(x, v), g, cg_maxiter)
@@ -166,7 +166,10 @@ def newton(problem, x0, monitor, *, maxiter, tol, line_search="armijo"):
         h = problem.hess(x)
         if not np.all(np.isfinite(h)):
             return _non_finite_hessian(x, monitor, "Hessian")
-        factor, _ = shifted_cholesky(0.5 * (h + h.T))
+        try:
+            factor, _ = shifted_cholesky(0.5 * h + 0.5 * h.T)  # h + hᵀ may overflow
+        except np.linalg.LinAlgError as err:
+            return Outcome(x, False, f"{err} (iteration {monitor.nit})", 2)
         p = -scipy.linalg.cho_solve(factor, g, check_finite=False)
         return _descend(problem, x, f, g, p, monitor, line_search)
 

@@ -101,7 +101,8 @@ class _Evaluations:
         """End the run at a non-finite value (scipy would go on from a NaN: a trust region
         rejects the step and proposes the same one again, a line search interpolates NaN)."""
         nit = self.monitor.nit  # iterations completed, counted as scipy does
-        where = "x0" if self.current is None else f"a point tried in iteration {nit + 1}"
+        where = ("x0 (iteration 0)" if self.current is None
+                 else f"a point tried in iteration {nit + 1}")
         raise StopOptimization(
             f"the {what} became non-finite ({value}) at {where}; x holds the last finite "
             f"iterate ({'x0' if nit == 0 else f'after iteration {nit}'})", STATUS_NONFINITE)

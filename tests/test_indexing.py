@@ -69,7 +69,8 @@ def test_getitem(idx):
     def f(x):
         return x[idx]
 
-    check_grads(f, (X,), order=2)
+    if X[idx].size:  # check_grads refuses a check with nothing to compare
+        check_grads(f, (X,), order=2)
     assert_vmap_matches_loop(f, np.stack([X, 2 * X, -X]))
     assert_jacobians_agree(f, X)
 
@@ -282,7 +283,8 @@ def test_diagonal(offset, axis1, axis2):
     def f(x):
         return dnp.diagonal(x, offset, axis1, axis2)
 
-    check_grads(f, (X,), order=2)
+    if np.diagonal(X, offset, axis1, axis2).size:  # check_grads needs something to compare
+        check_grads(f, (X,), order=2)
     assert_vmap_matches_loop(f, np.stack([X, -X]))
     assert_jacobians_agree(f, X)
 

@@ -219,7 +219,7 @@ def test_trf_takes_bounds(small_linear):
 
 
 def test_trf_refuses_x0_outside_the_bounds():
-    with pytest.raises(ValueError, match="outside the bounds at index 1"):
+    with pytest.raises(ValueError, match="outside the bounds at flat index 1"):
         diffopt.least_squares(rosen_residuals, np.array([0.5, 3.0]), "trf", bounds=(0.0, 2.0))
 
 

@@ -289,11 +289,11 @@ def test_newton_escapes_a_saddle():
     ("momentum", {"lr": -1.0}, "lr must be a positive"),
     ("nesterov", {"momentum": 1.0}, r"momentum must lie in \[0, 1\)"),
     ("adam", {"beta2": 1.5}, r"beta2 must lie in \[0, 1\)"),
-    ("adam", {"eps": 0.0}, "eps must be positive"),
+    ("adam", {"eps": 0.0}, "eps must be a positive number"),
     ("gd", {"lr": 0.0}, "lr must be a positive"),
     ("newton-cg", {"line_search": "exact"}, "line_search must be one of"),
     ("newton", {"line_search": "exact"}, "line_search must be one of"),
-    ("newton-cg", {"cg_maxiter": 0}, "cg_maxiter must be at least 1"),
+    ("newton-cg", {"cg_maxiter": 0}, "cg_maxiter must be a positive integer"),
 ])
 def test_bad_options(method, options, match):
     with pytest.raises(ValueError, match=match):

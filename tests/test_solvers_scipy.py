@@ -131,7 +131,7 @@ def test_least_squares_matches_lstsq(name):
 
 # --- bounds ---------------------------------------------------------------------------------------
 def test_l_bfgs_b_with_an_active_bound_matches_scipy():
-    x0 = np.array([-1.2, 1.0])
+    x0 = np.array([-1.2, 0.5])  # inside the bounds: a start outside them is refused
     res = diffopt.optimize(rosen, x0, "l-bfgs-b", bounds=(-2.0, 0.5), tol=1e-10)
     assert res.success, res.message
     np.testing.assert_allclose(res.x, [0.5, 0.25], atol=1e-6)  # x[0] = 0.5 is active

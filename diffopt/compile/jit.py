@@ -15,8 +15,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..core import Tracer
-from ..core.graph import Graph, make_graph
+from ..core.graph import Graph, Literal, make_graph
 from ..core.pytree import tree_flatten, tree_unflatten
+from .closure import Captured, ClosureChangedWarning
 from .codegen_numpy import build, generate_numpy
 
 BACKENDS = ("numpy", "numba")
@@ -77,13 +78,16 @@ class Jitted:
         self.timings: dict = {}
         self._cache: dict = {}
         self._rule = None  # (the custom_vjp used under reverse mode, built on first use)
+        self._captured: Captured | None = None  # what the traces read from outside
         self.__name__ = getattr(f, "__name__", "jitted")
         self.__doc__ = getattr(f, "__doc__", None)
+        self.__wrapped__ = f
 
     def __call__(self, *args):
         leaves, tree = tree_flatten(args)
         if any(isinstance(x, Tracer) for x in leaves):
             return self._traced(args, leaves)
+        self._drop_stale()
         key = (tree, tuple([_leaf_key(x) for x in leaves]))
         c = self._cache.get(key)
         if c is None:
@@ -117,7 +121,20 @@ class Jitted:
         return {"size": len(self._cache),
                 "backends": [c.backend for c in self._cache.values()]}
 
+    def _drop_stale(self) -> None:
+        """Forget every compiled program if a value they captured changed since the trace."""
+        change = self._captured.changed() if self._captured is not None else None
+        if change is None:
+            return
+        warnings.warn(f"jit({self.__name__}): {change} since {self.__name__} was traced, and the "
+                      "compiled program holds the old value; tracing again. Pass values that "
+                      "change as arguments to avoid the retracing.", ClosureChangedWarning,
+                      stacklevel=3)
+        self._cache.clear()
+        self._captured = None
+
     def _entry(self, args) -> _Compiled:
+        self._drop_stale()
         leaves, tree = tree_flatten(args)
         key = (tree, tuple([_leaf_key(x) for x in leaves]))
         if key not in self._cache:
@@ -139,6 +156,10 @@ class Jitted:
         t0 = time.perf_counter()
         examples = [x if hasattr(x, "shape") else np.asarray(x) for x in leaves]
         graph = make_graph(self.fun)(*tree_unflatten(tree, examples))
+        _check_outputs(graph, self.__name__)
+        # Fingerprinted after the trace, so that what the trace itself changes (a list of calls)
+        # does not count; changes before it were caught by _drop_stale.
+        self._captured = Captured(self.fun)
         t1 = time.perf_counter()
         graph = _simplify(graph)
         t2 = time.perf_counter()
@@ -190,6 +211,22 @@ class Jitted:
         return _Compiled(fn, graph, kernel_src + "\n" + wrapper_src, "numba")
 
 
+def _check_outputs(graph: Graph, name: str) -> None:
+    """Refuse a traced function whose result holds no arrays, or holds something not numeric."""
+    if graph.out_tree.num_leaves == 0:
+        returned = tree_unflatten(graph.out_tree, [])
+        raise TypeError(f"jit({name}): the function returned {returned!r}, which holds no "
+                        "arrays; a jitted function must return an array, a number, or a pytree "
+                        "of them")
+    for out in graph.outputs:
+        value = getattr(out, "value", None) if isinstance(out, Literal) else None
+        if value is not None and not isinstance(value, (int, float, complex, np.generic,
+                                                        np.ndarray)):
+            raise TypeError(f"jit({name}): the function returned a {type(value).__name__} among "
+                            "its outputs; a jitted function returns only arrays and numbers "
+                            "(return other values from a function that calls the jitted one)")
+
+
 def jit(f: Callable, backend: str = "numpy") -> Jitted:
     """Compile ``f`` per argument signature to NumPy calls (``backend="numpy"``) or to one Numba
     kernel (``backend="numba"``).
@@ -198,6 +235,14 @@ def jit(f: Callable, backend: str = "numpy") -> Jitted:
     ``diffopt.numpy.where`` to select values, or call the function without ``jit``. A jitted
     function composes with the transforms: under ``grad``/``vjp`` it is one recorded operation
     with a compiled VJP (``grad(jit(f))``); under the others ``f`` is traced as usual.
+
+    Values ``f`` reads from outside its arguments (closed-over variables, defaults, module
+    globals) are constants of the compiled program, fixed when ``f`` is traced. Unlike JAX, which
+    keeps using the old values silently, each call first checks them (``closure.Captured``): if
+    one was rebound or an array among them was changed in place, a ``ClosureChangedWarning`` is
+    issued and ``f`` is traced again. The check follows the Python functions ``f`` reaches through
+    its closure and globals, not attributes of objects (``self.w``); arrays over 64 KiB are
+    checked by a sample of their elements. Pass values that change as arguments.
 
     >>> fast_grad = jit(grad(rosen)); fast_grad(x0)
     """

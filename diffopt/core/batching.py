@@ -9,6 +9,7 @@ and anything without a rule falls back to a loop over the batch (correct, just s
 from __future__ import annotations
 
 from . import vspace
+from .axes import normalize_axes, normalize_axis
 from .trace import Trace, Tracer
 
 
@@ -99,8 +100,8 @@ def shift_axis(axis, ndim: int):
     if axis is None:
         return tuple(range(1, ndim + 1))
     if isinstance(axis, tuple):
-        return tuple((a % ndim) + 1 for a in axis)
-    return (axis % ndim) + 1
+        return tuple(a + 1 for a in normalize_axes(axis, ndim, duplicates=None))
+    return normalize_axis(axis, ndim) + 1
 
 
 def batch_axis_param(name: str = "axis", *, none_means_all: bool = True):

@@ -12,7 +12,9 @@ interpreter (and nested interpreters) can run it:
   leading batch axis (``batched[i]`` says which ones). Without one the batch is looped over.
 
 Multiple-result primitives (``multiple_results=True``) give ``jvp_all`` / ``vjp_all`` instead, which
-see all tangents or cotangents at once.
+see all tangents or cotangents at once. The reverse pass gives ``vjp_all`` zeros for the outputs
+no cotangent reached, or ``None`` if the primitive sets ``symbolic_zeros``: a rule that must tell
+an unused output from one with a zero cotangent (eigenvectors at a repeated eigenvalue) asks so.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "jvps", "vjps", "jvp_all", "vjp_all", "batch", "multiple_results",
-        "differentiable",
+        "differentiable", "symbolic_zeros",
     )
 
     def __init__(self, name: str, impl, *, multiple_results: bool = False,
@@ -39,6 +41,7 @@ class Primitive:
         self.batch = None
         self.multiple_results = multiple_results
         self.differentiable = differentiable
+        self.symbolic_zeros = False
 
     def bind(self, *args, **params):
         top = None
@@ -63,6 +66,10 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name})"
+
+
+class DerivativeError(ValueError):
+    """The derivative asked for does not exist at this point (or cannot be computed there)."""
 
 
 def not_differentiable(name: str) -> str:

@@ -106,7 +106,8 @@ def backward(tape: list, seeds: list) -> list:
             continue
         cts[idx] = None
         if prim.multiple_results:
-            g = tuple(vspace.zeros_like(a) if c is None else c for c, a in zip(g, node.ans))
+            g = tuple(g) if prim.symbolic_zeros else tuple(
+                vspace.zeros_like(a) if c is None else c for c, a in zip(g, node.ans))
         if prim.vjp_all is not None:
             which = [p[0] for p in node.parents]
             results = prim.vjp_all(g, node.ans, node.args, node.params, which)

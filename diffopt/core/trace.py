@@ -63,6 +63,14 @@ _NP_HINT = (
 )
 
 
+_TO_PYTHON = (
+    "x.{what}() was called on a traced value: Python numbers cannot carry what the transformation "
+    "tracks (the derivative under grad/jvp, the batch under vmap). Keep the value an array: index "
+    "it (x[i], or x itself for a 0-d value) and compute with diffopt.numpy functions; call "
+    ".{what}() on what the transformation returns instead."
+)
+
+
 class Tracer:
     """A value carried through a transformation. Behaves like an array via ``diffopt.numpy``."""
 
@@ -143,6 +151,12 @@ class Tracer:
 
     def __index__(self):
         raise self._concretization_error("using as an index")
+
+    def item(self, *args):
+        raise TypeError(_TO_PYTHON.format(what="item"))
+
+    def tolist(self):
+        raise TypeError(_TO_PYTHON.format(what="tolist"))
 
     def __hash__(self):
         return id(self)

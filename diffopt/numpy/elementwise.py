@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
+from ..core.trace import Tracer, concrete
 from ._define import elementwise, public
 
 _LOG2 = float(np.log(2.0))
@@ -34,7 +35,18 @@ positive = elementwise("positive", np.positive, 1, example="positive(2.0)  # 2.0
 
 
 def _pow_dx(ans, x, y):
-    return y * x ** (y - 1)
+    # d/dx x**y = y x**(y-1), except that x**0 = 1 has derivative 0 also at x = 0, where the
+    # formula gives 0 * inf. This rule is differentiated by itself (exponent y - 1, then y - 2...),
+    # so the exponent 0 reached after y steps must stay exact: the nth derivative of x**n is n!
+    # and the next ones 0 at every x. The formula is kept where no exponent is 0 now (the common
+    # x**2; a graph traced so and replayed at x = y = 0 still meets 0 * inf).
+    zero = y == 0
+    if not np.any(concrete(zero)):
+        return y * x ** (y - 1)
+    if not isinstance(y, Tracer) and np.ndim(y) == 0:  # a constant x**0
+        return zeros_like_value(ans)
+    at_zero = (x == 0) & zero
+    return where(at_zero, 0.0, y * x ** (where(at_zero, 1, y) - 1))
 
 
 def _pow_dy(ans, x, y):
@@ -91,8 +103,17 @@ arctan2 = elementwise(
     lambda ans, y, x: x / (x**2 + y**2), lambda ans, y, x: -y / (x**2 + y**2),
     example="arctan2(1.0, 1.0)  # 0.785...",
 )
+
+
+def _over_norm(v, ans):
+    """``v / ans`` for a part ``v`` of a vector of norm ``ans``; 0 where the norm is 0 (the zero
+    subgradient, as for linalg.norm), with a double where so that higher orders stay finite."""
+    zero = ans == 0
+    return where(zero, 0.0, v / where(zero, 1.0, ans))
+
+
 hypot = elementwise(
-    "hypot", np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans,
+    "hypot", np.hypot, lambda ans, x, y: _over_norm(x, ans), lambda ans, x, y: _over_norm(y, ans),
     example="hypot(3.0, 4.0)  # 5.0",
 )
 sinh = elementwise("sinh", np.sinh, lambda ans, x: cosh(x), example="sinh(0.0)  # 0.0")
@@ -189,10 +210,13 @@ fmin = elementwise(
     example="fmin(1.0, nan)  # 1.0",
 )
 
-_where = elementwise(
-    "where", np.where, None,
-    lambda ans, c, x, y: where(c, 1.0, 0.0), lambda ans, c, x, y: where(c, 0.0, 1.0),
-)
+# where's derivative selects the tangent (or cotangent) itself rather than multiplying it by 1 or
+# 0: the dtype stays, and a NaN or inf in it where the branch is not taken gives 0, not NaN.
+_where = Primitive("where", np.where)
+_where_rules = (None, lambda t, ans, c, x, y: where(c, t, 0.0),
+                lambda t, ans, c, x, y: where(c, 0.0, t))
+_where.defjvp(*_where_rules).defvjp(*_where_rules)
+_where.batch = batch_elementwise
 
 
 def where(condition, x=None, y=None):
@@ -204,7 +228,7 @@ def where(condition, x=None, y=None):
     """
     if x is None and y is None:
         return nonzero(condition)
-    return _where(condition, x, y)
+    return _where.bind(condition, x, y)
 
 
 _clip = elementwise(
@@ -251,15 +275,15 @@ _conj.batch = batch_elementwise
 conj = conjugate = public(_conj, "conj", "Differentiable ``numpy.conj``.\n\n>>> conj(1 + 2j)")
 
 
-def _abs_jvp(t, ans, x):
+def _abs_jvp(t, ans, x):  # the zero subgradient at 0 (sign(0) = 0), for complex x too
     if _iscomplex(x):
-        return real(conj(x) * t) / ans
+        return real(_over_norm(conj(x), ans) * t)
     return t * sign(x)
 
 
 def _abs_vjp(g, ans, x):
     if _iscomplex(x):
-        return g * conj(x) / ans
+        return g * _over_norm(conj(x), ans)
     return g * sign(x)
 
 

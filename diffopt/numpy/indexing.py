@@ -14,12 +14,13 @@ import operator
 import numpy as np
 
 from ..core import vspace
+from ..core.axes import normalize_axis
 from ..core.batching import batch_axis_param, move_to_front
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
 from .elementwise import where
-from .shape import _axis, _has_tracer, moveaxis, ravel, reshape
+from .shape import _has_tracer, moveaxis, ravel, reshape
 
 
 def _is_array(i) -> bool:
@@ -385,7 +386,7 @@ def take_along_axis(arr, indices, axis):
     if len(vspace.shape_of(indices)) != nd:
         raise ValueError(f"`indices` and `arr` must have the same number of dimensions "
                          f"(got {len(vspace.shape_of(indices))} and {nd})")
-    return _gather.bind(arr, indices, axis=_axis(axis, nd), unique=False)
+    return _gather.bind(arr, indices, axis=normalize_axis(axis, nd), unique=False)
 
 
 def take(a, indices, axis=None, out=None, mode=None):
@@ -401,8 +402,10 @@ def take(a, indices, axis=None, out=None, mode=None):
     a, indices = as_array(a), _static_indices(indices)
     if axis is None:
         a, axis = ravel(a), 0
+    elif not vspace.shape_of(a):
+        a = ravel(a)  # NumPy reads a 0-d array as a vector of one element
     shape = vspace.shape_of(a)
-    axis = _axis(axis, len(shape))
+    axis = normalize_axis(axis, len(shape))
     n = shape[axis]
     if mode == "wrap":
         indices = indices % n
@@ -440,7 +443,7 @@ def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
     nd = len(vspace.shape_of(a))
     if nd < 2:
         raise ValueError(f"diagonal requires an array of at least two dimensions, got {nd}")
-    ax1, ax2 = _axis(axis1, nd), _axis(axis2, nd)
+    ax1, ax2 = normalize_axis(axis1, nd, "axis1"), normalize_axis(axis2, nd, "axis2")
     if ax1 == ax2:
         raise ValueError("axis1 and axis2 cannot be the same")
     x = moveaxis(a, (ax1, ax2), (-2, -1))
@@ -529,9 +532,9 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise NotImplementedError("sort: order= (structured arrays) is not supported; sort by a "
                                   "key array with argsort and take_along_axis instead")
     a = as_array(a)
-    if axis is None or not vspace.shape_of(a):
+    if axis is None:
         a, axis = ravel(a), 0
-    axis = _axis(axis, len(vspace.shape_of(a)))
+    axis = normalize_axis(axis, len(vspace.shape_of(a)))
     if not isinstance(a, Tracer):
         extra = {} if stable is None else {"stable": stable}
         return np.sort(a, axis=axis, kind=kind, **extra)

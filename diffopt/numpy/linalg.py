@@ -7,11 +7,18 @@ Conventions (those of JAX):
 
 - ``cholesky``, ``eigh`` and ``eigvalsh`` read the symmetric part ``(a + a.T) / 2`` of their input,
   so their derivative is that of a function of the symmetric matrix, valid in every direction;
-- ``eigh`` assumes distinct eigenvalues and ``svd`` distinct, nonzero singular values (the
-  derivatives of the vectors divide by their gaps); ``eigvalsh``, ``svdvals`` and the spectral norms
-  need only the values and have finite derivatives for repeated ones too;
-- ``det``, ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix, ``pinv`` a locally
-  constant rank (full rank, for example);
+- the derivatives of ``eigh``'s eigenvectors need distinct eigenvalues, those of ``svd``'s singular
+  vectors distinct (and, for non-square matrices, nonzero) singular values: they divide by the
+  gaps. Where two values agree to working precision they do not exist, and asking for them raises
+  ``DerivativeError`` (in reverse mode when the vectors' cotangent is not structurally zero; in
+  forward mode always, as it cannot know whether the vectors are used). Losses of the values only
+  (``eigh(a)[0]``, ``eigvalsh``, ``svdvals``, the spectral norms) have their first derivative
+  at repeated values too; for a single one of a repeated eigenvalue, which has none, it is
+  ``v vᵀ`` for the eigenvector ``v`` that LAPACK returned (as JAX and PyTorch give);
+- ``det``'s first derivative (the cofactor matrix) exists at every matrix and is exact at singular
+  ones too; its higher derivatives there need distinct singular values (else ``DerivativeError``);
+  ``slogdet``, ``inv`` and ``solve`` assume a nonsingular matrix (``slogdet`` raises
+  ``DerivativeError`` at a singular one), ``pinv`` a locally constant rank (full rank, for example);
 - complex inputs: ``inv``, ``solve``, ``det`` and ``slogdet`` are differentiable (holomorphic, the
   VJP is the transpose of the JVP without conjugation); the Hermitian and SVD-based functions
   (``cholesky``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, ``pinv``) are differentiable for real
@@ -25,11 +32,16 @@ from collections import namedtuple
 import numpy as np
 
 from ..core import vspace
-from ..core.primitive import Primitive
+from ..core.axes import normalize_axes
+from ..core.forward import JVPTracer
+from ..core.primitive import DerivativeError, Primitive
+from ..core.reverse import ReverseTracer
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
-from .elementwise import absolute, conj, imag, real, sqrt
+from .elementwise import absolute, conj, imag, real, sqrt, where
 from .products import einsum, matmul, outer, tensordot
+from .reductions import _prod_others
+from .reductions import all as _all
 from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import sum as _sum
@@ -73,6 +85,13 @@ def _trace(x):
 def _eye_like(x, n: int):
     """A constant identity matrix beside ``x`` (same array module and dtype)."""
     return array_module(concrete(x)).eye(n, dtype=x.dtype)
+
+
+def _distinct_spectrum(m: int, n: int, x):
+    """A constant (m, n) matrix beside ``x`` with singular values 1, 2, ..., min(m, n): a stand-in
+    where SVD-based rules are smooth."""
+    xp = array_module(concrete(x))
+    return xp.eye(m, n, dtype=x.dtype) * xp.arange(1, n + 1, dtype=x.dtype)
 
 
 def _diag_embed(v):
@@ -203,24 +222,81 @@ def _expand2(x):
     return expand_dims(x, (-1, -2))
 
 
+_DET_HIGHER_ORDER = (
+    "linalg.det: derivatives of order two and higher at a singular matrix are computed from its "
+    "SVD, which needs distinct singular values; here two agree (rank below n - 1, for example), "
+    "so they are not available. The first derivative (the cofactor matrix) is, at every rank."
+)
+
+
+def _differentiated(x) -> bool:
+    """Whether an enclosing grad or jvp traces ``x``, so that a rule's result is differentiated."""
+    while isinstance(x, Tracer):
+        if isinstance(x, (JVPTracer, ReverseTracer)):
+            return True
+        x = x.primal_value()
+    return False
+
+
+def _cofactor(a, det_a):
+    """The cofactor matrix adj(A)ᵀ, the gradient of det: det(A) A⁻ᵀ where A is invertible.
+
+    Where det(A) is exactly 0 (LU met a zero pivot, so A⁻¹ does not exist), it comes from the SVD
+    A = U S Vᴴ instead: adj(A)ᵀ = det(U) det(Vᴴ) conj(U) diag(π) conj(Vᴴ) with π_i the product of
+    the other singular values, a rank-one matrix for rank n - 1 and 0 below. Each matrix of a
+    stack takes its own way; the other way runs on a stand-in, so its derivatives stay finite.
+    """
+    singular = det_a == 0
+    if not np.any(concrete(singular)):
+        return _expand2(det_a) * _inv_T(a)
+    n = _shape(a)[-1]
+    singular = _expand2(singular)
+    by_inverse = _expand2(det_a) * _inv_T(where(singular, _eye_like(a, n), a))
+    stand_in = where(singular, a, _distinct_spectrum(n, n, a))
+    if _differentiated(a):  # the cofactor's own derivative goes through the SVD's vectors
+        values = concrete(stand_in)
+        _require_distinct(array_module(values).linalg.svd(values, compute_uv=False),
+                          _DET_HIGHER_ORDER)
+    u, s, vh = _svd.bind(stand_in)
+    phase = _expand2(_det.bind(u) * _det.bind(vh))  # ±1 for real A
+    if vspace.is_complex(a):
+        u, vh = conj(u), conj(vh)
+    by_svd = phase * matmul(u * expand_dims(_prod_others(s, (len(_shape(s)) - 1,)), -2), vh)
+    return where(singular, by_svd, by_inverse)
+
+
 _det = Primitive("det", np.linalg.det)
-_det.defjvp(lambda t, ans, a: ans * _trace_solve(a, t))
-_det.defvjp(lambda g, ans, a: _expand2(g * ans) * _inv_T(a))
+_det.defjvp(lambda t, ans, a: _sum(_cofactor(a, ans) * t, axis=(-2, -1)))
+_det.defvjp(lambda g, ans, a: _expand2(g) * _cofactor(a, ans))
 _det.batch = _stack_batch
 
 
 def det(a):
-    """Differentiable ``numpy.linalg.det``; d det(A) = det(A) tr(A⁻¹ dA) (A nonsingular).
+    """Differentiable ``numpy.linalg.det``; d det(A) = tr(adj(A) dA), which is det(A) tr(A⁻¹ dA)
+    for invertible A and exists at singular A too (the adjugate: rank one at rank n - 1, else 0).
 
     >>> det(array([[1.0, 2.0], [3.0, 4.0]]))  # -2.0
     """
     return _det.bind(_check_matrix(a, "det"))
 
 
+_SLOGDET_SINGULAR = (
+    "linalg.slogdet: logabsdet is -inf at a singular matrix and has no derivative there (nor has "
+    "the sign, which jumps). Differentiate det(a) instead: its derivative, the cofactor matrix, "
+    "exists at singular matrices too."
+)
+
+
+def _require_nonsingular(sign) -> None:
+    if np.any(concrete(sign) == 0):
+        raise DerivativeError(_SLOGDET_SINGULAR)
+
+
 def _slogdet_jvp(tangents, ans, primals, params):
     (t,), (a,) = tangents, primals
     if t is None:
         return (None, None)
+    _require_nonsingular(ans[0])
     tr = _trace_solve(a, t)
     if not vspace.is_complex(a):
         return (None, tr)  # the sign is locally constant
@@ -229,11 +305,17 @@ def _slogdet_jvp(tangents, ans, primals, params):
 
 
 def _slogdet_vjp(g, ans, args, params, which):
+    # Unused outputs come as None (symbolic_zeros): the sign of a real matrix alone is locally
+    # constant and needs no inverse (like numpy.sign, its derivative is taken as 0 at the jump).
     g_sign, g_log = g
     (a,) = args
+    complex_phase = vspace.is_complex(a) and g_sign is not None
+    if g_log is None and not complex_phase:
+        return [None]
+    _require_nonsingular(ans[0])
     c = g_log
-    if vspace.is_complex(a):  # the phase moves with Im tr(A⁻¹ dA)
-        c = c + 1j * imag(g_sign * ans[0])
+    if complex_phase:  # the phase moves with Im tr(A⁻¹ dA)
+        c = _plus(c, 1j * imag(g_sign * ans[0]))
     return [_expand2(c) * _inv_T(a)]
 
 
@@ -241,13 +323,15 @@ _slogdet = Primitive("slogdet", _plain_tuple(np.linalg.slogdet), multiple_result
 _slogdet.jvp_all = _slogdet_jvp
 _slogdet.vjp_all = _slogdet_vjp
 _slogdet.batch = _stack_batch
+_slogdet.symbolic_zeros = True
 
 
 def slogdet(a):
     """Differentiable ``numpy.linalg.slogdet``: ``(sign, logabsdet)``.
 
     ``logabsdet`` carries the derivative tr(A⁻¹ dA) (its real part for complex A); the sign is
-    constant for real A and turns with the phase for complex A.
+    constant for real A and turns with the phase for complex A. At a singular matrix logabsdet is
+    -inf and has no derivative: asking for one raises ``DerivativeError`` (use ``det`` there).
 
     >>> sign, logabsdet = slogdet(array([[1.0, 2.0], [3.0, 4.0]]))  # -1.0, log(2)
     """
@@ -294,27 +378,73 @@ def cholesky(a):
 
 
 # --- eigh and eigvalsh ---------------------------------------------------------------------------
+_SPECTRAL_HINT = (
+    " Differentiate a function of the {values} only ({only}), or move the matrix off the "
+    "repeated value; second derivatives of those functions need the vectors' derivative, so "
+    "they stop here too."
+)
+
+
+def _require_distinct(values, message: str, zero_too: bool = False) -> None:
+    """Raise DerivativeError where two of ``values`` (sorted, last axis) agree to working precision,
+    or, with ``zero_too``, where one of them is 0: the vectors' derivative divides by their gaps.
+
+    A gap below that tolerance is rounding noise: the computed vectors themselves are then
+    arbitrary within the (near-)repeated space, so no derivative of them means anything.
+    """
+    v = concrete(values)
+    xp = array_module(v)
+    n = v.shape[-1]
+    tol = 8 * n * np.finfo(v.dtype).eps * xp.max(xp.abs(v), axis=-1, keepdims=True)
+    repeated = n > 1 and bool(xp.any(xp.abs(xp.diff(v, axis=-1)) <= tol))
+    if repeated or (zero_too and bool(xp.any(xp.abs(v) <= tol))):
+        raise DerivativeError(message)
+
+
+def _plus(*terms):
+    """The sum of the terms that are not None (structurally zero cotangents)."""
+    present = [t for t in terms if t is not None]
+    out = present[0]
+    for t in present[1:]:
+        out = out + t
+    return out
+
+
 def _eig_gaps(w):
     """F[..., i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
     eye = _eye_like(w, _shape(w)[-1])
     return 1 / (eye + expand_dims(w, -2) - expand_dims(w, -1)) - eye
 
 
+_EIGH_REPEATED = (
+    "linalg.eigh: the eigenvectors have no derivative at a repeated eigenvalue (two eigenvalues "
+    "agree to working precision, and any basis of their eigenspace is a set of eigenvectors)."
+    + _SPECTRAL_HINT.format(values="eigenvalues", only="eigvalsh")
+)
+
+
 def _eigh_jvp(tangents, ans, primals, params):
+    # Forward mode cannot know whether the eigenvectors will be used: it needs their derivative.
     (t,), (a,) = tangents, primals
     if t is None:
         return (None, None)
     _real_only(a, "eigh")
     w, v = ans
+    _require_distinct(w, _EIGH_REPEATED)
     s = _mm(_T(v), t, v)
     return (_diag_part(s), matmul(v, _eig_gaps(w) * s))
 
 
 def _eigh_vjp(g, ans, args, params, which):
+    # Cotangents come as None for unused outputs (symbolic_zeros): an eigenvalue-only loss never
+    # meets the eigenvector term, which divides by the gaps between eigenvalues.
     _real_only(args[0], "eigh")
     gw, gv = g
     w, v = ans
-    inner = _diag_embed(gw) + _eig_gaps(w) * matmul(_T(v), gv)
+    inner = None if gw is None else _diag_embed(gw)
+    if gv is not None:
+        _require_distinct(w, _EIGH_REPEATED)
+        inner = _plus(inner, _eig_gaps(w) * matmul(_T(v), gv))
     return [_mm(v, inner, _T(v))]
 
 
@@ -322,14 +452,16 @@ _eigh = Primitive("eigh", _plain_tuple(np.linalg.eigh), multiple_results=True)
 _eigh.jvp_all = _eigh_jvp
 _eigh.vjp_all = _eigh_vjp
 _eigh.batch = _stack_batch
+_eigh.symbolic_zeros = True
 
 
 def eigh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
     """Differentiable ``numpy.linalg.eigh``: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
 
     Reads the symmetric part ``(a + a.T) / 2`` (as JAX; ``UPLO`` is accepted for compatibility and
-    makes no difference then). The eigenvector derivative assumes distinct eigenvalues; eigenvectors
-    are defined up to sign, so differentiate sign-invariant quantities. Real inputs only.
+    makes no difference then). The eigenvector derivative needs distinct eigenvalues (else
+    ``DerivativeError``; see the module notes); eigenvectors are defined up to sign, so
+    differentiate sign-invariant quantities. Real inputs only.
 
     >>> w, v = eigh(array([[2.0, 1.0], [1.0, 2.0]]))  # w = [1., 3.]
     """
@@ -383,6 +515,18 @@ def _svd_gaps(s):
     return 1 / (eye + expand_dims(s2, -2) - expand_dims(s2, -1)) - eye
 
 
+_SVD_REPEATED = (
+    "linalg.svd: the singular vectors have no derivative at a repeated singular value (two agree "
+    "to working precision){zero}."
+    + _SPECTRAL_HINT.format(values="singular values", only="svdvals, or norm with ord 2 or 'nuc'")
+)
+
+
+def _require_distinct_singular(s, m: int, n: int) -> None:
+    zero = " or, for a non-square matrix, at a zero singular value" if m != n else ""
+    _require_distinct(s, _SVD_REPEATED.format(zero=zero), zero_too=m != n)
+
+
 def _svd_jvp(tangents, ans, primals, params):
     # Thin SVD A = U S Vᵀ, real, distinct nonzero singular values (as JAX's rule).
     (t,), (a,) = tangents, primals
@@ -392,6 +536,7 @@ def _svd_jvp(tangents, ans, primals, params):
     u, s, vh = ans
     v = _T(vh)
     m, n = _shape(a)[-2:]
+    _require_distinct_singular(s, m, n)
     ds_mat = _mm(_T(u), t, v)
     f = _svd_gaps(s)
     row, col = expand_dims(s, -2), expand_dims(s, -1)  # multiply columns / rows by s
@@ -410,21 +555,32 @@ def _svd_vjp(g, ans, args, params, which):
     # The transpose of _svd_jvp:
     # Ā = U [diag(s̄) + (F ∘ (UᵀŪ - ŪᵀU)) S + S (F ∘ (VᵀV̄ - V̄ᵀV))] Vᵀ
     #     + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)
+    # Unused outputs come as None (symbolic_zeros): a loss of the singular values only never meets
+    # the vector terms, which divide by the gaps (and, for non-square A, by the values).
     (a,) = args
     _real_only(a, "svd")
     gu, gs, gvh = g
     u, s, vh = ans
-    v, gv = _T(vh), _T(gvh)
     m, n = _shape(a)[-2:]
+    if gu is None and gvh is None:
+        return [_mm(u, _diag_embed(gs), vh)]
+    _require_distinct_singular(s, m, n)
+    v = _T(vh)
     f = _svd_gaps(s)
     row, col = expand_dims(s, -2), expand_dims(s, -1)
-    utgu, vtgv = matmul(_T(u), gu), matmul(vh, gv)
-    core = (_diag_embed(gs) + (f * (utgu - _T(utgu))) * row + col * (f * (vtgv - _T(vtgv))))
+    core = None if gs is None else _diag_embed(gs)
+    if gu is not None:
+        utgu = matmul(_T(u), gu)
+        core = _plus(core, (f * (utgu - _T(utgu))) * row)
+    if gvh is not None:
+        gv = _T(gvh)
+        vtgv = matmul(vh, gv)
+        core = _plus(core, col * (f * (vtgv - _T(vtgv))))
     out = _mm(u, core, vh)
-    if m > n:
+    if m > n and gu is not None:
         gu_s = gu / row
         out = out + matmul(gu_s - matmul(u, matmul(_T(u), gu_s)), vh)
-    if n > m:
+    if n > m and gvh is not None:
         gv_s = gv / row
         out = out + matmul(u, _T(gv_s - matmul(v, matmul(vh, gv_s))))
     return [out]
@@ -434,6 +590,7 @@ _svd = Primitive("svd", _svd_impl, multiple_results=True)
 _svd.jvp_all = _svd_jvp
 _svd.vjp_all = _svd_vjp
 _svd.batch = _stack_batch
+_svd.symbolic_zeros = True
 
 
 def _svdvals_jvp(t, ans, a):
@@ -457,8 +614,9 @@ _svdvals.batch = _stack_batch
 def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
     """Differentiable ``numpy.linalg.svd``: ``(U, S, Vh)`` with ``a = U @ diag(S) @ Vh``.
 
-    Derivatives of ``U`` and ``Vh`` assume distinct, nonzero singular values and, for non-square
-    matrices, ``full_matrices=False`` (the extra columns of the full factors are not unique).
+    Derivatives of ``U`` and ``Vh`` need distinct singular values, nonzero for non-square matrices
+    (else ``DerivativeError``), and, for non-square matrices, ``full_matrices=False`` (the extra
+    columns of the full factors are not unique).
     With ``compute_uv=False`` only ``S`` is returned (see ``svdvals``). Real inputs only.
 
     >>> u, s, vh = svd(x, full_matrices=False)
@@ -536,8 +694,25 @@ def _extreme(x, axis, keepdims, largest: bool):
     return (_max if largest else _min)(x, axis=axis, keepdims=keepdims)
 
 
-def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
-    """``ord``-norm of ``x`` over ``axis`` (an axis tuple, or None for all)."""
+def _zero_subgradient(norm_of, x, axes: tuple, keepdims: bool, stand_in):
+    """``norm_of(x)``, with derivative 0 (of every order) where a whole group of ``x`` is 0.
+
+    A norm is not differentiable at 0 and the 2-norm's formula gives 0 * inf there; 0 is a
+    subgradient of every norm at 0 (PyTorch's choice too). Zero groups are evaluated on
+    ``stand_in`` (a point where ``norm_of`` is smooth) and their result replaced by 0.
+    """
+    zero = _all(x == 0, axis=axes, keepdims=True)
+    out = norm_of(where(zero, stand_in, x))
+    return where(zero if keepdims else squeeze(zero, axes), 0.0, out)
+
+
+def _vector_norm(x, ord, axis: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
+    """``ord``-norm of ``x`` over ``axis`` (an axis tuple); the zero subgradient at 0."""
+    return _zero_subgradient(lambda v: _vector_norm_formula(v, ord, axis, keepdims), x, axis,
+                             keepdims, 1.0)
+
+
+def _vector_norm_formula(x, ord, axis: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
     if ord is None or ord == 2:
         return sqrt(_sum(_abs2(x), axis=axis, keepdims=keepdims))
     if isinstance(ord, str):
@@ -556,10 +731,19 @@ def _vector_norm(x, ord, axis, keepdims: bool):  # noqa: A002 - NumPy's name
 
 
 def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
-    """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``."""
+    """``ord``-norm of the matrices spanned by ``axes = (row_axis, col_axis)`` of ``x``; the zero
+    subgradient at 0."""
     row, col = axes
-    if row == col:
-        raise ValueError("linalg.norm: duplicate axes given")
+    shape = [1] * len(_shape(x))
+    shape[row], shape[col] = _shape(x)[row], _shape(x)[col]
+    spread = _distinct_spectrum(_shape(x)[row], _shape(x)[col], x)  # svdvals is smooth there
+    stand_in = (spread if row < col else spread.T).reshape(shape)
+    return _zero_subgradient(lambda v: _matrix_norm_formula(v, ord, axes, keepdims), x, axes,
+                             keepdims, stand_in)
+
+
+def _matrix_norm_formula(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's name
+    row, col = axes
     if ord is None or ord == "fro":
         return sqrt(_sum(_abs2(x), axis=axes, keepdims=keepdims))
     if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, str):
@@ -579,21 +763,14 @@ def _matrix_norm(x, ord, axes: tuple, keepdims: bool):  # noqa: A002 - NumPy's n
     return out if keepdims else squeeze(out, axes)
 
 
-def _axes_tuple(axis, nd: int) -> tuple:
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for ax in axes:
-        if not -nd <= ax < nd:
-            raise ValueError(f"linalg.norm: axis {ax} is out of bounds for an array of dimension "
-                             f"{nd}")
-    return tuple(int(ax) % nd for ax in axes)
-
-
 def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy's name
     """Differentiable ``numpy.linalg.norm``: vector and matrix norms, ``axis`` and ``keepdims``.
 
     Vector ``ord``: None/2, 1, inf, -inf, 0 (a count: no derivative) and any other p. Matrix
     ``ord``: None/'fro', 1, -1, inf, -inf, 2, -2 and 'nuc' (the last three through ``svdvals``:
-    distinct singular values for second derivatives). The 2-norm's derivative at 0 is NaN.
+    distinct singular values for second derivatives). At 0 (a whole vector or matrix of zeros)
+    every norm's derivative is the zero subgradient, in both modes and at every order, as in
+    PyTorch; ``sqrt(sum(x**2))`` written out keeps NumPy's NaN there (sqrt'(0) = inf times 0).
 
     >>> norm(array([3.0, 4.0]))  # 5.0
     """
@@ -609,7 +786,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
             raise ValueError("linalg.norm: improper number of dimensions to norm (with ord and no "
                              "axis, x must be 1-D or 2-D)")
         axis = tuple(range(nd))
-    axes = _axes_tuple(axis, nd)
+    axes = normalize_axes(axis, nd, duplicates="linalg.norm: duplicate axes given")
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
@@ -628,7 +805,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A00
     if axis is None:
         out = _vector_norm(reshape(x, (-1,)), ord, (0,), False)
         return reshape(out, (1,) * nd) if keepdims else out
-    return _vector_norm(x, ord, _axes_tuple(axis, nd), keepdims)
+    return _vector_norm(x, ord, normalize_axes(axis, nd), keepdims)
 
 
 def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):  # noqa: A002 - NumPy's name

@@ -15,6 +15,7 @@ import string
 import numpy as np
 
 from ..core import vspace
+from ..core.axes import normalize_axes
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
@@ -313,16 +314,6 @@ def einsum(*operands, optimize="auto", dtype=None):
 
 
 # --- products built on matmul -------------------------------------------------------------------
-def _axes_list(axes, nd: int, which: str) -> list[int]:
-    axes = [axes] if isinstance(axes, (int, np.integer)) else list(axes)
-    out = []
-    for ax in axes:
-        if not -nd <= ax < nd:
-            raise ValueError(f"tensordot: axis {ax} is out of bounds for {which} of dimension {nd}")
-        out.append(int(ax) % nd)
-    return out
-
-
 def tensordot(a, b, axes=2):
     """Differentiable ``numpy.tensordot``: contract ``axes`` of ``a`` with those of ``b``.
 
@@ -344,7 +335,9 @@ def tensordot(a, b, axes=2):
             axes_a, axes_b = axes
         except (TypeError, ValueError):
             raise ValueError("tensordot: axes must be an int or a pair of axes sequences") from None
-        ax_a, ax_b = _axes_list(axes_a, len(sa), "a"), _axes_list(axes_b, len(sb), "b")
+        dup = "duplicate axes are not allowed in tensordot"
+        ax_a = list(normalize_axes(axes_a, len(sa), duplicates=dup))
+        ax_b = list(normalize_axes(axes_b, len(sb), duplicates=dup))
     if len(ax_a) != len(ax_b):
         raise ValueError("tensordot: the two axes sequences must have the same length")
     for i, j in zip(ax_a, ax_b, strict=True):

@@ -20,6 +20,7 @@ import operator
 import numpy as np
 
 from ..core import vspace
+from ..core.axes import normalize_axes, normalize_axis
 from ..core.batching import batch_axis_param
 from ..core.primitive import Primitive
 from .backend import as_array
@@ -34,25 +35,9 @@ def _normalize_axis(axis, ndim: int):
     """None, or a sorted tuple of non-negative axes (empty for a 0-d array: NumPy allows 0, -1)."""
     if axis is None:
         return None
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    n = builtins.max(ndim, 1)
-    out = []
-    for ax in axes:
-        ax = operator.index(ax)
-        if not -n <= ax < n:
-            raise ValueError(f"axis {ax} is out of bounds for an array of dimension {ndim}")
-        out.append(ax % n)
-    if len(set(out)) != len(out):
-        raise ValueError(f"duplicate value in 'axis': {axis}")
-    return tuple(sorted(out)) if ndim else ()
-
-
-def _normalize_int_axis(axis, ndim: int) -> int:
-    """One non-negative axis of an array with ``ndim >= 1``."""
-    ax = operator.index(axis)
-    if not -ndim <= ax < ndim:
-        raise ValueError(f"axis {ax} is out of bounds for an array of dimension {ndim}")
-    return ax % ndim
+    if ndim == 0 and not isinstance(axis, (tuple, list)) and operator.index(axis) in (0, -1):
+        return ()
+    return tuple(sorted(normalize_axes(axis, ndim, duplicates="duplicate value in 'axis'")))
 
 
 def keepdims_shape(shape: tuple, axis) -> tuple:
@@ -235,9 +220,11 @@ _cumprod.batch = _batch_axis
 def _scan_call(prim, a, axis, dtype, out, name):
     _no_out(out, name)
     a = _cast(as_array(a), dtype)
-    if axis is None or not vspace.shape_of(a):
+    if axis is None:
         a, axis = ravel(a), 0
-    return prim.bind(a, axis=_normalize_int_axis(axis, len(vspace.shape_of(a))))
+    elif not vspace.shape_of(a):
+        a = ravel(a)  # NumPy scans a 0-d array as a vector of one element
+    return prim.bind(a, axis=normalize_axis(axis, len(vspace.shape_of(a))))
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -384,7 +371,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=_NOVALUE, append=_NOVALUE):
     shape = vspace.shape_of(a)
     if not shape:
         raise ValueError("diff requires input that is at least one dimensional")
-    axis = _normalize_int_axis(axis, len(shape))
+    axis = normalize_axis(axis, len(shape))
     if n == 0:
         return a
     edge = shape[:axis] + (1,) + shape[axis + 1:]
@@ -435,7 +422,9 @@ def _arg_reduce(prim, a, axis, out, keepdims, name):
     if axis is None:
         res = prim.bind(ravel(a), axis=0, keepdims=False)
         return reshape(res, (1,) * len(shape)) if keepdims else res
-    return prim.bind(a, axis=_normalize_int_axis(axis, len(shape)), keepdims=bool(keepdims))
+    if not shape:  # NumPy reads a 0-d array as a vector of one element
+        return prim.bind(ravel(a), axis=normalize_axis(axis, 1), keepdims=False)
+    return prim.bind(a, axis=normalize_axis(axis, len(shape)), keepdims=bool(keepdims))
 
 
 def argmax(a, axis=None, out=None, *, keepdims: bool = False):
@@ -463,9 +452,11 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise NotImplementedError("diffopt.numpy.argsort does not support order= (structured "
                                   "arrays); sort by a key array instead")
     a = as_array(a)
-    if axis is None or not vspace.shape_of(a):
+    if axis is None:
         a, axis = ravel(a), 0
-    return _argsort.bind(a, axis=_normalize_int_axis(axis, len(vspace.shape_of(a))), kind=kind,
+    elif not vspace.shape_of(a):
+        a = ravel(a)  # NumPy reads a 0-d array as a vector of one element
+    return _argsort.bind(a, axis=normalize_axis(axis, len(vspace.shape_of(a))), kind=kind,
                          stable=stable)
 
 

@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from ..core import vspace
+from ..core.axes import normalize_axes, normalize_axis
 from ..core.batching import batch_axis_param, move_to_front
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
@@ -40,13 +41,6 @@ def _static(value, what: str):
         raise TypeError(f"{what} must be plain integers, not traced values: the output's shape "
                         "depends on them")
     return value
-
-
-def _axis(axis, nd: int) -> int:
-    axis = operator.index(axis)
-    if not -nd <= axis < nd:
-        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {nd}")
-    return axis % nd
 
 
 def _ndim(x) -> int:
@@ -98,9 +92,8 @@ def expand_dims(a, axis):
 
     >>> expand_dims(x, 0)
     """
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    nd = _ndim(a) + len(axes)
-    axes = sorted(ax % nd for ax in axes)
+    nd = _ndim(a) + (1 if isinstance(axis, (int, np.integer)) else len(axis))
+    axes = sorted(normalize_axes(axis, nd))
     shape = list(_shape(a))
     for ax in axes:
         shape.insert(ax, 1)
@@ -115,8 +108,10 @@ def squeeze(a, axis=None):
     shape = _shape(a)
     if axis is None:
         axes = {i for i, d in enumerate(shape) if d == 1}
+    elif not shape and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return a  # NumPy lets a 0-d array "squeeze" its axis 0
     else:
-        axes = {ax % len(shape) for ax in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        axes = set(normalize_axes(axis, len(shape), duplicates="duplicate value in 'axis'"))
         for ax in axes:
             if shape[ax] != 1:
                 raise ValueError("cannot select an axis to squeeze out which has size not equal "
@@ -139,7 +134,12 @@ def transpose(a, axes=None):
     >>> transpose(ones((2, 3))).shape  # (3, 2)
     """
     nd = _ndim(a)
-    axes = tuple(reversed(range(nd))) if axes is None else tuple(ax % nd for ax in axes)
+    if axes is None:
+        axes = tuple(reversed(range(nd)))
+    else:
+        axes = normalize_axes(axes, nd, duplicates="repeated axis in transpose")
+        if len(axes) != nd:
+            raise ValueError("axes don't match array")
     if axes == tuple(range(nd)):
         return a
     return _transpose.bind(a, axes=axes)
@@ -150,7 +150,9 @@ def swapaxes(a, axis1: int, axis2: int):
 
     >>> swapaxes(ones((2, 3)), 0, 1).shape  # (3, 2)
     """
-    axes = list(range(_ndim(a)))
+    nd = _ndim(a)
+    axis1, axis2 = normalize_axis(axis1, nd, "axis1"), normalize_axis(axis2, nd, "axis2")
+    axes = list(range(nd))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(a, axes)
 
@@ -161,9 +163,9 @@ def moveaxis(a, source, destination):
     >>> moveaxis(ones((2, 3, 4)), 0, -1).shape  # (3, 4, 2)
     """
     nd = _ndim(a)
-    src = [s % nd for s in (source if isinstance(source, (tuple, list)) else (source,))]
-    dst = [d % nd for d in
-           (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    src = normalize_axes(source, nd, "source", duplicates="repeated axis in `source` argument")
+    dst = normalize_axes(destination, nd, "destination",
+                         duplicates="repeated axis in `destination` argument")
     if len(src) != len(dst):
         raise ValueError("`source` and `destination` arguments must have the same number of "
                          "elements")
@@ -239,7 +241,7 @@ def concatenate(arrays, axis: int = 0):
     nd = _ndim(arrays[0])
     if nd == 0:
         raise ValueError("zero-dimensional arrays cannot be concatenated")
-    return _concatenate.bind(*arrays, axis=_axis(axis, nd))
+    return _concatenate.bind(*arrays, axis=normalize_axis(axis, nd))
 
 
 def stack(arrays, axis: int = 0):
@@ -253,8 +255,8 @@ def stack(arrays, axis: int = 0):
     shapes = {_shape(a) for a in arrays}
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")
-    nd = _ndim(arrays[0]) + 1
-    return concatenate([expand_dims(a, axis % nd) for a in arrays], axis=axis % nd)
+    axis = normalize_axis(axis, _ndim(arrays[0]) + 1)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
 
 
 def _atleast(arys: tuple, nd: int, place):
@@ -376,7 +378,7 @@ def array_split(ary, indices_or_sections, axis: int = 0) -> list:
     """
     ary = as_array(ary)
     shape = _shape(ary)
-    axis = _axis(axis, len(shape))
+    axis = normalize_axis(axis, len(shape))
     n = shape[axis]
     _static(indices_or_sections, "array_split: indices_or_sections")
     if np.ndim(indices_or_sections) == 0:
@@ -405,7 +407,7 @@ def split(ary, indices_or_sections, axis: int = 0) -> list:
     if np.ndim(indices_or_sections) == 0:
         shape = _shape(as_array(ary))
         sections = operator.index(indices_or_sections)
-        if sections > 0 and shape[_axis(axis, len(shape))] % sections:
+        if sections > 0 and shape[normalize_axis(axis, len(shape))] % sections:
             raise ValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
 
@@ -471,7 +473,7 @@ def repeat(a, repeats, axis=None):
     if axis is None:
         a, axis = ravel(a), 0
     shape = _shape(a)
-    axis = _axis(axis, len(shape))
+    axis = normalize_axis(axis, len(shape))
     counts = np.asarray(repeats)
     if counts.dtype.kind not in "iu" and counts.size:
         raise TypeError(f"repeat: repeats must be integers, not {counts.dtype}")
@@ -499,7 +501,7 @@ def flip(m, axis=None):
     if axis is None:
         axes = set(range(nd))
     else:
-        axes = {_axis(ax, nd) for ax in (axis if isinstance(axis, (tuple, list)) else (axis,))}
+        axes = set(normalize_axes(axis, nd))
     if not axes:
         return m
     return _getitem(m, tuple(slice(None, None, -1) if d in axes else slice(None)
@@ -538,9 +540,11 @@ def rot90(m, k: int = 1, axes=(0, 1)):
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
     nd = _ndim(m)
-    a0, a1 = _axis(axes[0], nd), _axis(axes[1], nd)
-    if a0 == a1:
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == nd:  # NumPy's checks, in its order
         raise ValueError("Axes must be different.")
+    if not (-nd <= axes[0] < nd and -nd <= axes[1] < nd):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={nd}.")
+    a0, a1 = axes[0] % nd, axes[1] % nd
     k = operator.index(k) % 4
     if k == 0:
         return m
@@ -568,7 +572,7 @@ def roll(a, shift, axis=None):
         raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
     total: dict = {}
     for s, ax in zip(shifts.ravel().tolist(), axes.ravel().tolist(), strict=True):
-        ax = _axis(ax, len(shape))
+        ax = normalize_axis(ax, len(shape))
         total[ax] = total.get(ax, 0) + s
     for ax, s in total.items():
         n = shape[ax]

@@ -2,6 +2,11 @@
 
 Each node becomes one assignment ``t3 = np.sin(t1)``, so shared subexpressions are computed once.
 Arguments are named ``a0, a1, ...`` by position: the source never contains text from a symbol name.
+
+The numbers follow NumPy for every kind of input: the NumPy function turns Python numbers into
+NumPy scalars first (``1/0`` is ``inf`` with NumPy's warning, not ZeroDivisionError; ``(-8)**(1/3)``
+is ``nan``, not a complex number), and Numba compiles with its NumPy error model (the same values,
+without warnings).
 """
 
 from __future__ import annotations
@@ -29,6 +34,17 @@ def _numpy_name(prim) -> str | None:
     return f"np.{prim.name}" if fn is not None and fn is prim.impl else None
 
 
+_NUMPY_SCALAR = {float: np.float64, complex: np.complex128, bool: np.bool_}
+
+
+def _as_numpy(x):
+    """A Python number as a NumPy scalar (so that operators follow NumPy); anything else as is."""
+    to_numpy = _NUMPY_SCALAR.get(type(x))
+    if to_numpy is not None:
+        return to_numpy(x)
+    return np.asarray(x)[()] if type(x) is int else x
+
+
 def generate_source(variables: list, expr, backend: str = "numpy") -> tuple[str, dict]:
     """The source of ``def f(a0, a1, ...)`` computing ``expr`` and the globals it needs."""
     expr = as_expr(expr)
@@ -46,6 +62,9 @@ def generate_source(variables: list, expr, backend: str = "numpy") -> tuple[str,
     names: dict = {}
     namespace: dict = {"np": np}
     lines = [f"def f({', '.join(f'a{i}' for i in range(len(syms)))}):"]
+    if backend == "numpy":
+        namespace["_as_numpy"] = _as_numpy
+        lines += [f"    a{i} = _as_numpy(a{i})" for i in range(len(syms))]
     for e in topo_order(expr):
         if isinstance(e, Symbol):
             names[id(e)] = f"a{position[id(e)]}"
@@ -95,7 +114,7 @@ def lambdify(variables, expr, backend: str = "numpy"):
     if backend == "numba":
         import numba
 
-        jitted = numba.njit(cache=False)(fn)
+        jitted = numba.njit(cache=False, error_model="numpy")(fn)
         jitted.source = source
         return jitted
     return fn
