@@ -31,11 +31,13 @@ from .shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpos
 
 
 # --- axis handling -------------------------------------------------------------------------------
-def _normalize_axis(axis, ndim: int):
-    """None, or a sorted tuple of non-negative axes (empty for a 0-d array: NumPy allows 0, -1)."""
+def _normalize_axis(axis, ndim: int, *, strict: bool = False):
+    """None, or a sorted tuple of non-negative axes. A 0-d array takes axis 0 or -1 (an empty
+    tuple) as NumPy's ufunc reductions allow, unless ``strict`` (NumPy's mean, var and std)."""
     if axis is None:
         return None
-    if ndim == 0 and not isinstance(axis, (tuple, list)) and operator.index(axis) in (0, -1):
+    if ndim == 0 and not strict and not isinstance(axis, (tuple, list)) \
+            and operator.index(axis) in (0, -1):
         return ()
     return tuple(sorted(normalize_axes(axis, ndim, duplicates="duplicate value in 'axis'")))
 
@@ -182,7 +184,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims: bool = False):
     _no_out(out, "mean")
     a = as_array(a)
     shape = vspace.shape_of(a)
-    n = _count(shape, _normalize_axis(axis, len(shape)))
+    n = _count(shape, _normalize_axis(axis, len(shape), strict=True))
     return sum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n
 
 
@@ -332,7 +334,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
         ddof = correction
     a = _cast(as_array(a), dtype)
     shape = vspace.shape_of(a)
-    axis = _normalize_axis(axis, len(shape))
+    axis = _normalize_axis(axis, len(shape), strict=True)
     d = a - mean(a, axis=axis, keepdims=True)
     sq = square(real(d)) + square(imag(d)) if vspace.is_complex(d) else square(d)
     return sum(sq, axis=axis, keepdims=keepdims) / builtins.max(_count(shape, axis) - ddof, 0)
