@@ -73,10 +73,10 @@ def raised_by_us(exc: BaseException) -> bool:
 def assert_clear(exc: BaseException, numpy_type: type | None = None):
     """A clear error: a standard exception type with a real message, raised by diffopt itself
     (or, for a NumPy mirror, of the type NumPy raises for the same call)."""
-    assert isinstance(exc, (TypeError, ValueError, IndexError, RuntimeError)), repr(exc)
-    assert len(str(exc)) >= 15, f"a message too short to say what to do: {exc!r}"
     if numpy_type is not None and isinstance(exc, numpy_type):
         return
+    assert isinstance(exc, (TypeError, ValueError, IndexError, RuntimeError)), repr(exc)
+    assert len(str(exc)) >= 15, f"a message too short to say what to do: {exc!r}"
     where = traceback.extract_tb(exc.__traceback__)[-1]
     assert raised_by_us(exc), (f"{type(exc).__name__}: {exc} was raised inside "
                                f"{where.filename}:{where.lineno}, not by a check of diffopt's")
@@ -88,8 +88,11 @@ INVALID = object()  # the reference's verdict: the input must be refused
 EMPTY = object()  # the reference's verdict: an input without leaves (None, []) may be refused
 
 
-def assert_matches(kind, got, want):
-    """The outcome agrees with the reference: equal values, or a clear refusal."""
+def assert_matches(kind, got, want, nan_spreads: bool = False):
+    """The outcome agrees with the reference: equal values, or a clear refusal.
+
+    ``nan_spreads``: the input holds NaN or inf, and a NaN may stand where the exact value is
+    finite (0 * NaN in a Jacobian's zero entries), but no finite number where it is not."""
     if want is EMPTY:
         if kind == "error":
             assert_clear(got)
@@ -107,6 +110,8 @@ def assert_matches(kind, got, want):
     assert got_tree == want_tree, (got_tree, want_tree)
     for g, w in zip(got_leaves, want_leaves):
         assert onp.shape(g) == onp.shape(w)
+        if nan_spreads:
+            g = onp.where(onp.isnan(g) & onp.isfinite(w), w, g)
         onp.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-9, equal_nan=True)
 
 
@@ -130,19 +135,19 @@ pytrees = st.one_of(
 any_input = st.one_of(float_arrays, odd_arrays, st.floats(allow_nan=True), bad_values, pytrees)
 
 
-def float_leaves(tree):
-    """The leaves of a valid float pytree as float64 arrays ([] for an empty tree), or None if it
-    is not one."""
+def float_leaves(tree, kinds: str = "f"):
+    """The leaves of a valid pytree of arrays of these dtype kinds ([] for an empty tree), or
+    None if it is not one."""
     try:
         leaves, _ = diffopt.tree_flatten(tree)
     except Exception:  # noqa: BLE001
         return None
     out = []
     for leaf in leaves:
-        if isinstance(leaf, bool) or not isinstance(leaf, (float, int, onp.ndarray)):
+        if isinstance(leaf, bool) or not isinstance(leaf, (float, int, complex, onp.ndarray)):
             return None
         arr = onp.asarray(leaf)
-        if arr.dtype.kind != "f":
+        if arr.dtype.kind not in kinds:
             return None
         out.append(arr)
     return out
@@ -172,7 +177,7 @@ def test_grad_on_any_input(x):
 @FUZZ
 @given(any_input, any_input)
 def test_jvp_and_vjp_on_any_inputs(x, v):
-    xs, vs = float_leaves(x), float_leaves(v)
+    xs, vs = float_leaves(x), float_leaves(v, kinds="fiu")
     same = (xs is not None and vs is not None
             and diffopt.tree_structure(x) == diffopt.tree_structure(v)
             and all(a.shape == b.shape for a, b in zip(xs, vs)))
@@ -192,15 +197,16 @@ def test_jvp_and_vjp_on_any_inputs(x, v):
 @given(any_input)
 def test_jacobians_and_hessian_on_any_input(x):
     assume(not isinstance(x, (list, tuple, dict, type(None))))  # pytrees: other tests
-    leaves = float_leaves(x)
-    ok = leaves is not None and len(leaves) == 1
-    v = onp.asarray(x, dtype=float) if ok else None
-    jac = INVALID if not ok else onp.diag(onp.cos(v).ravel()).reshape(v.shape * 2)
+    leaves = float_leaves(x, kinds="fc")
+    v = leaves[0] if leaves else None
+    odd = v is not None and not onp.all(onp.isfinite(v))
+    with onp.errstate(all="ignore"):
+        jac = INVALID if v is None else onp.diag(onp.cos(v).ravel()).reshape(v.shape * 2)
+        hess = INVALID if v is None or v.dtype.kind == "c" else onp.diag(
+            (2 * onp.cos(v) - v * onp.sin(v)).ravel()).reshape(v.shape * 2)
     for jacobian in (diffopt.jacfwd, diffopt.jacrev):
-        assert_matches(*run(lambda j=jacobian: j(np.sin)(x)), jac)
-    hess = INVALID if not ok else onp.diag(
-        (2 * onp.cos(v) - v * onp.sin(v)).ravel()).reshape(v.shape * 2)
-    assert_matches(*run(lambda: diffopt.hessian(energy)(x)), hess)
+        assert_matches(*run(lambda j=jacobian: j(np.sin)(x)), jac, nan_spreads=odd)
+    assert_matches(*run(lambda: diffopt.hessian(energy)(x)), hess, nan_spreads=odd)
 
 
 axes = st.one_of(st.none(), st.integers(-4, 4))
@@ -397,7 +403,7 @@ def nan_after(k: int):
 
     def f(x):
         calls[0] += 1
-        value = np.sum((x - 1.0) ** 2) + 0.1 * np.sum(x**4)
+        value = sum(np.sum((v - 1.0) ** 2) + 0.1 * np.sum(v**4) for v in diffopt.tree_leaves(x))
         return value * (onp.nan if calls[0] > k else 1.0)
 
     return f
@@ -428,11 +434,16 @@ def test_an_error_in_user_code_keeps_the_work_done(method, k, error):
         calls[0] += 1
         if calls[0] > k:
             raise error("user code failed")
-        return np.sum((x - 1.0) ** 2)
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
-    with pytest.raises(error) as info, time_limit():
-        diffopt.optimize(fun, onp.zeros(3), method=method, maxiter=100)
-    result = info.value.result
+    with time_limit():
+        try:
+            res = diffopt.optimize(fun, onp.zeros(3), method=method, maxiter=100)
+        except error as exc:
+            result = exc.result
+        else:  # finished before the k-th evaluation
+            assert calls[0] <= k and res.success, res
+            return
     assert isinstance(result, diffopt.OptimizeResult) and not result.success
     assert result.x.shape == (3,) and onp.all(onp.isfinite(result.x))
     assert result.message
@@ -454,12 +465,11 @@ def test_least_squares_ends_with_a_result_or_a_clear_error(method, k, kind_of):
 
     kind, got = run(lambda: diffopt.least_squares(residuals, onp.array([1.0, 0.0]),
                                                   method=method, maxiter=50))
-    if kind_of == "complex":
-        assert kind == "error"
+    if kind == "error":  # complex residuals may be refused
+        assert kind_of == "complex", got
         assert_clear(got)
         return
-    assert kind == "value", got
-    if got.success and kind_of == "fine":
+    if got.success and kind_of in ("fine", "complex"):
         onp.testing.assert_allclose(got.x, [2.0, -1.0], atol=1e-5)
     if kind_of == "nan" and got.success:
         assert onp.isfinite(got.cost)
