@@ -16,7 +16,6 @@ import traceback
 import warnings
 
 import numpy as onp
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
