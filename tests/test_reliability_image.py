@@ -113,6 +113,27 @@ def test_fit_refuses_wrong_settings():
         _fit(params0={"a": np.ones(3)}, parameterization={"white_balance": {}})
 
 
+@pytest.mark.parametrize("method", ["adam", "l-bfgs-b"])
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_interrupted_fit_keeps_its_parameters_in_the_exception(method, error):
+    seen = []
+
+    def callback(intermediate):
+        seen.append(intermediate.x)
+        if len(seen) == 3:
+            raise error("stop here")
+
+    with pytest.raises(error) as info:
+        _fit(method=method, steps=50, callback=callback)
+    res = info.value.result
+    assert not res.success and "iteration" in res.message
+    # the parameters of the last iterate the callback saw, as pipeline parameters
+    np.testing.assert_array_equal(res.params["white_balance"]["gains"],
+                                  seen[-1]["white_balance"]["gains"])
+    assert set(res.params) == set(PIPE.params())
+    assert any(".result" in note for note in info.value.__notes__)
+
+
 def test_mse_refuses_images_of_different_shapes():
     with pytest.raises(ValueError, match=r"mse: the images have different shapes"):
         mse(np.ones((4, 4, 3)), np.ones((4, 4, 1)))  # would broadcast

@@ -120,7 +120,8 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     With the default ``loss`` (``mse``), ``target`` must be a finite float image of the
     pipeline's output shape; a custom ``loss(output, target)`` receives ``target`` as given.
     Returns the optimizer's ``OptimizeResult``: ``x`` the optimised variables, ``params`` the
-    full pipeline parameters.
+    full pipeline parameters. If the loss, the callback or Ctrl-C interrupts the fit, the
+    exception propagates carrying that result for the last accepted iterate as ``exc.result``.
 
     Adam from far away: pass ``options={"lr": ..., "beta2": 0.9}``. A fit's gradient is exact
     (the whole image at every step) and falls by orders of magnitude on the way; Adam's default
@@ -141,10 +142,19 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     def objective(p):
         return loss(pipeline(raw, to_params(p), backend=backend), target)
 
-    res = optimize(objective, x0, method, maxiter=steps, tol=tol, progress=progress,
-                   options=options, callback=callback)
-    res.params = pipeline.params(tree_map(np.asarray, to_params(res.x)))
-    return res
+    def with_params(res: OptimizeResult) -> OptimizeResult:
+        res.params = pipeline.params(tree_map(np.asarray, to_params(res.x)))
+        return res
+
+    try:
+        res = optimize(objective, x0, method, maxiter=steps, tol=tol, progress=progress,
+                       options=options, callback=callback)
+    except BaseException as exc:
+        # the work so far travels with the exception (optimize attached it): add its parameters
+        if isinstance(getattr(exc, "result", None), OptimizeResult):
+            with_params(exc.result)
+        raise
+    return with_params(res)
 
 
 def variables(pipeline: Pipeline, params0=None, trainable: Sequence[str] | None = None,
