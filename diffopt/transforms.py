@@ -51,6 +51,25 @@ def _check_differentiable(leaves: list, what: str) -> list:
     return out
 
 
+def _check_like(primals: list, vectors: list, what: str, kind: str = "tangent") -> None:
+    """Tangents (or cotangents) of their primals' shapes, and numbers: a boolean or non-numeric
+    one is a mistake, not a direction."""
+    for p, v in zip(primals, vectors):
+        if vspace.shape_of(p) != vspace.shape_of(v):
+            raise ValueError(f"{what}: a {kind} of shape {vspace.shape_of(v)} was given for "
+                             f"a{'n output' if kind == 'cotangent' else ' primal'} of shape "
+                             f"{vspace.shape_of(p)}; shapes must match")
+        dtype = getattr(v, "dtype", None)
+        dtype = np.asarray(v).dtype if dtype is None else dtype
+        if dtype.kind not in "fciu":
+            raise TypeError(f"{what}: a {kind} of dtype {dtype} was given; {kind}s are numbers "
+                            "(floats, of the primal's dtype)")
+        if kind == "tangent" and dtype.kind == "c" and not vspace.is_complex(p):
+            raise TypeError(f"{what}: a complex tangent was given for a real primal; a real "
+                            "input moves in real directions (differentiate a complex input "
+                            "to use complex tangents)")
+
+
 def check_argnums(argnums, what: str, n_args: int | None = None) -> tuple[tuple[int, ...], bool]:
     """``(positions, single)`` for an ``argnums`` of ``what``: ints only, none repeated, at least
     one; with ``n_args`` also in range, negative positions counted from the end. ``single`` says
@@ -131,14 +150,9 @@ class _Recording:
         if ct_tree != self.out_tree:
             raise ValueError(f"vjp_fn: the cotangent's structure {ct_tree} does not match the "
                              f"output's {self.out_tree}")
-        seeds = []
-        for o, c in zip(self.out_leaves, ct_leaves):
-            value = _unwrap(self.trace, o)
-            if vspace.shape_of(c) != vspace.shape_of(value):
-                raise ValueError(f"vjp_fn: cotangent of shape {vspace.shape_of(c)} for an output "
-                                 f"of shape {vspace.shape_of(value)}")
-            if self._traced(o):
-                seeds.append((o, c))
+        _check_like([_unwrap(self.trace, o) for o in self.out_leaves], ct_leaves, "vjp_fn",
+                    "cotangent")
+        seeds = [(o, c) for o, c in zip(self.out_leaves, ct_leaves) if self._traced(o)]
         cts = backward(self.trace.tape, seeds)
         grads = [dnp.zeros_like_value(x) if cts[t.node.index] is None else cts[t.node.index]
                  for x, t in zip(self.leaves, self.inputs)]
@@ -150,10 +164,7 @@ class _Recording:
         if t_tree != self.in_tree:
             raise ValueError(f"linearize: tangents have structure {t_tree}, primals "
                              f"{self.in_tree}")
-        for x, t in zip(self.leaves, t_leaves):
-            if vspace.shape_of(x) != vspace.shape_of(t):
-                raise ValueError(f"linearize: a tangent of shape {vspace.shape_of(t)} was given "
-                                 f"for a primal of shape {vspace.shape_of(x)}")
+        _check_like(self.leaves, t_leaves, "linearize")
         tans = forward_sweep(self.trace.tape,
                              {i.node.index: t for i, t in zip(self.inputs, t_leaves)})
         outs = []
@@ -285,10 +296,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fals
         raise ValueError(f"jvp: tangents have structure {t_tree} but primals {p_tree}; pass one "
                          "tangent per primal, with the same nesting")
     p_leaves = _check_differentiable(p_leaves, "jvp")
-    for p, t in zip(p_leaves, t_leaves):
-        if vspace.shape_of(p) != vspace.shape_of(t):
-            raise ValueError(f"jvp: a tangent of shape {vspace.shape_of(t)} was given for a primal "
-                             f"of shape {vspace.shape_of(p)}; shapes must match")
+    _check_like(p_leaves, t_leaves, "jvp")
     with new_trace(JVPTrace) as trace:
         inputs = [JVPTracer(trace, p, t) for p, t in zip(p_leaves, t_leaves)]
         result = f(*tree_unflatten(p_tree, inputs))

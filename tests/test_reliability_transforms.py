@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.exceptions import AxisError
 
+import diffopt
 import diffopt.numpy as dnp
 from diffopt import (
     custom_jvp,
@@ -497,3 +498,26 @@ def test_unwritable_out_from_the_shell_has_no_traceback(tmp_path):
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and "cannot write plots there" in res.stderr
 
+
+
+@pytest.mark.parametrize("x, bad", [(0.5, True), (np.array([0.5]), np.array([True])),
+                                    (0.5, "1"), (np.array([0.5]), np.array(["a"]))])
+def test_boolean_or_non_numeric_tangents_and_cotangents_are_refused(x, bad):
+    with pytest.raises(TypeError, match="tangent of dtype .* tangents are numbers"):
+        diffopt.jvp(dnp.sin, (x,), (bad,))
+    with pytest.raises(TypeError, match="cotangent of dtype .* cotangents are numbers"):
+        diffopt.vjp(dnp.sin, x)[1](bad)
+    with pytest.raises(TypeError, match="tangent of dtype"):
+        diffopt.linearize(dnp.sin, x)[1](bad)
+
+
+def test_integer_tangents_are_numbers():
+    out, t = diffopt.jvp(dnp.sin, (0.0,), (3,))
+    assert t == 3.0
+
+
+def test_a_complex_tangent_for_a_real_primal_is_refused():
+    with pytest.raises(TypeError, match="complex tangent was given for a real primal"):
+        diffopt.jvp(dnp.sin, (0.0,), (2 + 1j,))
+    _, t = diffopt.jvp(dnp.sin, (0.5 + 0j,), (1j,))  # complex primals take complex tangents
+    np.testing.assert_allclose(t, np.cos(0.5) * 1j)
