@@ -16,10 +16,12 @@ from diffopt.examples import image_enhancement as ie
 from diffopt.image import (
     Camera,
     Pipeline,
+    Stage,
     camera_params,
     exposure,
     fit,
     gamma,
+    gaussian_blur,
     identifiability,
     mse,
     normalize,
@@ -132,6 +134,18 @@ def test_an_interrupted_fit_keeps_its_parameters_in_the_exception(method, error)
                                   seen[-1]["white_balance"]["gains"])
     assert set(res.params) == set(PIPE.params())
     assert any(".result" in note for note in info.value.__notes__)
+
+
+@pytest.mark.parametrize("start", [0.5, 2.0])
+def test_a_line_search_never_tries_a_width_the_stage_refuses(start):
+    """L-BFGS-B gets the stages' bounds: its trial steps toward no blur used to reach sigma < 0,
+    which gaussian_blur refuses, and the fit died with a ValueError."""
+    x = np.random.default_rng(1).uniform(0, 1, (24, 24, 3))
+    res = fit(Pipeline([gaussian_blur]), x, x, {"gaussian_blur": {"sigma": start}}, "l-bfgs-b",
+              steps=50)
+    assert 0.0 <= res.params["gaussian_blur"]["sigma"] < start and res.fun < 1e-6
+    with pytest.raises(ValueError, match="bounds for unknown parameters"):
+        Stage("gain", {"k": 1.0}, lambda x, k: x * k, bounds={"kk": (0.0, 1.0)})
 
 
 def test_mse_refuses_images_of_different_shapes():
@@ -359,6 +373,16 @@ def test_errors_of_undetermined_knots_are_left_out_because_they_are_not_recovere
     wrong = np.abs(learned - CAMERA.slopes) / CAMERA.slopes
     assert wrong[2:].max() > 0.01  # a perfect rendering with the free knots anywhere
     assert run["errors"]["tone_curve.slopes"] == pytest.approx(wrong[0], rel=1e-6)
+
+
+def test_enhancement_on_the_icon_runs_and_beats_the_true_parameters():
+    """Task B on a photograph it was not tuned on (the icon as the demo reads it, alpha
+    dropped): its L-BFGS used to try a negative blur width at iteration 30 and stop with a
+    ValueError."""
+    photo = ie.load_photo(_sample("Minduka_Present_Blue_Pack.png"))
+    b = ie.enhance(_raw(photo), photo, CAMERA, 40)
+    assert b["psnr"] > b["psnr_true"] + 1.0
+    assert b["params"]["gaussian_blur"]["sigma"] >= 0.0
 
 
 def test_the_demo_names_the_undetermined_knots(tmp_path, capsys):

@@ -555,8 +555,9 @@ def _check_gamma(x, g):
     check_positive(g, "gamma", "g")
 
 
-gamma = Stage("gamma", {"g": 2.4}, _gamma, _check_gamma).numba(*_on_rows(_gamma_forward,
-                                                                          _gamma_vjp))
+GAMMA_MIN = 0.1  # the least exponent fit tries (the stage takes any g > 0)
+gamma = Stage("gamma", {"g": 2.4}, _gamma, _check_gamma, bounds={"g": (GAMMA_MIN, np.inf)}).numba(
+    *_on_rows(_gamma_forward, _gamma_vjp))
 
 
 __all__ = ["white_balance", "normalize", "exposure", "color_matrix", "normalize_rows",

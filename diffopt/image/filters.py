@@ -331,8 +331,9 @@ def _check_gaussian_blur(x, sigma):
     _check_scalar(sigma, "gaussian_blur", "sigma", SIGMA_MIN)
 
 
-gaussian_blur = Stage("gaussian_blur", {"sigma": 1.0}, _gaussian_blur,
-                      _check_gaussian_blur).numba(_gaussian_blur_forward, _gaussian_blur_vjp)
+gaussian_blur = Stage("gaussian_blur", {"sigma": 1.0}, _gaussian_blur, _check_gaussian_blur,
+                      bounds={"sigma": (0.0, np.inf)}).numba(_gaussian_blur_forward,
+                                                             _gaussian_blur_vjp)
 
 
 # --- unsharp mask ---------------------------------------------------------------------------
@@ -367,7 +368,8 @@ def _check_unsharp_mask(x, amount, radius):
 
 
 unsharp_mask = Stage("unsharp_mask", {"amount": 0.0, "radius": 1.0}, _unsharp_mask,
-                     _check_unsharp_mask).numba(_unsharp_mask_forward, _unsharp_mask_vjp)
+                     _check_unsharp_mask, bounds={"radius": (0.0, np.inf)}).numba(
+                         _unsharp_mask_forward, _unsharp_mask_vjp)
 
 
 # --- bilateral filter -----------------------------------------------------------------------
@@ -598,7 +600,9 @@ def _check_bilateral(x, sigma_space, sigma_range):
 
 
 bilateral = Stage("bilateral", {"sigma_space": 1.0, "sigma_range": 0.1}, _bilateral,
-                  _check_bilateral).numba(_bilateral_forward, _bilateral_vjp)
+                  _check_bilateral, bounds={"sigma_space": (0.0, np.inf),
+                                            "sigma_range": (0.0, np.inf)}).numba(
+                      _bilateral_forward, _bilateral_vjp)
 
 
 # --- learnable 2-D convolution --------------------------------------------------------------

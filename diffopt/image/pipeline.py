@@ -119,6 +119,8 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     to pipeline parameters, e.g. to hold a gain at 1 or keep a matrix's rows summing to 1.
     With the default ``loss`` (``mse``), ``target`` must be a finite float image of the
     pipeline's output shape; a custom ``loss(output, target)`` receives ``target`` as given.
+    Without a parameterization, methods that take bounds (L-BFGS-B) keep each parameter in its
+    stage's ``bounds`` (a blur width >= 0, a gamma >= 0.1), where the stage's check accepts it.
     Returns the optimizer's ``OptimizeResult``: ``x`` the optimised variables, ``params`` the
     full pipeline parameters. If the loss, the callback or Ctrl-C interrupts the fit, the
     exception propagates carrying that result for the last accepted iterate as ``exc.result``.
@@ -139,6 +141,8 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     if loss is mse:
         target = _checked_target(target, output)
 
+    bounds = None if parameterization is not None else _stage_bounds(pipeline, x0, method)
+
     def objective(p):
         return loss(pipeline(raw, to_params(p), backend=backend), target)
 
@@ -147,8 +151,8 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
         return res
 
     try:
-        res = optimize(objective, x0, method, maxiter=steps, tol=tol, progress=progress,
-                       options=options, callback=callback)
+        res = optimize(objective, x0, method, bounds=bounds, maxiter=steps, tol=tol,
+                       progress=progress, options=options, callback=callback)
     except BaseException as exc:
         # the work so far travels with the exception (optimize attached it): add its parameters
         if isinstance(getattr(exc, "result", None), OptimizeResult):
@@ -187,6 +191,19 @@ def variables(pipeline: Pipeline, params0=None, trainable: Sequence[str] | None 
         return {**fixed, **p}
 
     return {n: full[n] for n in names}, to_params
+
+
+def _stage_bounds(pipeline: Pipeline, x0: dict, method: str):
+    """``(lo, hi)`` pytrees like ``x0`` from the stages' ``bounds``, for a method that takes
+    bounds (``"auto"`` then picks L-BFGS-B); None if it takes none or no stage has any."""
+    bounded = {s.name: s.bounds for s in pipeline.stages if s.bounds and s.name in x0}
+    if not bounded or not (method == "auto" or solvers.get(method, "minimize").bounds):
+        return None
+    sides = []
+    for side in (0, 1):
+        sides.append({name: {k: np.full(np.shape(v), bounded.get(name, {}).get(
+            k, (-np.inf, np.inf))[side]) for k, v in p.items()} for name, p in x0.items()})
+    return tuple(sides)
 
 
 def _pipeline_params(to_params: Callable, x0) -> dict:

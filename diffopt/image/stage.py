@@ -9,7 +9,9 @@ A stage is a function ``image, parameters -> image``. It is defined by
   -> (x_bar, *param_bars)``, on plain arrays (scalar parameters as floats, array ones as
   contiguous float64 arrays), registered with :meth:`Stage.numba`. Under ``grad``/``vjp`` the
   stage is then one recorded operation whose forward and backward passes both run compiled;
-- a **check** of its inputs that raises a clear error (shapes, dtypes, parameter ranges).
+- a **check** of its inputs that raises a clear error (shapes, dtypes, parameter ranges), and
+  the **bounds** of the parameters whose range it limits, which ``fit`` hands to solvers that
+  take bounds, so that a line search never tries a value the check refuses.
 
 ``backend``: ``"numpy"`` (the reference), ``"numba"`` (the kernels; the reference where a stage
 has none) or ``"auto"`` (Numba for NumPy arrays, the reference for CuPy arrays).
@@ -37,16 +39,22 @@ class Stage:
     ``name``: the stage's key in a pipeline's parameters; ``defaults``: each parameter's default
     (identity-like where the stage has one), in the order the kernels take them; ``reference``:
     ``reference(x, **params)`` with ``diffopt.numpy``; ``check``: ``check(x, **params)`` on
-    concrete values, raising ``ValueError``/``TypeError`` with what was expected.
+    concrete values, raising ``ValueError``/``TypeError`` with what was expected; ``bounds``:
+    ``{parameter name: (lo, hi)}``, a box inside the range that ``check`` accepts.
 
     >>> gain = Stage("gain", {"k": 1.0}, lambda x, k: x * k)
     >>> gain(np.ones((2, 2)), k=2.0)  # 2s
     """
 
     def __init__(self, name: str, defaults: dict, reference: Callable,
-                 check: Callable | None = None, doc: str | None = None):
+                 check: Callable | None = None, doc: str | None = None,
+                 bounds: dict | None = None):
         self.name = name
         self.defaults = dict(defaults)
+        self.bounds = dict(bounds or {})
+        unknown = set(self.bounds) - set(self.defaults)
+        if unknown:
+            raise ValueError(f"stage {name!r}: bounds for unknown parameters {sorted(unknown)}")
         self.reference = reference
         self.check = check
         self.kernels = None
