@@ -47,7 +47,7 @@ def test_every_method_on_the_classic_examples(ex):
         assert row.ok, row
         assert row.value.shape == (len(ex.at),)
         assert row.error < LIMITS[row.method], row
-        assert row.seconds is not None and 0 < row.seconds < 1.0
+        assert row.seconds is not None and row.seconds > 0  # the time itself is for benchmarks
     # finite differences lose digits: forward differences visibly less exact than AD
     assert table.row("finite differences (forward)").error > 1e-10
 
