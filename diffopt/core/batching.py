@@ -54,27 +54,19 @@ class BatchTrace(Trace):
         return BatchTracer(self, out)
 
 
-def _np():
-    import diffopt.numpy as dnp
-
-    return dnp
-
-
 def batch_by_loop(trace, prim, vals, batched, params):
     """Fallback: apply the primitive to each batch element and stack the results."""
-    dnp = _np()
     outs = []
     for b in range(trace.size):
         args = [v[b] if isb else v for v, isb in zip(vals, batched)]
         outs.append(prim.bind(*args, **params))
     if prim.multiple_results:
-        return tuple(dnp.stack(list(parts)) for parts in zip(*outs))
-    return dnp.stack(outs)
+        return tuple(vspace.stack(list(parts)) for parts in zip(*outs))
+    return vspace.stack(outs)
 
 
 def batch_elementwise(trace, prim, vals, batched, params):
     """Elementwise primitives: align each batched argument's rank so broadcasting works."""
-    dnp = _np()
     rank = max(len(vspace.shape_of(v)) - isb for v, isb in zip(vals, batched))
     args = []
     for v, isb in zip(vals, batched):
@@ -82,7 +74,7 @@ def batch_elementwise(trace, prim, vals, batched, params):
             s = vspace.shape_of(v)
             missing = rank - (len(s) - 1)
             if missing:
-                v = dnp.reshape(v, (s[0],) + (1,) * missing + s[1:])
+                v = vspace.reshape(v, (s[0],) + (1,) * missing + s[1:])
         args.append(v)
     return prim.bind(*args, **params)
 
@@ -91,8 +83,7 @@ def move_to_front(v, isb, size):
     """A batched value as is; an unbatched one broadcast along a new leading batch axis."""
     if isb:
         return v
-    dnp = _np()
-    return dnp.broadcast_to(v, (size,) + vspace.shape_of(v))
+    return vspace.broadcast_to(v, (size,) + vspace.shape_of(v))
 
 
 def shift_axis(axis, ndim: int):

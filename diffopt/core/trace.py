@@ -57,6 +57,10 @@ def new_trace(cls, *args):
         trace.alive = False
 
 
+# NumPy ufunc name -> the diffopt.numpy function for `ndarray <op> tracer`; filled by
+# diffopt.numpy (its methods module), so that core needs no import of it.
+OPERATOR_UFUNCS: dict = {}
+
 _NP_HINT = (
     "{what} was called on a traced value. Plain NumPy cannot see derivatives: use the same "
     "function from diffopt.numpy (import diffopt.numpy as np)."
@@ -119,7 +123,7 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # `ndarray + tracer` arrives here as np.add(ndarray, tracer): route the operator ufuncs to
         # diffopt.numpy so arithmetic keeps working; refuse everything else with a hint.
-        fn = _operator_ufuncs().get(ufunc.__name__)
+        fn = OPERATOR_UFUNCS.get(ufunc.__name__)
         if method == "__call__" and fn is not None and not kwargs:
             return fn(*inputs)
         raise TypeError(_NP_HINT.format(what=f"numpy.{ufunc.__name__}"))
@@ -165,16 +169,13 @@ class Tracer:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
 
 
-def _operator_ufuncs() -> dict:
-    global _OPERATORS
-    if _OPERATORS is None:
-        from diffopt.numpy.methods import OPERATOR_UFUNCS
-
-        _OPERATORS = OPERATOR_UFUNCS
-    return _OPERATORS
-
-
-_OPERATORS = None
+def top_trace(values):
+    """The trace of the highest level among the tracers in ``values``; None if there are none."""
+    top = None
+    for a in values:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    return top
 
 
 def concrete(x):

@@ -13,6 +13,7 @@ add = None  # installed by diffopt.numpy: add(x, y)
 broadcast_to = None  # broadcast_to(x, shape)
 sum_axes = None  # sum_axes(x, axes, keepdims)
 reshape = None  # reshape(x, shape)
+stack = None  # stack(xs): along a new leading axis
 real = None  # real(x)
 zeros_like = None  # zeros_like(x): a constant
 

@@ -9,13 +9,13 @@ traced values inside ``grad``, ``jvp``, ``vmap`` and the other transforms.
 
 from ..core import vspace as _vspace
 from . import linalg
+from . import methods as _methods  # noqa: F401 - installs operators on tracers
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
-from .methods import OPERATOR_UFUNCS  # noqa: F401 - installs operators on tracers
 from .products import *  # noqa: F403
 from .products import __all__ as _products_all
 from .reductions import *  # noqa: F403
@@ -33,5 +33,6 @@ _vspace.add = add  # noqa: F405
 _vspace.broadcast_to = broadcast_to  # noqa: F405
 _vspace.sum_axes = _sum_axes
 _vspace.reshape = reshape  # noqa: F405
+_vspace.stack = stack  # noqa: F405
 _vspace.real = real  # noqa: F405
 _vspace.zeros_like = zeros_like_value  # noqa: F405

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core import trace as _trace
 from ..core.trace import Tracer
 from . import elementwise as ew
 from . import indexing, products
@@ -54,6 +55,7 @@ def _reduction(fn_name):
 
 
 def _install():
+    _trace.OPERATOR_UFUNCS.update(OPERATOR_UFUNCS)
     for name, fn in _BINARY.items():
         setattr(Tracer, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
         setattr(Tracer, f"__r{name}__", _swap(fn))
