@@ -16,7 +16,6 @@ from .transforms import (
     hessian,
     hvp,
     jacfwd,
-    jacobian,
     jacrev,
     jvp,
     linearize,
@@ -38,7 +37,7 @@ __all__ = [
 from . import symbolic  # noqa: E402
 from .compare import compare  # noqa: E402
 from .compile import jit  # noqa: E402
-from .modes import choose_mode, jacobian_optimal  # noqa: E402
+from .modes import choose_mode, jacobian, jacobian_optimal  # noqa: E402
 from .optimize import OptimizeResult, least_squares, objective, optimize  # noqa: E402
 
 __all__ += ["OptimizeResult", "least_squares", "objective", "optimize", "jit", "symbolic",

@@ -1,5 +1,8 @@
 """Choosing how to compute a Jacobian: forward, reverse, or a mix of both along a chain.
 
+``jacobian(f, mode=...)`` is the policy over the mechanisms of ``diffopt.transforms``: a fixed
+mode, the cheaper pure mode by the cost model ("auto"), or the cheapest mix ("optimal").
+
 ``choose_mode(f, args)`` traces ``f`` into a graph and predicts the time of ``jacfwd`` and
 ``jacrev`` from its shapes and operation counts with a cost model calibrated on this library:
 
@@ -33,9 +36,9 @@ from .core import vspace
 from .core.graph import GraphTrace, GraphTracer, Literal, Var
 from .core.pytree import tree_flatten, tree_unflatten
 from .core.trace import new_trace
-from .transforms import check_argnums, jacfwd, jacrev
+from .transforms import Argnums, check_argnums, jacfwd, jacrev
 
-__all__ = ["choose_mode", "jacobian_optimal", "mode_costs", "find_cuts"]
+__all__ = ["jacobian", "choose_mode", "jacobian_optimal", "mode_costs", "find_cuts"]
 
 # Seconds, fitted (scipy.optimize.nnls on relative error, 70 programs) on a 2-core x86 machine with
 # OPENBLAS_NUM_THREADS=1. Keys: constant, per equation, per element (x passes), per multiply-add
@@ -365,5 +368,35 @@ def jacobian_optimal(f: Callable, argnums: int = 0) -> Callable:
         if tree[0] != "product" and len(tr.eqns) == cuts[-1][0]:
             pure[key] = tree[0]  # no useful cut: later calls skip the tracing
         return dnp.reshape(_accumulate(tree, tr.eqns, cuts, tr.values), shape)
+
+    return jac
+
+
+# --- the policy ----------------------------------------------------------------------------------
+def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
+    """Jacobian by ``mode``: "forward", "reverse", "auto" or "optimal".
+
+    "auto" picks the cheaper pure mode from the traced graph (shapes and operation counts, see
+    ``choose_mode``). "optimal" cuts a layered program at its narrow points and
+    multiplies the pieces' Jacobians in the cheapest order, mixing forward and reverse sweeps
+    (``jacobian_optimal``; one array in, one array out).
+
+    >>> jacobian(np.sin)(np.zeros(3))  # the identity
+    """
+    if mode not in ("auto", "forward", "reverse", "optimal"):
+        raise ValueError("jacobian: mode must be 'auto', 'forward', 'reverse' or 'optimal', "
+                         f"not {mode!r}")
+    check_argnums(argnums, "jacobian")
+    if mode == "optimal":
+        return jacobian_optimal(f, argnums)  # built once: it caches its plan per signature
+    if mode != "auto":
+        return (jacfwd if mode == "forward" else jacrev)(f, argnums)
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        check_argnums(argnums, "jacobian", len(args))
+        g = functools.partial(f, **kwargs) if kwargs else f
+        impl = jacfwd if choose_mode(g, args, argnums) == "forward" else jacrev
+        return impl(g, argnums)(*args)
 
     return jac

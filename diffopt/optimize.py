@@ -279,7 +279,7 @@ class Residuals(UserFunction):
 
     def jac(self, x) -> np.ndarray:
         """The dense Jacobian (m x n), by the cheaper AD mode."""
-        from .transforms import jacobian
+        from .modes import jacobian
 
         self.njev += 1
         return np.asarray(jacobian(self._flat)(np.asarray(x, dtype=np.float64)), dtype=np.float64)

@@ -19,15 +19,14 @@ from . import numpy as dnp
 from .core import vspace
 from .core.batching import BatchTrace, BatchTracer
 from .core.forward import JVPTrace, JVPTracer
-from .core.primitive import Primitive
 from .core.pytree import NAMESPACE, tree_flatten, tree_structure, tree_unflatten
-from .core.reverse import Node, ReverseTrace, ReverseTracer, backward, forward_sweep
-from .core.trace import Tracer, concrete, new_trace
+from .core.reverse import ReverseTrace, ReverseTracer, backward, forward_sweep, record
+from .core.trace import Tracer, concrete, new_trace, top_trace
 from .numpy.backend import array_module
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp", "linearize", "vmap", "jacfwd", "jacrev",
-    "jacobian", "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
+    "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
 ]
 
 Argnums = int | Sequence[int]
@@ -571,37 +570,6 @@ def jacrev(f: Callable, argnums: Argnums = 0, chunk_size: int | None = None) -> 
     return jac
 
 
-def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "auto") -> Callable:
-    """Jacobian by ``mode``: "forward", "reverse", "auto" or "optimal".
-
-    "auto" picks the cheaper pure mode from the traced graph (shapes and operation counts, see
-    ``diffopt.modes.choose_mode``). "optimal" cuts a layered program at its narrow points and
-    multiplies the pieces' Jacobians in the cheapest order, mixing forward and reverse sweeps
-    (``diffopt.modes.jacobian_optimal``; one array in, one array out).
-
-    >>> jacobian(np.sin)(np.zeros(3))  # the identity
-    """
-    if mode not in ("auto", "forward", "reverse", "optimal"):
-        raise ValueError("jacobian: mode must be 'auto', 'forward', 'reverse' or 'optimal', "
-                         f"not {mode!r}")
-    check_argnums(argnums, "jacobian")
-    from .modes import choose_mode, jacobian_optimal
-
-    if mode == "optimal":
-        return jacobian_optimal(f, argnums)  # built once: it caches its plan per signature
-    if mode != "auto":
-        return (jacfwd if mode == "forward" else jacrev)(f, argnums)
-
-    @functools.wraps(f)
-    def jac(*args, **kwargs):
-        check_argnums(argnums, "jacobian", len(args))
-        g = functools.partial(f, **kwargs) if kwargs else f
-        impl = jacfwd if choose_mode(g, args, argnums) == "forward" else jacrev
-        return impl(g, argnums)(*args)
-
-    return jac
-
-
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     """Hessian of a scalar function, forward-over-reverse (``jacfwd(grad(f))``).
 
@@ -629,14 +597,6 @@ def hvp(f: Callable, x, v):
 
 
 # --- custom rules and checkpointing --------------------------------------------------------------
-def _top_trace(leaves):
-    top = None
-    for a in leaves:
-        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
-            top = a._trace
-    return top
-
-
 def single_reverse(top, leaves) -> bool:
     """Whether ``top`` (the innermost trace among ``leaves``) is the only one active on them and a
     reverse one: no forward mode, no derivative of a derivative. A rule that computes on plain
@@ -647,32 +607,6 @@ def single_reverse(top, leaves) -> bool:
         if isinstance(a, Tracer) and (a._trace is not top or isinstance(a.value, Tracer)):
             return False
     return True
-
-
-def _record(trace: ReverseTrace, name: str, leaves, out_leaves, pull, push):
-    """Record one node for a whole function.
-
-    ``pull(g_leaves)`` returns cotangent leaves (reverse pass); ``push(primal_leaves,
-    tangent_leaves)`` returns output tangent leaves (for ``linearize``'s forward sweep).
-    """
-    vals, parents = list(leaves), []
-    for i, a in enumerate(leaves):
-        if isinstance(a, ReverseTracer) and a._trace is trace:
-            vals[i] = a.value
-            parents.append((i, a.node, a.out_index))
-    prim = Primitive(name, None, multiple_results=True)
-
-    def vjp_all(g, ans, args, params, which):
-        cts = pull(list(g))
-        return [cts[i] for i in which]
-
-    prim.vjp_all = vjp_all
-    prim.jvp_all = lambda ts, ans, args, params: tuple(
-        push(args, [dnp.zeros_like_value(a) if t is None else t for t, a in zip(ts, args)])
-    )
-    node = Node(prim, parents, vals, {}, tuple(out_leaves), len(trace.tape))
-    trace.tape.append(node)
-    return [ReverseTracer(trace, o, node, k) for k, o in enumerate(out_leaves)]
 
 
 def _unwrap_leaves(trace, leaves):
@@ -705,7 +639,7 @@ class custom_vjp:
         if self.fwd is None:
             raise TypeError(f"custom_vjp function {self.fun.__name__} has no rule: call defvjp")
         leaves, tree = tree_flatten(args)
-        top = _top_trace(leaves)
+        top = top_trace(leaves)
         if not isinstance(top, ReverseTrace):
             return self.fun(*args)
         name = self.fun.__name__
@@ -729,7 +663,7 @@ class custom_vjp:
             return tree_flatten(jvp(self.fun, primal_args, tangent_args)[1])[0]
 
         return tree_unflatten(out_tree,
-                              _record(top, self.fun.__name__, leaves, out_leaves, pull, push))
+                              record(top, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
 def _rule_pair(result, rule: str, expected: str) -> tuple:
@@ -814,7 +748,7 @@ class custom_jvp:
         if self.jvp is None:
             raise TypeError(f"custom_jvp function {self.fun.__name__} has no rule: call defjvp")
         leaves, tree = tree_flatten(args)
-        top = _top_trace(leaves)
+        top = top_trace(leaves)
         if isinstance(top, JVPTrace):
             return self._forward(top, leaves, tree)
         if isinstance(top, ReverseTrace):
@@ -868,7 +802,7 @@ class custom_jvp:
                     for o, t in zip(out_leaves, self._tangents(tangent_out, out))]
 
         return tree_unflatten(out_tree,
-                              _record(trace, self.fun.__name__, leaves, out_leaves, pull, push))
+                              record(trace, self.fun.__name__, leaves, out_leaves, pull, push))
 
 
 def checkpoint(f: Callable) -> Callable:

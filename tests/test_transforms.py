@@ -168,7 +168,7 @@ def test_jacobian_with_tuple_argnums_and_pytree_output():
 
 
 def test_jacobian_auto_picks_the_cheaper_mode(monkeypatch):
-    import diffopt.transforms as tr
+    import diffopt.modes as tr
 
     used = []
     real_fwd, real_rev = tr.jacfwd, tr.jacrev

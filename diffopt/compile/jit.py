@@ -103,9 +103,10 @@ class Jitted:
         """Called under a transform. Under one reverse trace (``grad``, ``vjp``) the call is
         recorded as one operation whose forward and VJP programs both run compiled; under any
         other (forward mode, nested derivatives, ``vmap``) ``f`` itself is traced."""
-        from ..transforms import _top_trace, custom_vjp, single_reverse
+        from ..core.trace import top_trace
+        from ..transforms import custom_vjp, single_reverse
 
-        if not single_reverse(_top_trace(leaves), leaves):
+        if not single_reverse(top_trace(leaves), leaves):
             return self.fun(*args)
         if self._rule is None:
             pull = Jitted(_vjp_program(self.fun), self.backend)

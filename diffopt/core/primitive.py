@@ -1,20 +1,28 @@
 """Primitives: named operations with an implementation and derivative and batching rules.
 
-A rule table entry belongs to one primitive and is written with other primitives, so that every
-interpreter (and nested interpreters) can run it:
+A rule belongs to one primitive and is written with other primitives, so that every interpreter
+(and nested interpreters) can run it. Rules are attached by the ``def*`` methods, each returning
+the primitive so that they chain:
 
-- ``jvps[i](t, ans, *args, **params)``: the tangent contributed by argument ``i`` given its tangent
-  ``t`` (``None`` in the table: not differentiable in that argument);
-- ``vjps[i](g, ans, *args, **params)``: the cotangent of argument ``i`` given the output cotangent
-  ``g``. The reverse pass sums cotangents back to each argument's shape and dtype, so broadcasting
-  rules need not;
-- ``batch(trace, prim, vals, batched, params)``: how to run the primitive on arguments with a
-  leading batch axis (``batched[i]`` says which ones). Without one the batch is looped over.
+- ``defjvp(*rules)``: ``rule_i(t, ans, *args, **params)`` is the tangent contributed by argument
+  ``i`` given its tangent ``t`` (``None`` in place of a rule: not differentiable in that argument);
+- ``defvjp(*rules)``: ``rule_i(g, ans, *args, **params)`` is the cotangent of argument ``i`` given
+  the output cotangent ``g``. The reverse pass sums cotangents back to each argument's shape and
+  dtype, so broadcasting rules need not;
+- ``defjvp_all(rule)`` / ``defvjp_all(rule)``: one rule that sees all tangents or cotangents at once
+  (what multiple-result primitives give): ``rule(tangents, ans, args, params) -> tangent`` and
+  ``rule(g, ans, args, params, which) -> cotangents of the arguments in which``. The reverse pass
+  gives a multiple-result rule zeros for the outputs no cotangent reached, or ``None`` with
+  ``symbolic_zeros=True``: a rule that must tell an unused output from one with a zero cotangent
+  (eigenvectors at a repeated eigenvalue) asks so;
+- ``defbatch(rule)``: ``rule(trace, prim, vals, batched, params)`` runs the primitive on arguments
+  with a leading batch axis (``batched[i]`` says which ones). Without one the batch is looped over.
 
-Multiple-result primitives (``multiple_results=True``) give ``jvp_all`` / ``vjp_all`` instead, which
-see all tangents or cotangents at once. The reverse pass gives ``vjp_all`` zeros for the outputs
-no cotangent reached, or ``None`` if the primitive sets ``symbolic_zeros``: a rule that must tell
-an unused output from one with a zero cotangent (eigenvectors at a repeated eigenvalue) asks so.
+>>> import numpy
+>>> square = Primitive("square", numpy.square)
+>>> square = square.defjvp(lambda t, ans, x: 2 * x * t).defvjp(lambda g, ans, x: 2 * x * g)
+>>> float(square.bind(3.0))
+9.0
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class Primitive:
         self.symbolic_zeros = False
 
     def bind(self, *args, **params):
+        # trace.top_trace, inlined: bind is the hot path of every operation on plain arrays
         top = None
         for a in args:
             if isinstance(a, Tracer):
@@ -62,6 +71,23 @@ class Primitive:
     def defvjp(self, *rules):
         """Per-argument VJP rules: ``rule(g, ans, *args, **params) -> cotangent``."""
         self.vjps = rules
+        return self
+
+    def defjvp_all(self, rule):
+        """One JVP rule for all arguments: ``rule(tangents, ans, args, params) -> tangent``."""
+        self.jvp_all = rule
+        return self
+
+    def defvjp_all(self, rule, *, symbolic_zeros: bool = False):
+        """One VJP rule for all arguments: ``rule(g, ans, args, params, which)`` returns the
+        cotangents of the arguments at positions ``which``."""
+        self.vjp_all = rule
+        self.symbolic_zeros = symbolic_zeros
+        return self
+
+    def defbatch(self, rule):
+        """The batching rule: ``rule(trace, prim, vals, batched, params) -> batched result``."""
+        self.batch = rule
         return self
 
     def __repr__(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import vspace
 from .forward import jvp_from_rules
+from .primitive import Primitive
 from .trace import Trace, Tracer
 
 
@@ -161,3 +162,30 @@ def forward_sweep(tape: list, seeds: dict) -> list:
         else:
             tans[node.index] = jvp_from_rules(prim, ts, node.ans, node.args, node.params)
     return tans
+
+
+def record(trace: ReverseTrace, name: str, leaves, out_leaves, pull, push) -> list:
+    """Record one node for a whole function (a custom rule, a compiled kernel) on ``trace``.
+
+    ``pull(g_leaves)`` returns cotangent leaves (reverse pass); ``push(primal_leaves,
+    tangent_leaves)`` returns output tangent leaves (for ``linearize``'s forward sweep). Returns
+    the output tracers.
+    """
+    vals, parents = list(leaves), []
+    for i, a in enumerate(leaves):
+        if isinstance(a, ReverseTracer) and a._trace is trace:
+            vals[i] = a.value
+            parents.append((i, a.node, a.out_index))
+
+    def vjp_all(g, ans, args, params, which):
+        cts = pull(list(g))
+        return [cts[i] for i in which]
+
+    def jvp_all(ts, ans, args, params):
+        return tuple(push(args, [vspace.zeros_like(a) if t is None else t
+                                 for t, a in zip(ts, args)]))
+
+    prim = Primitive(name, None, multiple_results=True).defjvp_all(jvp_all).defvjp_all(vjp_all)
+    node = Node(prim, parents, vals, {}, tuple(out_leaves), len(trace.tape))
+    trace.tape.append(node)
+    return [ReverseTracer(trace, o, node, k) for k, o in enumerate(out_leaves)]

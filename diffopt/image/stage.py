@@ -24,10 +24,10 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from diffopt.core import Tracer, concrete
+from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.batching import BatchTracer
 from diffopt.numpy.backend import array_module
-from diffopt.transforms import _top_trace, custom_vjp, single_reverse, vjp
+from diffopt.transforms import custom_vjp, single_reverse, vjp
 
 BACKENDS = ("auto", "numpy", "numba", "cupy")
 PARALLEL_MIN = 1 << 18  # values: smaller images run the kernels on one thread
@@ -89,7 +89,7 @@ class Stage:
         backend = _resolve(backend, concrete(x))
         if backend != "numba" or self.kernels is None:
             return self.reference(x, **p)
-        top = _top_trace(values)
+        top = top_trace(values)
         if top is None:
             return _run(self.kernels[0], _plain(values))
         if not single_reverse(top, values):  # forward mode, vmap, nested derivatives

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.core import Tracer, concrete
+from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import _top_trace, custom_vjp, jvp, single_reverse, vjp
+from diffopt.transforms import custom_vjp, jvp, single_reverse, vjp
 
 from . import _loops, control, interpolation, status
 from .events import call_condition
@@ -444,7 +444,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     if tab.adaptive:
         rtol, atol = control.check_tolerances(rtol, atol)
     inputs = [y0, t0, t_end] + leaves
-    top = _top_trace(inputs)
+    top = top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
         return numpy_path()  # forward mode or nested derivatives: the NumPy path
     if top is not None and not batched and not all(e.terminal for e in events):
