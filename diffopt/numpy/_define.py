@@ -46,7 +46,7 @@ def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str |
     rules = tuple(_scaled_rule(d) for d in derivs)
     prim.defjvp(*rules)
     prim.defvjp(*rules)
-    prim.batch = batch_elementwise
+    prim.defbatch(batch_elementwise)
     if doc is None:
         doc = f"Differentiable ``numpy.{name}``, elementwise."
         if example:

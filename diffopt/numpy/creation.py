@@ -116,7 +116,7 @@ __all__ = ["arange", "bool_", "complex64", "complex128", "dtype", "e", "empty", 
 
 def _constant_like(name: str, impl):
     prim = Primitive(name, impl, differentiable=False)
-    prim.batch = batch_elementwise
+    prim.defbatch(batch_elementwise)
     return prim
 
 

@@ -216,7 +216,7 @@ _where = Primitive("where", np.where)
 _where_rules = (None, lambda t, ans, c, x, y: where(c, t, 0.0),
                 lambda t, ans, c, x, y: where(c, 0.0, t))
 _where.defjvp(*_where_rules).defvjp(*_where_rules)
-_where.batch = batch_elementwise
+_where.defbatch(batch_elementwise)
 
 
 def where(condition, x=None, y=None):
@@ -257,21 +257,21 @@ def round(a, decimals: int = 0):  # noqa: A001 - NumPy's name
 
 _round = Primitive("round", lambda x, decimals: np.round(x, decimals))
 _round.defjvp(_zero).defvjp(_zero)
-_round.batch = batch_elementwise
+_round.defbatch(batch_elementwise)
 around = round
 
 # --- complex parts: not holomorphic, so the two modes get separate rules ---------------------
 _real = Primitive("real", np.real)
 _real.defjvp(lambda t, ans, x: real(t)).defvjp(lambda g, ans, x: g)  # g widens back if x is complex
-_real.batch = batch_elementwise
+_real.defbatch(batch_elementwise)
 real = public(_real, doc="Differentiable ``numpy.real``.\n\n>>> real(1 + 2j)  # 1.0")
 _imag = Primitive("imag", np.imag)
 _imag.defjvp(lambda t, ans, x: imag(t)).defvjp(lambda g, ans, x: -1j * g)
-_imag.batch = batch_elementwise
+_imag.defbatch(batch_elementwise)
 imag = public(_imag, doc="Differentiable ``numpy.imag``.\n\n>>> imag(1 + 2j)  # 2.0")
 _conj = Primitive("conjugate", np.conjugate)
 _conj.defjvp(lambda t, ans, x: conj(t)).defvjp(lambda g, ans, x: conj(g))
-_conj.batch = batch_elementwise
+_conj.defbatch(batch_elementwise)
 conj = conjugate = public(_conj, "conj", "Differentiable ``numpy.conj``.\n\n>>> conj(1 + 2j)")
 
 
@@ -288,7 +288,7 @@ def _abs_vjp(g, ans, x):
 
 
 _abs = Primitive("absolute", np.abs).defjvp(_abs_jvp).defvjp(_abs_vjp)
-_abs.batch = batch_elementwise
+_abs.defbatch(batch_elementwise)
 absolute = abs = public(_abs, "absolute", "Differentiable ``numpy.abs``.\n\n>>> abs(-2.0)  # 2.0")
 fabs = absolute
 
@@ -310,7 +310,7 @@ def _iscomplex(x) -> bool:
 # --- comparisons and predicates: no derivative, but they batch --------------------------------
 def _nondiff(name, impl, nargs):
     prim = Primitive(name, impl, differentiable=False)
-    prim.batch = batch_elementwise
+    prim.defbatch(batch_elementwise)
     return public(prim, name, f"``numpy.{name}`` on traced values (no derivative).", nargs)
 
 
@@ -368,7 +368,7 @@ def _astype_cotangent(g, ans, x, dtype):
 
 
 _astype.defvjp(_astype_cotangent)
-_astype.batch = batch_elementwise
+_astype.defbatch(batch_elementwise)
 
 
 def astype(x, dtype):

@@ -133,7 +133,7 @@ def _getitem_impl(x, idx):
 _getitem = Primitive("getitem", _getitem_impl)
 _getitem.defjvp(lambda t, ans, x, idx: _getitem.bind(t, idx=idx))
 _getitem.defvjp(lambda g, ans, x, idx: _scatter_add.bind(_zeros(x), g, idx=idx))
-_getitem.batch = _getitem_batch
+_getitem.defbatch(_getitem_batch)
 
 
 def getitem(x, idx):
@@ -222,7 +222,7 @@ _scatter_add.defvjp(
     lambda g, ans, x, v, idx: g,
     lambda g, ans, x, v, idx: _getitem.bind(g, idx=idx),
 )
-_scatter_add.batch = _scatter_batch
+_scatter_add.defbatch(_scatter_batch)
 
 _index_set = Primitive("index_set", _index_set_impl)
 _index_set.defjvp(
@@ -233,7 +233,7 @@ _index_set.defvjp(
     lambda g, ans, x, v, idx: _index_set.bind(g, 0.0, idx=idx),
     _index_set_vjp_v,
 )
-_index_set.batch = _scatter_batch
+_index_set.defbatch(_scatter_batch)
 
 
 def scatter_add(x, v, idx):
@@ -343,7 +343,7 @@ _gather.defvjp(
         g, indices, axis=axis, size=vspace.shape_of(x)[axis], unique=unique),
     _no_derivative,
 )
-_gather.batch = _along_batch
+_gather.defbatch(_along_batch)
 _scatter_along.defjvp(
     lambda t, ans, g, indices, axis, size, unique: _scatter_along.bind(
         t, indices, axis=axis, size=size, unique=unique),
@@ -354,7 +354,7 @@ _scatter_along.defvjp(
         c, indices, axis=axis, unique=unique),
     _no_derivative,
 )
-_scatter_along.batch = _along_batch
+_scatter_along.defbatch(_along_batch)
 
 
 def _static_indices(indices):
@@ -517,9 +517,9 @@ def _sort_vjp(g, ans, args, params, which):
 
 
 _sort = Primitive("sort", _sort_impl, multiple_results=True)
-_sort.jvp_all = _sort_jvp
-_sort.vjp_all = _sort_vjp
-_sort.batch = batch_axis_param("axis")
+_sort.defjvp_all(_sort_jvp)
+_sort.defvjp_all(_sort_vjp)
+_sort.defbatch(batch_axis_param("axis"))
 
 
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):

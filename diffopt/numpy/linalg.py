@@ -136,7 +136,7 @@ def _stack_batch(trace, prim, vals, batched, params):
 _inv = Primitive("inv", np.linalg.inv)
 _inv.defjvp(lambda t, ans, a: -_mm(ans, t, ans))
 _inv.defvjp(lambda g, ans, a: -_mm(_T(ans), g, _T(ans)))
-_inv.batch = _stack_batch
+_inv.defbatch(_stack_batch)
 
 
 def inv(a):
@@ -183,9 +183,9 @@ def _solve_impl(a, b):
 
 
 _solve = Primitive("solve", _solve_impl)
-_solve.jvp_all = _solve_jvp
-_solve.vjp_all = _solve_vjp
-_solve.batch = _solve_batch
+_solve.defjvp_all(_solve_jvp)
+_solve.defvjp_all(_solve_vjp)
+_solve.defbatch(_solve_batch)
 
 
 def solve(a, b):
@@ -268,7 +268,7 @@ def _cofactor(a, det_a):
 _det = Primitive("det", np.linalg.det)
 _det.defjvp(lambda t, ans, a: _sum(_cofactor(a, ans) * t, axis=(-2, -1)))
 _det.defvjp(lambda g, ans, a: _expand2(g) * _cofactor(a, ans))
-_det.batch = _stack_batch
+_det.defbatch(_stack_batch)
 
 
 def det(a):
@@ -320,10 +320,9 @@ def _slogdet_vjp(g, ans, args, params, which):
 
 
 _slogdet = Primitive("slogdet", _plain_tuple(np.linalg.slogdet), multiple_results=True)
-_slogdet.jvp_all = _slogdet_jvp
-_slogdet.vjp_all = _slogdet_vjp
-_slogdet.batch = _stack_batch
-_slogdet.symbolic_zeros = True
+_slogdet.defjvp_all(_slogdet_jvp)
+_slogdet.defvjp_all(_slogdet_vjp, symbolic_zeros=True)
+_slogdet.defbatch(_stack_batch)
 
 
 def slogdet(a):
@@ -363,7 +362,7 @@ def _cholesky_vjp(g, ans, a):
 _cholesky = Primitive("cholesky", np.linalg.cholesky)
 _cholesky.defjvp(_cholesky_jvp)
 _cholesky.defvjp(_cholesky_vjp)
-_cholesky.batch = _stack_batch
+_cholesky.defbatch(_stack_batch)
 
 
 def cholesky(a):
@@ -449,10 +448,9 @@ def _eigh_vjp(g, ans, args, params, which):
 
 
 _eigh = Primitive("eigh", _plain_tuple(np.linalg.eigh), multiple_results=True)
-_eigh.jvp_all = _eigh_jvp
-_eigh.vjp_all = _eigh_vjp
-_eigh.batch = _stack_batch
-_eigh.symbolic_zeros = True
+_eigh.defjvp_all(_eigh_jvp)
+_eigh.defvjp_all(_eigh_vjp, symbolic_zeros=True)
+_eigh.defbatch(_stack_batch)
 
 
 def eigh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
@@ -486,7 +484,7 @@ def _eigvalsh_vjp(g, ans, a):
 _eigvalsh = Primitive("eigvalsh", np.linalg.eigvalsh)
 _eigvalsh.defjvp(_eigvalsh_jvp)
 _eigvalsh.defvjp(_eigvalsh_vjp)
-_eigvalsh.batch = _stack_batch
+_eigvalsh.defbatch(_stack_batch)
 
 
 def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
@@ -587,10 +585,9 @@ def _svd_vjp(g, ans, args, params, which):
 
 
 _svd = Primitive("svd", _svd_impl, multiple_results=True)
-_svd.jvp_all = _svd_jvp
-_svd.vjp_all = _svd_vjp
-_svd.batch = _stack_batch
-_svd.symbolic_zeros = True
+_svd.defjvp_all(_svd_jvp)
+_svd.defvjp_all(_svd_vjp, symbolic_zeros=True)
+_svd.defbatch(_stack_batch)
 
 
 def _svdvals_jvp(t, ans, a):
@@ -608,7 +605,7 @@ def _svdvals_vjp(g, ans, a):
 _svdvals = Primitive("svdvals", lambda a: np.linalg.svd(a, compute_uv=False))
 _svdvals.defjvp(_svdvals_jvp)
 _svdvals.defvjp(_svdvals_vjp)
-_svdvals.batch = _stack_batch
+_svdvals.defbatch(_stack_batch)
 
 
 def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
@@ -671,7 +668,7 @@ def _pinv_impl(a, rcond):
 _pinv = Primitive("pinv", _pinv_impl)
 _pinv.defjvp(_pinv_jvp)
 _pinv.defvjp(_pinv_vjp)
-_pinv.batch = _stack_batch
+_pinv.defbatch(_stack_batch)
 
 
 def pinv(a, rcond=None):

@@ -82,7 +82,7 @@ def _matmul_batch(trace, prim, vals, batched, params):
 _matmul = Primitive("matmul", np.matmul)
 _matmul.defjvp(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
 _matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
-_matmul.batch = _matmul_batch
+_matmul.defbatch(_matmul_batch)
 
 
 def matmul(a, b):
@@ -282,9 +282,9 @@ def _einsum_batch(trace, prim, vals, batched, params):
 
 
 _einsum = Primitive("einsum", _einsum_impl)
-_einsum.jvp_all = _einsum_jvp
-_einsum.vjp_all = _einsum_vjp
-_einsum.batch = _einsum_batch
+_einsum.defjvp_all(_einsum_jvp)
+_einsum.defvjp_all(_einsum_vjp)
+_einsum.defbatch(_einsum_batch)
 
 
 def einsum(*operands, optimize="auto", dtype=None):

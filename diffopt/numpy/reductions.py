@@ -147,7 +147,7 @@ def _group_last(x, axis):
 _sum = Primitive("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims))
 _sum.defjvp(lambda t, ans, x, axis, keepdims: _sum.bind(t, axis=axis, keepdims=keepdims))
 _sum.defvjp(lambda g, ans, x, axis, keepdims: expand_reduced(g, vspace.shape_of(x), axis, keepdims))
-_sum.batch = _batch_reduction
+_sum.defbatch(_batch_reduction)
 
 
 def _reduce(prim, a, axis, keepdims):
@@ -197,7 +197,7 @@ def _cumsum_vjp(g, ans, x, axis):
 _cumsum = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
 _cumsum.defjvp(lambda t, ans, x, axis: _cumsum.bind(t, axis=axis))
 _cumsum.defvjp(_cumsum_vjp)
-_cumsum.batch = _batch_axis
+_cumsum.defbatch(_batch_axis)
 
 
 def _cumprod_jvp(t, ans, x, axis):
@@ -216,7 +216,7 @@ def _cumprod_vjp(g, ans, x, axis):
 _cumprod = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
 _cumprod.defjvp(_cumprod_jvp)
 _cumprod.defvjp(_cumprod_vjp)
-_cumprod.batch = _batch_axis
+_cumprod.defbatch(_batch_axis)
 
 
 def _scan_call(prim, a, axis, dtype, out, name):
@@ -263,7 +263,7 @@ _prod.defjvp(lambda t, ans, x, axis, keepdims: _sum.bind(
     t * _prod_others(x, axis), axis=axis, keepdims=keepdims))
 _prod.defvjp(lambda g, ans, x, axis, keepdims: expand_reduced(
     g, vspace.shape_of(x), axis, keepdims) * _prod_others(x, axis))
-_prod.batch = _batch_reduction
+_prod.defbatch(_batch_reduction)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims: bool = False):
@@ -292,7 +292,7 @@ def _extremum(name: str, impl) -> Primitive:
         t * _extremum_weights(x, ans, axis, keepdims), axis=axis, keepdims=keepdims))
     prim.defvjp(lambda g, ans, x, axis, keepdims: expand_reduced(
         g, vspace.shape_of(x), axis, keepdims) * _extremum_weights(x, ans, axis, keepdims))
-    prim.batch = _batch_reduction
+    prim.defbatch(_batch_reduction)
     return prim
 
 
@@ -397,7 +397,7 @@ def diff(a, n: int = 1, axis: int = -1, prepend=_NOVALUE, append=_NOVALUE):
 # --- non-differentiable: argmax, argmin, argsort, all, any ---------------------------------------
 def _nondiff(name: str, impl, batch) -> Primitive:
     prim = Primitive(name, impl, differentiable=False)
-    prim.batch = batch
+    prim.defbatch(batch)
     return prim
 
 

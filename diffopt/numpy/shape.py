@@ -51,9 +51,8 @@ def _ndim(x) -> int:
 _reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 _reshape.defjvp(lambda t, ans, x, shape: reshape(t, shape))
 _reshape.defvjp(lambda g, ans, x, shape: reshape(g, _shape(x)))
-_reshape.batch = lambda trace, prim, vals, batched, params: reshape(
-    vals[0], (trace.size,) + params["shape"]
-)
+_reshape.defbatch(lambda trace, prim, vals, batched, params: reshape(
+    vals[0], (trace.size,) + params["shape"]))
 
 
 def _resolve_shape(shape, old_shape: tuple) -> tuple:
@@ -123,9 +122,8 @@ def squeeze(a, axis=None):
 _transpose = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
 _transpose.defjvp(lambda t, ans, x, axes: _transpose.bind(t, axes=axes))
 _transpose.defvjp(lambda g, ans, x, axes: _transpose.bind(g, axes=tuple(np.argsort(axes))))
-_transpose.batch = lambda trace, prim, vals, batched, params: _transpose.bind(
-    vals[0], axes=(0,) + tuple(a + 1 for a in params["axes"])
-)
+_transpose.defbatch(lambda trace, prim, vals, batched, params: _transpose.bind(
+    vals[0], axes=(0,) + tuple(a + 1 for a in params["axes"])))
 
 
 def transpose(a, axes=None):
@@ -187,7 +185,7 @@ def _broadcast_batch(trace, prim, vals, batched, params):
 _broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
 _broadcast_to.defjvp(lambda t, ans, x, shape: broadcast_to(t, shape))
 _broadcast_to.defvjp(lambda g, ans, x, shape: vspace.sum_to_shape(g, _shape(x)))
-_broadcast_to.batch = _broadcast_batch
+_broadcast_to.defbatch(_broadcast_batch)
 
 
 def broadcast_to(array, shape):
@@ -222,9 +220,9 @@ def _concat_batch(trace, prim, vals, batched, params):
 
 
 _concatenate = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis))
-_concatenate.jvp_all = _concat_jvp
-_concatenate.vjp_all = _concat_vjp
-_concatenate.batch = _concat_batch
+_concatenate.defjvp_all(_concat_jvp)
+_concatenate.defvjp_all(_concat_vjp)
+_concatenate.defbatch(_concat_batch)
 
 
 def concatenate(arrays, axis: int = 0):
@@ -365,9 +363,9 @@ def _split_vjp(g, ans, args, params, which):
 
 
 _split = Primitive("split", _split_impl, multiple_results=True)
-_split.jvp_all = _split_jvp
-_split.vjp_all = _split_vjp
-_split.batch = batch_axis_param("axis")
+_split.defjvp_all(_split_jvp)
+_split.defvjp_all(_split_vjp)
+_split.defbatch(batch_axis_param("axis"))
 
 
 def array_split(ary, indices_or_sections, axis: int = 0) -> list:
@@ -601,7 +599,7 @@ _pad = Primitive("pad", lambda x, pad_width, constant_values: np.pad(
 _pad.defjvp(lambda t, ans, x, pad_width, constant_values: _pad.bind(
     t, pad_width=pad_width, constant_values=0))
 _pad.defvjp(_pad_vjp)
-_pad.batch = _pad_batch
+_pad.defbatch(_pad_batch)
 
 _INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
 

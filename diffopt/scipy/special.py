@@ -141,9 +141,9 @@ def _lse_batch(trace, prim, vals, batched, params):
 
 
 _logsumexp = Primitive("logsumexp", _lse_impl)
-_logsumexp.jvp_all = _lse_jvp
-_logsumexp.vjp_all = _lse_vjp
-_logsumexp.batch = _lse_batch
+_logsumexp.defjvp_all(_lse_jvp)
+_logsumexp.defvjp_all(_lse_vjp)
+_logsumexp.defbatch(_lse_batch)
 
 
 def logsumexp(a, axis=None, b=None, keepdims: bool = False):
