@@ -38,6 +38,7 @@ class SymbolicTrace(Trace):
 
 
 TRACE = SymbolicTrace(-1)
+printer = None  # expr -> text: installed by .printing, which sits above this module
 _CACHE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
@@ -76,9 +77,7 @@ class Expr(Tracer):
 
     def __str__(self):
         if self._str is None:
-            from .printing import to_str
-
-            self._str = to_str(self)
+            self._str = printer(self)
         return self._str
 
     def __repr__(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .printing import ATOM, COMPARE, POWER, PRODUCT, SUM, UNARY
+from .printing import ATOM, COMPARE, POWER, PRODUCT, SUM, UNARY, Style, render
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
           "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi",
@@ -61,20 +61,15 @@ def _node(e, a: list) -> tuple[str, int]:
     return f"{fname}\\left({', '.join(t for t, _ in a)}\\right)", ATOM
 
 
+LATEX = Style(symbol=_symbol, const=_const, node=_node)
+
+
 def to_latex(expr) -> str:
-    """LaTeX source for an expression.
+    r"""LaTeX source for an expression.
 
-    >>> to_latex(x**2 / y)  # '\\frac{{x}^{2}}{y}'
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> to_latex(x**2 / y)
+    '\\frac{{x}^{2}}{y}'
     """
-    from .expr import Const, Symbol, as_expr, topo_order
-
-    expr = as_expr(expr)
-    texts: dict = {}
-    for e in topo_order(expr):
-        if isinstance(e, Symbol):
-            texts[id(e)] = (_symbol(e.name), ATOM)
-        elif isinstance(e, Const):
-            texts[id(e)] = _const(e.value)
-        else:
-            texts[id(e)] = _node(e, [texts[id(a)] for a in e.args])
-    return texts[id(expr)][0]
+    return render(expr, LATEX)

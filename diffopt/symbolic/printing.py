@@ -1,14 +1,21 @@
-"""Infix printing of expressions as Python source (``2*x + 2**x*log(2)``).
+"""Printing expressions: one fold over the expression DAG, parameterised by a style.
 
-Each node prints with a precedence; an argument is parenthesised when it binds more loosely than
-its position requires. The output is valid Python with the ``diffopt.numpy`` names in scope.
+A ``Style`` gives the text of a symbol, of a constant and of a node from its arguments' texts.
+Each text carries a precedence, so an argument is parenthesised when it binds more loosely than
+its position requires. ``PYTHON`` prints valid Python with the ``diffopt.numpy`` names in scope
+(``2*x + 2**x*log(2)``); ``latex.LATEX`` prints LaTeX.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
+
+from . import expr as _expr
+from .expr import Const, Symbol, as_expr, topo_order
 
 # Precedences (higher binds tighter), as in Python.
 COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5, 6
@@ -64,16 +71,39 @@ def format_node(e, arg_texts: list) -> tuple[str, int]:
     return f"{fname}({', '.join(parts)})", ATOM
 
 
-def to_str(root) -> str:
-    """Python-syntax text of an expression."""
-    from .expr import Const, Symbol, topo_order
+class Style(NamedTuple):
+    """How to print: ``symbol(name) -> text``, ``const(value)`` and ``node(e, arg_texts)`` ->
+    ``(text, precedence)``, where ``arg_texts`` are the arguments' ``(text, precedence)`` pairs."""
 
+    symbol: Callable
+    const: Callable
+    node: Callable
+
+
+def render(expr, style: Style) -> str:
+    """The text of an expression in ``style``: each shared node is printed once."""
+    expr = as_expr(expr)
     texts: dict = {}
-    for e in topo_order(root):
+    for e in topo_order(expr):
         if isinstance(e, Symbol):
-            texts[id(e)] = (e.name, ATOM)
+            texts[id(e)] = (style.symbol(e.name), ATOM)
         elif isinstance(e, Const):
-            texts[id(e)] = const_text(e.value)
+            texts[id(e)] = style.const(e.value)
         else:
-            texts[id(e)] = format_node(e, [texts[id(a)] for a in e.args])
-    return texts[id(root)][0]
+            texts[id(e)] = style.node(e, [texts[id(a)] for a in e.args])
+    return texts[id(expr)][0]
+
+
+PYTHON = Style(symbol=str, const=const_text, node=format_node)
+
+
+def to_str(expr) -> str:
+    """Python-syntax text of an expression.
+
+    >>> to_str(Symbol("x") ** 2 + 1)
+    'x**2 + 1'
+    """
+    return render(expr, PYTHON)
+
+
+_expr.printer = to_str  # expressions print through this module, which sits above them
