@@ -64,7 +64,10 @@ def _node(e, a: list) -> tuple[str, int]:
 def to_latex(expr) -> str:
     """LaTeX source for an expression.
 
-    >>> to_latex(x**2 / y)  # '\\frac{{x}^{2}}{y}'
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> print(to_latex(x**2 / y))
+    \\frac{{x}^{2}}{y}
     """
     from .expr import Const, Symbol, as_expr, topo_order
 
