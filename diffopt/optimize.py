@@ -202,8 +202,14 @@ def add_note(exc: BaseException, note: str) -> None:
 def objective(fun: Callable, x0, args: tuple = ()) -> Objective:
     """scipy-ready callables for ``fun`` on a flat float64 vector, derivatives by diffopt.
 
-    >>> obj = objective(rosen, x0)
-    >>> scipy.optimize.minimize(obj.fun, obj.x0, jac=obj.jac, hessp=obj.hessp, method="trust-ncg")
+    >>> rosen = lambda x: dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> obj = objective(rosen, np.zeros(2))
+    >>> obj.fun(obj.x0), obj.jac(obj.x0)
+    (1.0, array([-2.,  0.]))
+    >>> res = scipy.optimize.minimize(obj.fun, obj.x0, jac=obj.jac, hessp=obj.hessp,
+    ...                               method="trust-ncg")
+    >>> res.success
+    True
     """
     return Objective(fun, x0, args)
 
@@ -290,7 +296,9 @@ class OptimizeResult(scipy.optimize.OptimizeResult):
     """scipy's result fields (``x, fun, jac, success, status, message, nit, nfev, njev, nhev``) plus
     ``history`` (per iteration: ``f``, ``grad_norm``, ``step``, ``time``) and ``plot()``.
 
-    >>> res = optimize(rosen, np.zeros(2)); res.plot("convergence.png")
+    >>> res = optimize(lambda x: dnp.sum((x - 3.0) ** 2), np.zeros(2))
+    >>> sorted(res.history)  # res.plot("convergence.png") draws f and grad_norm
+    ['f', 'grad_norm', 'step', 'time']
     """
 
     def plot(self, path=None, ax=None):
@@ -425,8 +433,9 @@ def optimize(fun: Callable, x0, method: str = "auto", *, args: tuple = (), bound
     If ``fun`` or the callback raises (or Ctrl-C), the exception propagates with the work so far
     as ``exc.result``: an ``OptimizeResult`` at the last accepted iterate, ``success=False``.
 
-    >>> res = optimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2))
-    >>> res.x  # [3., 3.]
+    >>> res = optimize(lambda x: dnp.sum((x - 3.0) ** 2), np.zeros(2))
+    >>> res.success, np.allclose(res.x, [3.0, 3.0])
+    (True, True)
     """
     problem = Objective(fun, x0, args)
     info = solvers.get(_choose(checks.check_method(method), problem.n, bounds), "minimize")
@@ -454,7 +463,11 @@ def least_squares(residuals: Callable, x0, method: str = "lm", *, args: tuple = 
     then complex. An exception from ``residuals`` or the callback carries ``exc.result``, as in
     ``optimize`` (its ``fun`` is None: the residuals are not evaluated again).
 
-    >>> res = least_squares(lambda p: p[0] * np.exp(p[1] * t) - y, np.array([1.0, 0.0]))
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> y = 2.0 * np.exp(-t)
+    >>> res = least_squares(lambda p: p[0] * dnp.exp(p[1] * t) - y, np.array([1.0, 0.0]))
+    >>> np.allclose(res.x, [2.0, -1.0])
+    True
     """
     problem = Residuals(residuals, x0, args)
     info = solvers.get(checks.check_method(method), "least_squares")

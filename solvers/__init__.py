@@ -1,7 +1,10 @@
 """Pluggable optimizers. Importing this package registers the built-in solvers.
 
 >>> import solvers
->>> solvers.available()  # ['adam', 'bfgs', 'gd', ...]
+>>> solvers.available()
+['adam', 'bfgs', 'gd', ...]
+>>> solvers.available("least_squares")
+['gauss-newton', 'lm', 'scipy-lm', 'trf']
 """
 
 # Importing the solver modules registers them.

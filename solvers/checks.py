@@ -2,8 +2,12 @@
 value, one wording of the error. The front door checks its own arguments with them; each solver
 checks the options it owns.
 
->>> positive("lr", 0.1)  # 0.1
->>> fraction("momentum", 1.0)  # ValueError: momentum must lie in [0, 1), not 1.0
+>>> positive("lr", 0.1)
+0.1
+>>> fraction("momentum", 1.0)
+Traceback (most recent call last):
+    ...
+ValueError: momentum must lie in [0, 1), not 1.0
 """
 
 from __future__ import annotations

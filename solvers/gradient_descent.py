@@ -6,7 +6,11 @@ ask an update rule ``step(x, f, g)`` for the next iterate. A rule holds its own 
 moment estimates, step length) in a closure; it may return an ``Outcome`` to end the run (e.g. a
 line search that found no decrease). The Newton solvers (``newton.py``) use the same loop.
 
->>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
+>>> import diffopt, diffopt.numpy as dnp
+>>> quad = lambda x: dnp.sum((x - 1.0) ** 2)
+>>> res = diffopt.optimize(quad, np.zeros(2), method="adam", options={"lr": 0.1})
+>>> res.success, np.allclose(res.x, 1.0, atol=1e-5)
+(True, True)
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ StepRule = Callable[[np.ndarray, float, np.ndarray], "np.ndarray | Outcome"]
 def converged(g: np.ndarray, tol: float | None) -> bool:
     """The first-order test every gradient solver here uses: ‖g‖∞ <= tol (default 1e-6).
 
-    >>> converged(np.array([1e-7, -2e-7]), None)  # True
+    >>> converged(np.array([1e-7, -2e-7]), None)
+    True
     """
     return float(np.max(np.abs(g))) <= (DEFAULT_GTOL if tol is None else tol)
 
@@ -41,7 +46,14 @@ def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_
     step, the run ends there (``monitor.stop_nonfinite``). Returns ``(t, x_new, f_new)``;
     ``t = 0`` when no decrease was found.
 
-    >>> t, x_new, f_new = armijo(problem, x, f, g, -g, 1.0, monitor)
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt.optimize import Objective
+    >>> from solvers import Monitor
+    >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
+    >>> x = np.array([1.0, 2.0])
+    >>> f, g = problem.value_and_grad(x)
+    >>> armijo(problem, x, f, g, -g, 1.0, monitor)  # (t, x_new, f_new)
+    (0.5, array([0., 0.]), 0.0)
     """
     slope = float(g @ direction)
     t = step
@@ -67,7 +79,14 @@ def iterate(problem, x0, monitor, *, maxiter: int, tol: float | None, step: Step
     callback, non-finite check), stop if ``converged(g, tol)``, else ``x = step(x, f, g)``; a rule
     returning an ``Outcome`` ends the run with it.
 
-    >>> iterate(problem, x0, monitor, maxiter=100, tol=None, step=lambda x, f, g: x - 0.1 * g)
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt.optimize import Objective
+    >>> from solvers import Monitor
+    >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
+    >>> out = iterate(problem, np.ones(2), monitor, maxiter=100, tol=None,
+    ...               step=lambda x, f, g: x - 0.25 * g)
+    >>> out.success, out.message, monitor.nit
+    (True, 'gradient norm below tol', 21)
     """
     x = x0
     for _ in range(maxiter):
@@ -85,7 +104,9 @@ def iterate(problem, x0, monitor, *, maxiter: int, tol: float | None, step: Step
 def no_decrease(x, monitor) -> Outcome:
     """The outcome of a line search that found no decrease (status 2), naming the iteration.
 
-    >>> return no_decrease(x, monitor)  # inside an update rule
+    >>> from solvers import Monitor
+    >>> no_decrease(np.zeros(2), Monitor()).message  # returned by an update rule
+    'line search found no decrease at iteration 0'
     """
     return Outcome(x, False, f"line search found no decrease at iteration {monitor.nit}", 2)
 
@@ -102,7 +123,12 @@ def _validate(lr=None, **fractions) -> None:
 def fixed_step_rule(lr: float) -> StepRule:
     """x ← x − lr ∇f(x).
 
-    >>> iterate(problem, x0, monitor, maxiter=100, tol=None, step=fixed_step_rule(0.1))
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt.optimize import Objective
+    >>> from solvers import Monitor
+    >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
+    >>> iterate(problem, np.ones(2), monitor, maxiter=100, tol=None, step=fixed_step_rule(0.5)).x
+    array([0., 0.])
     """
     return lambda x, f, g: x - lr * g
 
@@ -110,7 +136,14 @@ def fixed_step_rule(lr: float) -> StepRule:
 def armijo_rule(problem, monitor, step: float = 1.0) -> StepRule:
     """Armijo backtracking along −∇f from the last accepted step, doubled after a full step.
 
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt.optimize import Objective
+    >>> from solvers import Monitor
+    >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
+    >>> x = np.array([1.0, 2.0])
     >>> rule = armijo_rule(problem, monitor)
+    >>> rule(x, *problem.value_and_grad(x))  # t = 1 overshoots, t = 0.5 reaches the minimum
+    array([0., 0.])
     """
     state = {"t": float(step)}
 
@@ -130,7 +163,10 @@ def momentum_rule(x0: np.ndarray, lr: float, momentum: float, nesterov: bool) ->
     The Nesterov form is the one of Sutskever et al. (and PyTorch): ``x`` is the look-ahead
     point, so the gradient is taken where it is needed and no extra evaluation is spent.
 
-    >>> rule = momentum_rule(x0, lr=1e-3, momentum=0.9, nesterov=True)
+    >>> rule = momentum_rule(np.zeros(2), lr=0.1, momentum=0.9, nesterov=True)
+    >>> x = np.array([1.0, 2.0])
+    >>> rule(x, None, 2 * x)  # x - 0.1 (g + 0.9 g)
+    array([0.62, 1.24])
     """
     v = np.zeros_like(x0)
 
@@ -145,7 +181,10 @@ def momentum_rule(x0: np.ndarray, lr: float, momentum: float, nesterov: bool) ->
 def adam_rule(x0: np.ndarray, lr: float, beta1: float, beta2: float, eps: float) -> StepRule:
     """Adam (Kingma & Ba): bias-corrected first and second moment estimates of ∇f.
 
-    >>> rule = adam_rule(x0, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    >>> rule = adam_rule(np.zeros(2), lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    >>> x = np.array([1.0, 2.0])
+    >>> rule(x, None, 2 * x)  # the first step is lr in every coordinate
+    array([0.9, 1.9])
     """
     m, v, t = np.zeros_like(x0), np.zeros_like(x0), 0
 
@@ -169,7 +208,11 @@ def gradient_descent(problem, x0, monitor, *, maxiter, tol, lr=None, line_search
     Backtracking when ``lr`` is None or ``line_search="armijo"`` (starting from ``lr`` or 1,
     growing after easy steps).
 
-    >>> optimize(rosen, x0, method="gd", options={"lr": 1e-3})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> quad = lambda x: dnp.sum((x - 1.0) ** 2)
+    >>> res = diffopt.optimize(quad, np.zeros(2), method="gd", options={"lr": 0.1})
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-5)
+    (True, True)
     """
     if line_search not in (None, "armijo"):
         raise ValueError(f"line_search must be None or 'armijo', not {line_search!r}")
@@ -185,7 +228,12 @@ def gradient_descent(problem, x0, monitor, *, maxiter, tol, lr=None, line_search
 def heavy_ball(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
     """Heavy-ball momentum (Polyak): v ← μ v + ∇f, x ← x − lr v.
 
-    >>> optimize(rosen, x0, method="momentum", options={"lr": 2e-3, "momentum": 0.9})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> quad = lambda x: dnp.sum((x - 1.0) ** 2)
+    >>> res = diffopt.optimize(quad, np.zeros(2), method="momentum",
+    ...                        options={"lr": 0.1, "momentum": 0.5})
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-5)
+    (True, True)
     """
     _validate(lr, momentum=momentum)
     rule = momentum_rule(x0, float(lr), float(momentum), nesterov=False)
@@ -196,7 +244,11 @@ def heavy_ball(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
 def nesterov(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
     """Nesterov accelerated gradient: v ← μ v + ∇f, x ← x − lr (∇f + μ v).
 
-    >>> optimize(rosen, x0, method="nesterov", options={"lr": 5e-4})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> quad = lambda x: dnp.sum((x - 1.0) ** 2)
+    >>> res = diffopt.optimize(quad, np.zeros(2), method="nesterov", options={"lr": 0.1})
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-5)
+    (True, True)
     """
     _validate(lr, momentum=momentum)
     rule = momentum_rule(x0, float(lr), float(momentum), nesterov=True)
@@ -207,7 +259,11 @@ def nesterov(problem, x0, monitor, *, maxiter, tol, lr=1e-3, momentum=0.9):
 def adam(problem, x0, monitor, *, maxiter, tol, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam: steps ``lr`` scaled by bias-corrected moment estimates of the gradient.
 
-    >>> optimize(rosen, x0, method="adam", options={"lr": 1e-2})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> quad = lambda x: dnp.sum((x - 1.0) ** 2)
+    >>> res = diffopt.optimize(quad, np.zeros(2), method="adam", options={"lr": 0.1})
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-5)
+    (True, True)
     """
     _validate(lr, beta1=beta1, beta2=beta2)
     checks.positive("eps", eps)

@@ -63,7 +63,8 @@ MSG_MAXITER = "maximum number of iterations reached"
 def tolerances(tol, ftol=None, xtol=None, gtol=None) -> tuple[float, float, float]:
     """(ftol, xtol, gtol): each given one, else ``tol``, else 1e-8.
 
-    >>> tolerances(1e-6, gtol=1e-10)  # (1e-06, 1e-06, 1e-10)
+    >>> tolerances(1e-6, gtol=1e-10)
+    (1e-06, 1e-06, 1e-10)
     """
     base = DEFAULT_TOL if tol is None else checks.nonnegative("tol", tol)
     return tuple(base if v is None else checks.nonnegative(name, v)
@@ -73,7 +74,8 @@ def tolerances(tol, ftol=None, xtol=None, gtol=None) -> tuple[float, float, floa
 def use_dense(dense: bool | None, n: int, m: int) -> bool:
     """The dense-Jacobian path: forced by ``dense``, else when n·m <= DENSE_LIMIT.
 
-    >>> use_dense(None, 100, 500)  # True: 5e4 <= DENSE_LIMIT
+    >>> use_dense(None, 100, 500)  # 5e4 <= DENSE_LIMIT
+    True
     """
     return n * m <= DENSE_LIMIT if dense is None else bool(dense)
 
@@ -81,7 +83,8 @@ def use_dense(dense: bool | None, n: int, m: int) -> bool:
 def termination(dF, cost, step_norm, x_norm, ratio, ftol, xtol) -> str | None:
     """scipy's ftol / xtol tests after a step: the reason to stop, or None to go on.
 
-    >>> termination(1e-12, 1.0, 0.1, 1.0, 0.9, 1e-8, 1e-8)  # the ftol message
+    >>> termination(1e-12, 1.0, 0.1, 1.0, 0.9, 1e-8, 1e-8)
+    'ftol: the relative reduction of the cost fell below ftol'
     """
     f_ok = dF < ftol * cost and ratio > 0.25
     x_ok = step_norm < xtol * (xtol + x_norm)
@@ -118,7 +121,11 @@ def cgls(jvp, vjp, r, g, mu, atol, maxiter):
     one Jᵀu per step, until ‖Jᵀ(r + Jh) + μh‖ <= atol. Returns (h, Jh), or (None, None) if a
     Jacobian product was not finite.
 
+    >>> J = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> r = np.array([1.0, 2.0, 3.0])
     >>> h, jh = cgls(lambda v: J @ v, lambda u: J.T @ u, r, J.T @ r, 0.0, 1e-12, 50)
+    >>> h, jh
+    (array([-1., -1.]), array([-1., -2.,  0.]))
     """
     h = np.zeros_like(g)
     jh = np.zeros_like(r)
@@ -232,7 +239,10 @@ def singular_coordinates(J, r, rcond: float = 1e-8):
     immune to the multithreaded-SVD slowness of tall matrices); from the SVD of J itself when
     s_min² < rcond·s_max², where squaring would cost accuracy.
 
-    >>> s, V, c = singular_coordinates(J, r)  # J = U diag(s) Vᵀ, c = Uᵀr
+    >>> J = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> s, V, c = singular_coordinates(J, np.array([1.0, 2.0, 3.0]))  # J = U diag(s) Vᵀ, c = Uᵀr
+    >>> s, c
+    (array([1., 2.]), array([1., 2.]))
     """
     w, V = np.linalg.eigh(J.T @ J)
     if w.size and w[0] > rcond * w[-1]:
@@ -300,7 +310,13 @@ def gauss_newton(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gt
     Options: ftol, xtol, gtol (see the module docstring), ``dense`` (None: by size),
     ``cg_maxiter`` (None: n) and ``forcing`` (the largest relative CG tolerance).
 
-    >>> diffopt.least_squares(residuals, x0, "gauss-newton", options={"dense": False})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> y = 2.0 * np.exp(-t)
+    >>> residuals = lambda p: p[0] * dnp.exp(-p[1] * t) - y
+    >>> res = diffopt.least_squares(residuals, np.ones(2), "gauss-newton", options={"dense": False})
+    >>> res.success, np.allclose(res.x, [2.0, 1.0])
+    (True, True)
     """
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
     model, point = _start(problem, x0, dense, cg_maxiter, forcing, False)
@@ -341,7 +357,13 @@ def levenberg_marquardt(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=N
     Options as "gauss-newton", plus ``tau`` (μ₀ = tau·max diag(JᵀJ)) and ``scale`` (None: D =
     diag(JᵀJ) on the dense path, D = I matrix-free; False: D = I).
 
-    >>> diffopt.least_squares(residuals, x0, "lm", options={"tau": 1e-6})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> y = 2.0 * np.exp(-t)
+    >>> residuals = lambda p: p[0] * dnp.exp(-p[1] * t) - y
+    >>> res = diffopt.least_squares(residuals, np.ones(2), "lm", options={"tau": 1e-6})
+    >>> res.success, np.allclose(res.x, [2.0, 1.0])
+    (True, True)
     """
     ftol, xtol, gtol = tolerances(tol, ftol, xtol, gtol)
     tau = checks.positive("tau", tau)
@@ -395,7 +417,8 @@ def strictly_inside(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     trust radius: from a start on a bound at 0 its first steps are ~1e-10 long, and its ftol test
     then reports success at x0. A start this far inside avoids both.
 
-    >>> strictly_inside(np.array([0.0, 0.5]), np.zeros(2), np.ones(2))  # [0.001, 0.5]
+    >>> strictly_inside(np.array([0.0, 0.5]), np.zeros(2), np.ones(2))
+    array([0.001, 0.5  ])
     """
     floor, ceiling = lo.copy(), hi.copy()
     finite_lo, finite_hi = np.isfinite(lo), np.isfinite(hi)
@@ -479,7 +502,13 @@ def trf(problem, x0, monitor, *, maxiter, tol, bounds=None, ftol=None, xtol=None
     VJP with tr_solver="lsmr"; the other options go to ``scipy.optimize.least_squares``. A start
     on (or next to) a bound is first moved inside it (``strictly_inside``).
 
-    >>> diffopt.least_squares(residuals, x0, "trf", bounds=(0.0, np.inf))
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> y = 2.0 * np.exp(-t)
+    >>> residuals = lambda p: p[0] * dnp.exp(-p[1] * t) - y
+    >>> res = diffopt.least_squares(residuals, np.ones(2), "trf", bounds=(0.0, np.inf))
+    >>> res.success, np.allclose(res.x, [2.0, 1.0])
+    (True, True)
     """
     return _scipy_least_squares(problem, x0, monitor, "trf", maxiter, tol, bounds, dense, ftol,
                                 xtol, gtol, x_scale=x_scale, loss=loss, f_scale=f_scale,
@@ -491,7 +520,13 @@ def scipy_lm(problem, x0, monitor, *, maxiter, tol, ftol=None, xtol=None, gtol=N
              x_scale=None, max_nfev=None):
     """scipy's Levenberg-Marquardt (MINPACK) with the dense AD Jacobian (needs m >= n).
 
-    >>> diffopt.least_squares(residuals, x0, "scipy-lm")
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> y = 2.0 * np.exp(-t)
+    >>> residuals = lambda p: p[0] * dnp.exp(-p[1] * t) - y
+    >>> res = diffopt.least_squares(residuals, np.ones(2), "scipy-lm")
+    >>> res.success, np.allclose(res.x, [2.0, 1.0])
+    (True, True)
     """
     return _scipy_least_squares(problem, x0, monitor, "lm", maxiter, tol, None, True, ftol, xtol,
                                 gtol, x_scale=x_scale, max_nfev=max_nfev)

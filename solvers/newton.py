@@ -9,7 +9,11 @@ end each step with a line search.
 - ``newton``: the dense Hessian (``problem.hess``), factorised by Cholesky; where it is not
   positive definite, τI is added and τ grown until it is (Nocedal & Wright, Algorithm 3.3).
 
->>> optimize(rosen, np.zeros(100), method="newton-cg")
+>>> import diffopt, diffopt.numpy as dnp
+>>> rosen = lambda x: dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+>>> res = diffopt.optimize(rosen, np.zeros(10), method="newton-cg")
+>>> res.success, np.allclose(res.x, 1.0, atol=1e-4)
+(True, True)
 """
 
 from __future__ import annotations
@@ -35,7 +39,14 @@ def line_search_step(problem, x, f, g, p, monitor, kind: str = "armijo"):
     ``"armijo"``: backtracking (sufficient decrease). ``"wolfe"``: scipy's strong-Wolfe search,
     falling back to Armijo where it fails. Returns ``(t, x_new)``; ``t = 0`` when no step was found.
 
-    >>> t, x_new = line_search_step(problem, x, f, g, p, monitor, "wolfe")
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt.optimize import Objective
+    >>> from solvers import Monitor
+    >>> problem = Objective(lambda x: dnp.sum(x**2), np.ones(2))
+    >>> x = np.array([1.0, 2.0])
+    >>> f, g = problem.value_and_grad(x)
+    >>> line_search_step(problem, x, f, g, -g / 2, Monitor(), "wolfe")  # the Newton step
+    (1.0, array([0., 0.]))
     """
     if kind == "wolfe":
         def value(z):
@@ -83,7 +94,10 @@ def truncated_cg(hessp, g: np.ndarray, maxiter: int):
     the steepest-descent direction scaled to the model's step length ‖g‖²/|dᵀ∇²f d| (−g when the
     curvature is zero). Returns ``(p, steps)``; ``p`` is None if a product was not finite.
 
-    >>> p, steps = truncated_cg(lambda v: A @ v, g, 100)  # ≈ −A⁻¹g
+    >>> A, g = np.array([[2.0, 1.0], [1.0, 4.0]]), np.array([1e-4, 2e-4])
+    >>> p, steps = truncated_cg(lambda v: A @ v, g, 100)
+    >>> np.allclose(p, -np.linalg.solve(A, g)), steps
+    (True, 2)
     """
     gnorm = float(np.sum(np.abs(g)))
     termcond = min(0.5, np.sqrt(gnorm)) * gnorm
@@ -118,7 +132,12 @@ def newton_cg(problem, x0, monitor, *, maxiter, tol, cg_maxiter=None, line_searc
     ``line_search``: "armijo" or "wolfe". ``cg_maxiter``: CG steps per iteration (default 20 n,
     as scipy).
 
-    >>> optimize(rosen, np.zeros(1000), method="newton-cg", options={"line_search": "wolfe"})
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> rosen = lambda x: dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> res = diffopt.optimize(rosen, np.zeros(10), method="newton-cg",
+    ...                        options={"line_search": "wolfe"})
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-4)
+    (True, True)
     """
     _check_line_search(line_search)
     cg_maxiter = 20 * x0.size if cg_maxiter is None else checks.positive_int("cg_maxiter",
@@ -138,7 +157,9 @@ def shifted_cholesky(h: np.ndarray, beta: float = 1e-3, max_tries: int = 80):
     """Cholesky factor of h + τI for the smallest τ in {0, τ₀·2ᵏ} that makes it positive definite
     (Nocedal & Wright, Algorithm 3.3). Returns ``(cho_factor, τ)``.
 
-    >>> factor, tau = shifted_cholesky(np.diag([1.0, -2.0]))  # tau > 2
+    >>> factor, tau = shifted_cholesky(np.diag([1.0, -2.0]))
+    >>> tau  # just above 2
+    2.001
     """
     dmin = float(np.min(np.diag(h)))
     tau = 0.0 if dmin > 0.0 else beta - dmin
@@ -158,7 +179,11 @@ def newton(problem, x0, monitor, *, maxiter, tol, line_search="armijo"):
     τI is added until the Hessian is positive definite, then a line search ("armijo" or "wolfe")
     along the Newton step. It forms the n x n Hessian: meant for small problems.
 
-    >>> optimize(rosen, np.array([-1.2, 1.0]), method="newton")
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> rosen = lambda x: dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> res = diffopt.optimize(rosen, np.array([-1.2, 1.0]), method="newton")
+    >>> res.success, np.allclose(res.x, 1.0)
+    (True, True)
     """
     _check_line_search(line_search)
 

@@ -29,16 +29,23 @@ def register(name: str, *, kind: str = "minimize", bounds: bool = False,
     The solver is ``fn(problem, x0, monitor, *, maxiter, tol, bounds=None, **options) -> Outcome``
     on flat float64 vectors; it calls ``monitor.iteration(x, f, g)`` once per iteration.
 
+    >>> import numpy as np
+    >>> from solvers import Outcome
     >>> @register("my-descent")
     ... def my_descent(problem, x0, monitor, *, maxiter, tol, lr=0.1):
     ...     x = x0
     ...     for _ in range(maxiter):
     ...         f, g = problem.value_and_grad(x)
     ...         monitor.iteration(x, f, g)
-    ...         if np.linalg.norm(g) <= tol:
+    ...         if np.linalg.norm(g) <= (tol or 1e-8):
     ...             return Outcome(x, True, "gradient norm below tol")
     ...         x = x - lr * g
     ...     return Outcome(x, False, "maxiter reached", 1)
+    >>> import diffopt, diffopt.numpy as dnp
+    >>> res = diffopt.optimize(lambda x: dnp.sum((x - 1.0) ** 2), np.zeros(2), "my-descent")
+    >>> res.success, res.method, np.allclose(res.x, 1.0)
+    (True, 'my-descent', True)
+    >>> del _REGISTRY["my-descent"]  # the example's solver leaves the shared registry
     """
     if kind not in ("minimize", "least_squares"):
         raise ValueError(f"kind must be 'minimize' or 'least_squares', not {kind!r}")

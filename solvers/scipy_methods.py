@@ -16,7 +16,11 @@ the scipy options it passes through) and one shared driver, ``_minimize``, that 
 A NaN or inf in f, its gradient or a Hessian product ends the run at the point where it appears,
 also at trial points scipy would otherwise keep going from.
 
->>> res = diffopt.optimize(rosen, np.zeros(100), "trust-ncg", options={"initial_trust_radius": 0.5})
+>>> import diffopt, diffopt.numpy as dnp
+>>> rosen = lambda x: dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+>>> res = diffopt.optimize(rosen, np.zeros(10), "trust-ncg", options={"initial_trust_radius": 0.5})
+>>> res.success, np.allclose(res.x, 1.0, atol=1e-4)
+(True, True)
 """
 
 from __future__ import annotations

@@ -48,7 +48,15 @@ class _Probe:
 class Captured:
     """Fingerprints of the values ``fn`` reads from its closure, defaults and globals.
 
-    >>> watch = Captured(f); ...; watch.changed()  # None, or what changed
+    >>> __name__ = "__main__"  # user code, as at the prompt (not this library's)
+    >>> w = np.ones(2)
+    >>> f = lambda x: x * w
+    >>> watch = Captured(f)
+    >>> print(watch.changed())
+    None
+    >>> w[0] = 5.0
+    >>> watch.changed()
+    "the global 'w' of <lambda> was changed in place"
     """
 
     def __init__(self, fn):

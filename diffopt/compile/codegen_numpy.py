@@ -77,7 +77,13 @@ def return_line(graph: Graph, ns: Namespace) -> str:
 def generate_numpy(graph: Graph, name: str = "jitted") -> tuple[str, dict]:
     """Python source of a function computing ``graph`` with NumPy, and its namespace.
 
-    >>> src, ns = generate_numpy(make_graph(np.sin)(1.0))
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import make_graph
+    >>> src, ns = generate_numpy(make_graph(dnp.sin)(1.0))
+    >>> print(src)
+    def jitted(a):
+        b = sin_0(a)
+        return b
     """
     ns = Namespace()
     lines = [f"def {name}({signature(graph)}):"]

@@ -145,7 +145,11 @@ class Jitted:
     def source(self, *args) -> str:
         """The generated Python source for the signature of ``args`` (compiled if needed).
 
-        >>> print(jit(np.sin).source(1.0))
+        >>> import diffopt.numpy as dnp
+        >>> print(jit(dnp.sin).source(1.0))
+        def sin(a):
+            b = sin_0(a)
+            return b
         """
         return self._entry(args).source
 
@@ -245,7 +249,11 @@ def jit(f: Callable, backend: str = "numpy") -> Jitted:
     its closure and globals, not attributes of objects (``self.w``); arrays over 64 KiB are
     checked by a sample of their elements. Pass values that change as arguments.
 
-    >>> fast_grad = jit(grad(rosen)); fast_grad(x0)
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import grad
+    >>> fast_grad = jit(grad(lambda x: dnp.sum(x**2)))
+    >>> fast_grad(np.array([1.0, 2.0]))
+    array([2., 4.])
     """
     return Jitted(f, backend)
 

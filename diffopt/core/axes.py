@@ -3,8 +3,10 @@
 An axis out of range raises NumPy's own ``AxisError`` (a subclass of both ``ValueError`` and
 ``IndexError``) with NumPy's message; a repeated axis raises ``ValueError``.
 
->>> normalize_axis(-1, 3)  # 2
->>> normalize_axes((0, -1), 3)  # (0, 2)
+>>> normalize_axis(-1, 3)
+2
+>>> normalize_axes((0, -1), 3)
+(0, 2)
 """
 
 from __future__ import annotations

@@ -205,7 +205,8 @@ def _dtype(value):
 def make_graph(f: Callable) -> Callable:
     """A function that traces ``f`` on example arguments and returns its ``Graph``.
 
-    >>> print(make_graph(lambda x: np.sin(x) * 2)(1.0))
+    >>> import diffopt.numpy as dnp
+    >>> print(make_graph(lambda x: dnp.sin(x) * 2)(1.0))
     { lambda a:f64[] .
         b:f64[] = sin a
         c:f64[] = multiply b 2

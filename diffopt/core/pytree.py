@@ -10,7 +10,9 @@ NAMESPACE = "diffopt"
 def tree_flatten(tree):
     """Leaves and structure of ``tree``.
 
-    >>> leaves, treedef = tree_flatten({"a": x, "b": (y, z)})
+    >>> leaves, treedef = tree_flatten({"a": 1.0, "b": (2.0, 3.0)})
+    >>> leaves
+    [1.0, 2.0, 3.0]
     """
     return optree.tree_flatten(tree, none_is_leaf=False, namespace=NAMESPACE)
 

@@ -12,8 +12,12 @@ Stages: ``normalize`` (black and white levels), ``demosaic_bilinear``, ``demosai
 ``color_matrix``, ``gaussian_blur``, ``bilateral``, ``exposure``, ``tone_curve``, ``saturation``,
 ``gamma`` (sRGB encoding), ``unsharp_mask``, ``conv2d``.
 
->>> from diffopt.image import Pipeline, white_balance, gamma
->>> Pipeline([white_balance, gamma])(image, {"white_balance": {"gains": np.array([2.0, 1.0, 1.5])}})
+>>> import numpy as np
+>>> from diffopt.image import Pipeline, gamma, white_balance
+>>> pipe = Pipeline([white_balance, gamma])
+>>> params = {"white_balance": {"gains": np.array([2.0, 1.0, 1.5])}}
+>>> pipe(np.full((2, 2, 3), 0.25), params, backend="numpy")[0, 0]
+array([0.73535698, 0.53709873, 0.64607663])
 """
 
 from .color import (

@@ -118,7 +118,9 @@ def _normalize(x, black, white):
     ``white > black`` (refused otherwise). Nothing is clamped: values outside
     ``[black, white]`` map outside ``[0, 1]``.
 
-    >>> normalize(raw, black=64 / 1023, white=1.0)  # 10-bit sensor with black level 64
+    >>> raw = np.array([[64.0, 1023.0]]) / 1023  # 10-bit sensor with black level 64
+    >>> normalize(raw, black=64 / 1023, white=1.0, backend="numpy")
+    array([[0., 1.]])
     """
     b = dnp.astype(black, x.dtype)
     return (x - b) / (dnp.astype(white, x.dtype) - b)
@@ -155,7 +157,8 @@ def _exposure(x, ev):
     """Exposure compensation ``x * 2 ** ev`` (``ev``: scalar, in stops, default 0.0) of an
     ``(H, W)`` or ``(H, W, 3)`` image. Nothing is clamped.
 
-    >>> exposure(image, ev=1.0)  # twice as bright
+    >>> exposure(np.full((2, 2, 3), 0.25), ev=1.0, backend="numpy")[0, 0]  # twice as bright
+    array([0.5, 0.5, 0.5])
     """
     return x * dnp.astype(dnp.exp2(ev), x.dtype)
 
@@ -191,7 +194,9 @@ def _color_matrix(x, matrix):
     identifiable next to a white balance), optimise free values ``m`` and pass
     ``normalize_rows(m)``.
 
-    >>> color_matrix(image, matrix=normalize_rows(m))
+    >>> m = np.array([[2.0, 1.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 4.0]])
+    >>> color_matrix(np.full((2, 2, 3), 0.25), matrix=normalize_rows(m), backend="numpy")[0, 0]
+    array([0.25, 0.25, 0.25])
     """
     return dnp.matmul(x, dnp.astype(matrix, x.dtype).T)
 
@@ -200,6 +205,9 @@ def normalize_rows(m):
     """``m`` with each row divided by its sum (differentiable), so every row sums to 1.
 
     >>> normalize_rows(np.array([[2.0, 1.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 4.0]]))
+    array([[0.5 , 0.25, 0.25],
+           [0.  , 1.  , 0.  ],
+           [0.  , 0.  , 1.  ]])
     """
     return m / dnp.sum(m, axis=-1, keepdims=True)
 
@@ -212,7 +220,10 @@ def white_preserving_matrix(off_diagonal):
     it has no redundant row scales, whose drift makes every step mean something different.
     ``np.asarray(m)[~np.eye(3, dtype=bool)]`` gives the entries of a matrix ``m`` back.
 
-    >>> white_preserving_matrix(np.zeros(6))  # the identity
+    >>> white_preserving_matrix(np.zeros(6))
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
     """
     off = dnp.reshape(off_diagonal, (3, 2))
     rows = [dnp.stack([1.0 - off[0, 0] - off[0, 1], off[0, 0], off[0, 1]]),
@@ -291,7 +302,9 @@ def _tone_curve(x, slopes):
     Nothing is clamped: below 0 the curve continues with the first slope, above 1 with the last.
     ``tone_curve_values(slopes, x)`` evaluates it at points ``x`` (for plotting).
 
-    >>> tone_curve(image, slopes=np.array([2.0, 1.5, 1.0, 0.75, 0.5, 0.5, 0.5, 0.25]))
+    >>> slopes = np.array([2.0, 1.5, 1.0, 0.75, 0.5, 0.5, 0.5, 0.25])
+    >>> tone_curve(np.full((2, 2, 3), 0.25), slopes=slopes, backend="numpy")[0, 0]
+    array([0.4375, 0.4375, 0.4375])
     """
     return _tone(x, slopes)
 
@@ -300,6 +313,7 @@ def tone_curve_values(slopes, x):
     """The tone curve of ``slopes`` (see ``tone_curve``) at the points ``x`` (differentiable).
 
     >>> tone_curve_values(np.ones(8), np.linspace(0.0, 1.0, 5))  # the identity
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
     x = dnp.asarray(x)
     if x.dtype.kind != "f":
@@ -316,7 +330,8 @@ def tone_slopes_from_srgb(displayed, g):
     ``g`` and the curve's lower knots trading off almost exactly, an ill-conditioned valley.
     ``srgb_slopes(slopes, g)`` is the inverse (for slopes > 0).
 
-    >>> tone_slopes_from_srgb(srgb_slopes(np.ones(8), 2.2), 2.2)  # ones(8)
+    >>> tone_slopes_from_srgb(srgb_slopes(np.ones(8), 2.2), 2.2)
+    array([1., 1., 1., 1., 1., 1., 1., 1.])
     """
     k_count = displayed.shape[0]
     knots = srgb_to_linear(dnp.cumsum(dnp.abs(displayed)) / k_count, g)
@@ -327,7 +342,8 @@ def srgb_slopes(slopes, g) -> np.ndarray:
     """The rise of ``gamma(tone_curve(x, slopes), g)`` over each segment, times ``K``: the
     inverse of ``tone_slopes_from_srgb`` (plain NumPy).
 
-    >>> srgb_slopes(np.ones(8), 2.4)  # the sRGB curve's rise per eighth
+    >>> np.round(srgb_slopes(np.ones(8), 2.4), 3)  # the sRGB curve's rise per eighth
+    array([3.109, 1.188, 0.872, 0.714, 0.616, 0.548, 0.497, 0.457])
     """
     slopes = np.abs(np.asarray(slopes, dtype=np.float64))
     k_count = len(slopes)
@@ -403,7 +419,8 @@ def _saturation(x, s):
     ``lum = 0.2126 R + 0.7152 G + 0.0722 B``. ``s``: scalar, default 1.0 (unchanged); 0 gives
     grey, above 1 more saturated. Nothing is clamped.
 
-    >>> saturation(image, s=1.3)
+    >>> saturation(np.array([[[0.2, 0.4, 0.6]]]), s=1.3, backend="numpy")
+    array([[[0.148424, 0.408424, 0.668424]]])
     """
     lum = x[..., 0:1] * _LUMA[0] + x[..., 1:2] * _LUMA[1] + x[..., 2:3] * _LUMA[2]
     return lum + dnp.astype(s, x.dtype) * (x - lum)
@@ -470,7 +487,8 @@ def _gamma(x, g):
     so that highlights keep their gradient while parameters are learned: clip the result for
     display. ``srgb_to_linear(y, g)`` is the inverse.
 
-    >>> gamma(linear_image, g=2.2)
+    >>> gamma(np.array([[0.0, 0.214, 1.0]]), g=2.4, backend="numpy")
+    array([[0.    , 0.49996, 1.    ]])
     """
     xc = dnp.clip(x, 0.0, np.inf)
     p = 1.0 / dnp.astype(g, x.dtype)
@@ -483,7 +501,8 @@ def srgb_to_linear(y, g=2.4):
     ``((y + 0.055) / 1.055) ** g`` (differentiable in ``y`` and ``g``; not clamped, the power's
     base floored at 1e-8). Exact for ``g`` <= 2.4, where the two pieces of ``gamma`` meet.
 
-    >>> srgb_to_linear(np.array([0.0, 0.5, 1.0]))  # [0, 0.214, 1]
+    >>> srgb_to_linear(np.array([0.0, 0.5, 1.0]))
+    array([0.        , 0.21404114, 1.        ])
     """
     y = dnp.asarray(y)
     if y.dtype.kind != "f":

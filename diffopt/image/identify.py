@@ -74,8 +74,13 @@ def identifiability(pipeline: Pipeline, raw, params=None, *,
 
     Costs one forward-mode pass of the pipeline per variable, in float64.
 
-    >>> ident = identifiability(pipe, raw, v, parameterization=params); ident.undetermined
-    ['tone_curve.slopes[7]']
+    >>> from diffopt.image import Pipeline, exposure, white_balance
+    >>> raw = np.full((2, 2, 3), 0.25)
+    >>> identifiability(Pipeline([white_balance]), raw, backend="numpy").undetermined
+    []
+    >>> pipe = Pipeline([exposure, white_balance])  # the exposure trades off against the gains
+    >>> identifiability(pipe, raw, backend="numpy").undetermined
+    ['exposure.ev', 'white_balance.gains[0]', 'white_balance.gains[1]', 'white_balance.gains[2]']
     """
     x0, to_params = variables(pipeline, params, trainable, parameterization)
     view = FlatView(x0, "params")

@@ -20,7 +20,9 @@ def same_shape(x, y, name: str) -> None:
 def psnr(x, y, data_range: float = 1.0):
     """Peak signal-to-noise ratio in dB: ``10 log10(data_range² / mean((x - y)²))``.
 
-    >>> psnr(image, image + 0.01)  # 40 dB
+    >>> image = np.full((16, 16, 3), 0.5)
+    >>> float(psnr(image, image + 0.01))  # dB
+    40.0
     """
     same_shape(x, y, "psnr")
     d = x - y
@@ -48,7 +50,9 @@ def ssim(x, y, data_range: float = 1.0):
     over channels — as ``skimage.metrics.structural_similarity(x, y, gaussian_weights=True,
     sigma=1.5, use_sample_covariance=False, data_range=..., channel_axis=-1)``.
 
-    >>> ssim(image, image)  # 1.0
+    >>> image = np.full((16, 16, 3), 0.5)
+    >>> float(ssim(image, image))
+    1.0
     """
     same_shape(x, y, "ssim")
     if dnp.ndim(x) not in (2, 3) or min(dnp.shape(x)[:2]) < 2 * SSIM_RADIUS + 1:

@@ -25,8 +25,11 @@ class Pipeline:
     """``Pipeline([stage, ...])``; ``pipeline(raw, params=None, backend="auto")`` runs the stages
     in order. ``params`` may name only some stages and parameters: the rest keep their defaults.
 
+    >>> from diffopt.image import demosaic_bilinear, gamma, normalize, white_balance
     >>> pipe = Pipeline([normalize, demosaic_bilinear, white_balance, gamma])
-    >>> image = pipe(raw, {"white_balance": {"gains": np.array([2.0, 1.0, 1.5])}})
+    >>> params = {"white_balance": {"gains": np.array([2.0, 1.0, 1.5])}}
+    >>> pipe(np.full((4, 4), 0.25), params, backend="numpy").shape
+    (4, 4, 3)
     """
 
     def __init__(self, stages: Sequence[Stage]):
@@ -97,7 +100,8 @@ def mse(a, b):
     float32 sum over a megapixel is only good to about 1e-6, too coarse for a solver's stopping
     tests; the squares themselves stay in the images' dtype, 4x cheaper than converting).
 
-    >>> mse(image, image + 0.1)  # 0.01
+    >>> float(mse(np.zeros((2, 2)), np.zeros((2, 2)) + 0.1))
+    0.01
     """
     same_shape(a, b, "mse")
     d = a - b
@@ -130,7 +134,13 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     ``beta2=0.999`` averages its squares over about 1000 steps, keeps the early, large ones and
     shrinks every later step in proportion, so that the fit stalls far from the optimum.
 
-    >>> res = fit(pipe, raw, target, method="l-bfgs-b", steps=100); res.params["white_balance"]
+    >>> from diffopt.image import white_balance
+    >>> pipe = Pipeline([white_balance])
+    >>> raw = np.full((2, 2, 3), 0.25)
+    >>> target = raw * np.array([2.0, 1.0, 1.5])
+    >>> res = fit(pipe, raw, target, method="l-bfgs-b", steps=50, backend="numpy")
+    >>> res.params["white_balance"]
+    {'gains': array([2. , 1. , 1.5])}
     """
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"fit takes a Pipeline, got {type(pipeline).__name__}; wrap the stages "
@@ -166,7 +176,12 @@ def variables(pipeline: Pipeline, params0=None, trainable: Sequence[str] | None 
     """``(x0, to_params)``: the variables that ``fit`` optimises, at their start, and the map
     from them to pipeline parameters (see ``fit`` for the arguments).
 
-    >>> x0, to_params = variables(pipe, trainable=["white_balance"]); pipe(raw, to_params(x0))
+    >>> from diffopt.image import exposure, white_balance
+    >>> x0, to_params = variables(Pipeline([exposure, white_balance]), trainable=["white_balance"])
+    >>> x0
+    {'white_balance': {'gains': array([1., 1., 1.])}}
+    >>> to_params(x0)
+    {'exposure': {'ev': array(0.)}, 'white_balance': {'gains': array([1., 1., 1.])}}
     """
     if parameterization is not None:
         if params0 is None or trainable is not None:

@@ -43,7 +43,9 @@ class Stage:
     ``{parameter name: (lo, hi)}``, a box inside the range that ``check`` accepts.
 
     >>> gain = Stage("gain", {"k": 1.0}, lambda x, k: x * k)
-    >>> gain(np.ones((2, 2)), k=2.0)  # 2s
+    >>> gain(np.ones((2, 2)), k=2.0)
+    array([[2., 2.],
+           [2., 2.]])
     """
 
     def __init__(self, name: str, defaults: dict, reference: Callable,

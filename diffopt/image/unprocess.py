@@ -38,6 +38,7 @@ class Camera:
     (``σ² = shot · x + read`` on the normalised signal).
 
     >>> Camera().gains
+    array([2.1, 1. , 1.7])
     """
 
     gains: np.ndarray = field(default_factory=lambda: np.array([2.1, 1.0, 1.7]))
@@ -60,6 +61,7 @@ def camera_params(camera: Camera) -> dict:
     """The forward pipeline's parameters that invert ``unprocess`` (stage name → parameters).
 
     >>> camera_params(Camera())["white_balance"]["gains"]
+    array([2.1, 1. , 1.7])
     """
     return {
         "normalize": {"black": camera.black / camera.white, "white": 1.0},
@@ -75,7 +77,8 @@ def inverse_tone_curve(y, slopes) -> np.ndarray:
     """The inverse of ``tone_curve`` with positive ``slopes`` (extended linearly beyond the
     curve's ends, as the curve is).
 
-    >>> inverse_tone_curve(np.array([0.5]), np.ones(8))  # [0.5]
+    >>> inverse_tone_curve(np.array([0.5]), np.ones(8))
+    array([0.5])
     """
     a = np.abs(np.asarray(slopes, dtype=float))
     if np.any(a == 0):
@@ -95,7 +98,9 @@ def unprocess(srgb, camera: Camera | None = None, rng: np.random.Generator | Non
     rendering by the forward pipeline with ``camera_params(camera)`` is ``srgb`` (an
     ``(H, W, 3)`` image in [0, 1]; H and W even).
 
-    >>> raw = unprocess(photo, Camera(), np.random.default_rng(0))
+    >>> raw = unprocess(np.full((4, 4, 3), 0.5), Camera(), np.random.default_rng(0))
+    >>> raw.shape
+    (4, 4)
     """
     camera = camera or Camera()
     rng = rng or np.random.default_rng(0)

@@ -5,6 +5,7 @@ traced values inside ``grad``, ``jvp``, ``vmap`` and the other transforms.
 
 >>> import diffopt.numpy as np
 >>> np.sin(np.linspace(0.0, 1.0, 3))
+array([0.        , 0.47942554, 0.84147098])
 """
 
 from ..core import vspace as _vspace

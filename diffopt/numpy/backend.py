@@ -8,7 +8,8 @@ import numpy as np
 def as_array(a):
     """Arrays (NumPy, CuPy) and traced values as they are; scalars and lists as arrays.
 
-    >>> as_array([1.0, 2.0])  # array([1., 2.])
+    >>> as_array([1.0, 2.0])
+    array([1., 2.])
     """
     if hasattr(a, "shape") and hasattr(a, "dtype"):
         return a
@@ -20,7 +21,8 @@ def as_array(a):
 def array_module(x):
     """``cupy`` for CuPy arrays, else ``numpy``.
 
-    >>> array_module(np.ones(2)) is np  # True
+    >>> array_module(np.ones(2)) is np
+    True
     """
     if type(x).__module__.startswith("cupy"):
         import cupy

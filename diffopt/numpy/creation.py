@@ -62,7 +62,9 @@ def _contains_tracer(obj) -> bool:
 def array(object, dtype=None, copy: bool = True, ndmin: int = 0):  # noqa: A002 - NumPy's name
     """Differentiable ``numpy.array``: nested lists of traced scalars or arrays are stacked.
 
-    >>> array([x, 2 * x, 3.0])
+    >>> import diffopt
+    >>> float(diffopt.grad(lambda x: array([x, 2 * x, 3.0])[1])(1.0))
+    2.0
     """
     if not _contains_tracer(object):
         return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
@@ -83,6 +85,7 @@ def asarray(a, dtype=None):
     """Differentiable ``numpy.asarray``: traced values pass through unchanged.
 
     >>> asarray([1.0, 2.0])
+    array([1., 2.])
     """
     if _contains_tracer(a):
         return array(a, dtype=dtype)
@@ -130,7 +133,8 @@ _full_like = _constant_like(
 def zeros_like(a, dtype=None):
     """``numpy.zeros_like`` for plain and traced values (a constant: no derivative).
 
-    >>> zeros_like(x)
+    >>> zeros_like(np.array([1.0, 2.0]))
+    array([0., 0.])
     """
     return _zeros_like.bind(a, dtype=dtype)
 
@@ -138,7 +142,8 @@ def zeros_like(a, dtype=None):
 def ones_like(a, dtype=None):
     """``numpy.ones_like`` for plain and traced values (a constant: no derivative).
 
-    >>> ones_like(x)
+    >>> ones_like(np.array([1.0, 2.0]))
+    array([1., 1.])
     """
     return _ones_like.bind(a, dtype=dtype)
 
@@ -146,7 +151,8 @@ def ones_like(a, dtype=None):
 def full_like(a, fill_value, dtype=None):
     """``numpy.full_like`` for plain and traced values (a constant: no derivative).
 
-    >>> full_like(x, 2.0)
+    >>> full_like(np.array([1.0, 2.0]), 3.0)
+    array([3., 3.])
     """
     return _full_like.bind(a, fill_value=fill_value, dtype=dtype)
 

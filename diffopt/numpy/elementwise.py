@@ -224,7 +224,9 @@ def where(condition, x=None, y=None):
 
     With only a condition it returns the indices of true entries, like NumPy.
 
+    >>> x = np.array([-1.0, 0.5, 2.0])
     >>> where(x > 0, x, 0.0)  # relu
+    array([0. , 0.5, 2. ])
     """
     if x is None and y is None:
         return nonzero(condition)
@@ -242,7 +244,8 @@ _clip = elementwise(
 def clip(a, a_min=None, a_max=None):
     """Differentiable ``numpy.clip``: derivative 1 inside the bounds, 0 where clipped.
 
-    >>> clip(x, 0.0, 1.0)
+    >>> clip(np.array([-1.0, 0.5, 2.0]), 0.0, 1.0)
+    array([0. , 0.5, 1. ])
     """
     return _clip(a, -np.inf if a_min is None else a_min, np.inf if a_max is None else a_max)
 
@@ -250,7 +253,8 @@ def clip(a, a_min=None, a_max=None):
 def round(a, decimals: int = 0):  # noqa: A001 - NumPy's name
     """Differentiable ``numpy.round`` (zero derivative almost everywhere).
 
-    >>> round(2.567, 2)  # 2.57
+    >>> float(round(2.567, 2))
+    2.57
     """
     return _round.bind(a, decimals=decimals)
 
@@ -296,7 +300,8 @@ fabs = absolute
 def angle(z, deg: bool = False):
     """Differentiable ``numpy.angle``: the argument of a complex number.
 
-    >>> angle(1j)  # 1.5707...
+    >>> float(angle(1j))  # pi / 2
+    1.5707963
     """
     a = arctan2(imag(z), real(z))
     return a * (180 / np.pi) if deg else a
@@ -374,7 +379,8 @@ _astype.defbatch(batch_elementwise)
 def astype(x, dtype):
     """Differentiable dtype conversion (``x.astype(dtype)``); integer targets carry no derivative.
 
-    >>> astype(x, np.float32)
+    >>> astype(np.array([0.5, 2.0]), np.float32)
+    array([0.5, 2. ], dtype=float32)
     """
     if getattr(x, "dtype", None) == np.dtype(dtype):
         return x

@@ -141,7 +141,8 @@ def getitem(x, idx):
 
     Repeated integer indices are allowed: their cotangents accumulate.
 
-    >>> getitem(arange(5.0), slice(1, 3))  # [1., 2.]
+    >>> getitem(np.arange(5.0), slice(1, 3))
+    array([1., 2.])
     """
     return _getitem.bind(x, idx=normalize_index(idx))
 
@@ -239,7 +240,8 @@ _index_set.defbatch(_scatter_batch)
 def scatter_add(x, v, idx):
     """``x`` with ``v`` added at ``idx`` (repeated indices accumulate, like ``numpy.add.at``).
 
-    >>> scatter_add(zeros(3), 1.0, [0, 0])  # [2., 0., 0.]
+    >>> scatter_add(np.zeros(3), 1.0, [0, 0])
+    array([2., 0., 0.])
     """
     return _scatter_add.bind(x, v, idx=normalize_index(idx))
 
@@ -288,7 +290,8 @@ def at(x) -> _IndexUpdater:
 
     Traced values also have ``x.at[idx]``, as in JAX.
 
-    >>> at(zeros(3))[1].set(5.0)  # [0., 5., 0.]
+    >>> at(np.zeros(3))[1].set(5.0)
+    array([0., 5., 0.])
     """
     return _IndexUpdater(x)
 
@@ -375,7 +378,9 @@ def _static_indices(indices):
 def take_along_axis(arr, indices, axis):
     """Differentiable ``numpy.take_along_axis``; ``indices`` may be traced (e.g. from argsort).
 
-    >>> take_along_axis(x, argsort(x, axis=1), axis=1)  # x sorted along axis 1
+    >>> x = np.array([[3.0, 1.0, 2.0]])
+    >>> take_along_axis(x, np.argsort(x, axis=1), axis=1)  # x sorted along axis 1
+    array([[1., 2., 3.]])
     """
     arr, indices = as_array(arr), _static_indices(indices)
     if axis is None:
@@ -392,7 +397,8 @@ def take_along_axis(arr, indices, axis):
 def take(a, indices, axis=None, out=None, mode=None):
     """Differentiable ``numpy.take`` (modes 'raise', 'wrap', 'clip'); ``indices`` may be traced.
 
-    >>> take(array([4.0, 3.0, 5.0]), [0, 2])  # [4., 5.]
+    >>> take(np.array([4.0, 3.0, 5.0]), [0, 2])
+    array([4., 5.])
     """
     if out is not None:
         raise TypeError("take: out= is not supported (diffopt arrays are immutable); use the "
@@ -437,7 +443,8 @@ def _diagonal_slice(rows: int, cols: int, offset: int) -> slice:
 def diagonal(a, offset: int = 0, axis1: int = 0, axis2: int = 1):
     """Differentiable ``numpy.diagonal``: the diagonal is the last axis of the result.
 
-    >>> diagonal(array([[1.0, 2.0], [3.0, 4.0]]))  # [1., 4.]
+    >>> diagonal(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([1., 4.])
     """
     a = as_array(a)
     nd = len(vspace.shape_of(a))
@@ -456,7 +463,9 @@ def diag(v, k: int = 0):
     """Differentiable ``numpy.diag``: a 1-D array becomes a diagonal matrix, a 2-D array gives its
     ``k``-th diagonal.
 
-    >>> diag(array([1.0, 2.0]))  # [[1., 0.], [0., 2.]]
+    >>> diag(np.array([1.0, 2.0]))
+    array([[1., 0.],
+           [0., 2.]])
     """
     v = as_array(v)
     shape = vspace.shape_of(v)
@@ -487,7 +496,10 @@ def _triangle(m, k: int, upper: bool):
 def triu(m, k: int = 0):
     """Differentiable ``numpy.triu``: zeros below diagonal ``k`` of the last two axes.
 
-    >>> triu(ones((3, 3)))
+    >>> triu(np.ones((3, 3)))
+    array([[1., 1., 1.],
+           [0., 1., 1.],
+           [0., 0., 1.]])
     """
     return _triangle(m, k, upper=True)
 
@@ -495,7 +507,10 @@ def triu(m, k: int = 0):
 def tril(m, k: int = 0):
     """Differentiable ``numpy.tril``: zeros above diagonal ``k`` of the last two axes.
 
-    >>> tril(ones((3, 3)))
+    >>> tril(np.ones((3, 3)))
+    array([[1., 0., 0.],
+           [1., 1., 0.],
+           [1., 1., 1.]])
     """
     return _triangle(m, k, upper=False)
 
@@ -526,7 +541,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     """Differentiable ``numpy.sort``: the derivative follows the sorting permutation (ties keep
     their order, as a stable sort does).
 
-    >>> sort(array([3.0, 1.0, 2.0]))  # [1., 2., 3.]
+    >>> sort(np.array([3.0, 1.0, 2.0]))
+    array([1., 2., 3.])
     """
     if order is not None:
         raise NotImplementedError("sort: order= (structured arrays) is not supported; sort by a "

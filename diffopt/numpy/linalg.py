@@ -142,7 +142,9 @@ _inv.defbatch(_stack_batch)
 def inv(a):
     """Differentiable ``numpy.linalg.inv`` (stacks too); d inv(A) = -A⁻¹ dA A⁻¹.
 
-    >>> inv(array([[2.0, 0.0], [0.0, 4.0]]))  # [[0.5, 0.], [0., 0.25]]
+    >>> inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
     """
     return _inv.bind(_check_matrix(a, "inv"))
 
@@ -193,7 +195,8 @@ def solve(a, b):
 
     As in NumPy 2, ``b`` is a vector when it is 1-D and a (stack of) matrices otherwise.
 
-    >>> solve(array([[2.0, 0.0], [0.0, 4.0]]), array([1.0, 1.0]))  # [0.5, 0.25]
+    >>> solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([1.0, 1.0]))
+    array([0.5 , 0.25])
     """
     a, b = _check_matrix(a, "solve"), as_array(b)
     m, sb = _shape(a)[-1], _shape(b)
@@ -275,7 +278,8 @@ def det(a):
     """Differentiable ``numpy.linalg.det``; d det(A) = tr(adj(A) dA), which is det(A) tr(A⁻¹ dA)
     for invertible A and exists at singular A too (the adjugate: rank one at rank n - 1, else 0).
 
-    >>> det(array([[1.0, 2.0], [3.0, 4.0]]))  # -2.0
+    >>> float(det(np.array([[1.0, 2.0], [3.0, 4.0]])))
+    -2.0
     """
     return _det.bind(_check_matrix(a, "det"))
 
@@ -332,7 +336,9 @@ def slogdet(a):
     constant for real A and turns with the phase for complex A. At a singular matrix logabsdet is
     -inf and has no derivative: asking for one raises ``DerivativeError`` (use ``det`` there).
 
-    >>> sign, logabsdet = slogdet(array([[1.0, 2.0], [3.0, 4.0]]))  # -1.0, log(2)
+    >>> sign, logabsdet = slogdet(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> float(sign), float(logabsdet)  # -1, log(2)
+    (-1.0, 0.693147)
     """
     return SlogdetResult(*_slogdet.bind(_check_matrix(a, "slogdet")))
 
@@ -371,7 +377,9 @@ def cholesky(a):
     Reads the symmetric part ``(a + a.T) / 2`` (as JAX), so the derivative is valid in every
     direction. Real inputs only for derivatives.
 
-    >>> cholesky(array([[4.0, 2.0], [2.0, 3.0]]))  # [[2., 0.], [1., 1.414...]]
+    >>> cholesky(np.array([[4.0, 2.0], [2.0, 3.0]]))
+    array([[2.        , 0.        ],
+           [1.        , 1.41421356]])
     """
     return _cholesky.bind(_symmetrize(_check_matrix(a, "cholesky")))
 
@@ -461,7 +469,9 @@ def eigh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
     ``DerivativeError``; see the module notes); eigenvectors are defined up to sign, so
     differentiate sign-invariant quantities. Real inputs only.
 
-    >>> w, v = eigh(array([[2.0, 1.0], [1.0, 2.0]]))  # w = [1., 3.]
+    >>> w, v = eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> w
+    array([1., 3.])
     """
     a = _check_matrix(a, "eigh")
     if UPLO not in ("L", "U"):
@@ -492,7 +502,8 @@ def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - NumPy's name
 
     The first derivative needs no distinct eigenvalues (it is dw_i = v_iᵀ dA v_i). Real inputs only.
 
-    >>> eigvalsh(array([[2.0, 1.0], [1.0, 2.0]]))  # [1., 3.]
+    >>> eigvalsh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    array([1., 3.])
     """
     a = _check_matrix(a, "eigvalsh")
     if UPLO not in ("L", "U"):
@@ -616,7 +627,9 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     columns of the full factors are not unique).
     With ``compute_uv=False`` only ``S`` is returned (see ``svdvals``). Real inputs only.
 
-    >>> u, s, vh = svd(x, full_matrices=False)
+    >>> u, s, vh = svd(np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]), full_matrices=False)
+    >>> u.shape, s, vh.shape
+    ((3, 2), array([4., 3.]), (2, 2))
     """
     a = _check_matrix(a, "svd", square=False)
     shape = _shape(a)
@@ -637,7 +650,8 @@ def svdvals(x):
 
     The derivative is dS_i = u_iᵀ dA v_i (distinct singular values). Real inputs only.
 
-    >>> svdvals(array([[3.0, 0.0], [0.0, 4.0]]))  # [4., 3.]
+    >>> svdvals(np.array([[3.0, 0.0], [0.0, 4.0]]))
+    array([4., 3.])
     """
     return _svdvals.bind(_check_matrix(x, "svdvals", square=False))
 
@@ -677,7 +691,9 @@ def pinv(a, rcond=None):
     The derivative (Golub and Pereyra) holds where the rank is locally constant: use it on full-rank
     matrices (at a rank drop the pseudo-inverse is not even continuous). Real inputs only.
 
-    >>> pinv(array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))  # [[1., 0., 0.], [0., 0.5, 0.]]
+    >>> pinv(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+    array([[1. , 0. , 0. ],
+           [0. , 0.5, 0. ]])
     """
     return _pinv.bind(_check_matrix(a, "pinv", square=False), rcond=rcond)
 
@@ -769,7 +785,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
     every norm's derivative is the zero subgradient, in both modes and at every order, as in
     PyTorch; ``sqrt(sum(x**2))`` written out keeps NumPy's NaN there (sqrt'(0) = inf times 0).
 
-    >>> norm(array([3.0, 4.0]))  # 5.0
+    >>> float(norm(np.array([3.0, 4.0])))
+    5.0
     """
     if not isinstance(x, Tracer):  # fast path
         return np.linalg.norm(x, ord, axis, keepdims)
@@ -795,7 +812,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002 - NumPy'
 def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A002 - NumPy's name
     """Differentiable ``numpy.linalg.vector_norm``: ``axis`` may name several axes (None: all).
 
-    >>> vector_norm(ones((2, 2)))  # 2.0
+    >>> float(vector_norm(np.ones((2, 2))))
+    2.0
     """
     x = as_array(x)
     nd = len(_shape(x))
@@ -808,7 +826,8 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):  # noqa: A00
 def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):  # noqa: A002 - NumPy's name
     """Differentiable ``numpy.linalg.matrix_norm`` over the last two axes.
 
-    >>> matrix_norm(eye(3), ord=1)  # 1.0
+    >>> float(matrix_norm(np.eye(3), ord=1))
+    1.0
     """
     x = _check_matrix(x, "matrix_norm", square=False)
     nd = len(_shape(x))

@@ -88,7 +88,8 @@ _matmul.defbatch(_matmul_batch)
 def matmul(a, b):
     """Differentiable ``numpy.matmul`` (the ``@`` operator), with NumPy's 1-D and stacking rules.
 
-    >>> matmul(eye(2), array([1.0, 2.0]))  # [1., 2.]
+    >>> matmul(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
     """
     return _matmul.bind(as_array(a), as_array(b))  # NumPy itself refuses 0-d operands
 
@@ -294,8 +295,12 @@ def einsum(*operands, optimize="auto", dtype=None):
     goes to ``numpy.einsum``; the default ``"auto"`` lets NumPy plan (BLAS) contractions only when
     the naive loop would be large.
 
-    >>> einsum("ij,jk->ik", a, b)  # matmul(a, b)
-    >>> einsum("ii->", a)  # the trace
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> einsum("ij,jk->ik", a, np.eye(2))  # matmul
+    array([[1., 2.],
+           [3., 4.]])
+    >>> float(einsum("ii->", a))  # the trace
+    5.0
     """
     if not operands:
         raise ValueError("einsum needs subscripts and at least one operand")
@@ -320,7 +325,8 @@ def tensordot(a, b, axes=2):
     ``axes`` is an int (the last ``axes`` of ``a`` with the first of ``b``) or a pair of
     sequences. Computed as one ``matmul`` of the two operands reshaped to matrices.
 
-    >>> tensordot(ones((2, 3, 4)), ones((3, 4, 5)), axes=2).shape  # (2, 5)
+    >>> tensordot(np.ones((2, 3, 4)), np.ones((3, 4, 5)), axes=2).shape
+    (2, 5)
     """
     if not _traced(a, b):
         return np.tensordot(a, b, axes)
@@ -359,7 +365,8 @@ def dot(a, b):
     """Differentiable ``numpy.dot``: scalars multiply, up to 2-D it is ``matmul``, and N-D ``b``
     contracts the last axis of ``a`` with the second-to-last of ``b``.
 
-    >>> dot(array([1.0, 2.0]), array([3.0, 4.0]))  # 11.0
+    >>> float(dot(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
     """
     if not _traced(a, b):
         return np.dot(a, b)
@@ -374,7 +381,8 @@ def dot(a, b):
 def vdot(a, b):
     """Differentiable ``numpy.vdot``: the flattened dot product, conjugating ``a`` first.
 
-    >>> vdot(array([1j, 2.0]), array([1j, 3.0]))  # (7+0j)
+    >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 3.0])))
+    (7+0j)
     """
     if not _traced(a, b):
         return np.vdot(a, b)
@@ -389,7 +397,8 @@ def vdot(a, b):
 def inner(a, b):
     """Differentiable ``numpy.inner``: contracts the last axes of ``a`` and ``b``.
 
-    >>> inner(array([1.0, 2.0]), array([3.0, 4.0]))  # 11.0
+    >>> float(inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
     """
     if not _traced(a, b):
         return np.inner(a, b)
@@ -404,7 +413,9 @@ def inner(a, b):
 def outer(a, b):
     """Differentiable ``numpy.outer`` of the flattened inputs.
 
-    >>> outer(array([1.0, 2.0]), array([1.0, 10.0]))  # [[1., 10.], [2., 20.]]
+    >>> outer(np.array([1.0, 2.0]), np.array([1.0, 10.0]))
+    array([[ 1., 10.],
+           [ 2., 20.]])
     """
     if not _traced(a, b):
         return np.outer(a, b)
@@ -414,7 +425,8 @@ def outer(a, b):
 def kron(a, b):
     """Differentiable ``numpy.kron``: the Kronecker product (block ``a[i, j] * b``).
 
-    >>> kron(eye(2), ones((2, 2))).shape  # (4, 4)
+    >>> kron(np.eye(2), np.ones((2, 2))).shape
+    (4, 4)
     """
     if not _traced(a, b):
         return np.kron(a, b)

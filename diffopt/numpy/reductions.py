@@ -163,7 +163,8 @@ def _cast(a, dtype):
 def sum(a, axis=None, dtype=None, out=None, keepdims: bool = False):  # noqa: A001
     """Differentiable ``numpy.sum``.
 
-    >>> sum(ones((2, 3)), axis=0)  # [2., 2., 2.]
+    >>> sum(np.ones((2, 3)), axis=0)
+    array([2., 2., 2.])
     """
     if out is not None:
         _no_out(out, "sum")
@@ -179,7 +180,8 @@ def sum_axes(x, axes, keepdims: bool):
 def mean(a, axis=None, dtype=None, out=None, keepdims: bool = False):
     """Differentiable ``numpy.mean``.
 
-    >>> mean(array([1.0, 2.0, 3.0]))  # 2.0
+    >>> float(mean(np.array([1.0, 2.0, 3.0])))
+    2.0
     """
     _no_out(out, "mean")
     a = as_array(a)
@@ -232,7 +234,8 @@ def _scan_call(prim, a, axis, dtype, out, name):
 def cumsum(a, axis=None, dtype=None, out=None):
     """Differentiable ``numpy.cumsum``; ``axis=None`` scans the flattened array.
 
-    >>> cumsum(array([1.0, 2.0, 3.0]))  # [1., 3., 6.]
+    >>> cumsum(np.array([1.0, 2.0, 3.0]))
+    array([1., 3., 6.])
     """
     return _scan_call(_cumsum, a, axis, dtype, out, "cumsum")
 
@@ -243,7 +246,8 @@ def cumprod(a, axis=None, dtype=None, out=None):
     Derivatives of every order are exact, zeros in ``a`` included (the rules solve the product
     recurrence with a parallel scan instead of dividing by ``a``).
 
-    >>> cumprod(array([1.0, 2.0, 3.0]))  # [1., 2., 6.]
+    >>> cumprod(np.array([1.0, 2.0, 3.0]))
+    array([1., 2., 6.])
     """
     return _scan_call(_cumprod, a, axis, dtype, out, "cumprod")
 
@@ -269,7 +273,8 @@ _prod.defbatch(_batch_reduction)
 def prod(a, axis=None, dtype=None, out=None, keepdims: bool = False):
     """Differentiable ``numpy.prod``; derivatives are exact where ``a`` has zeros.
 
-    >>> prod(array([[1.0, 2.0], [3.0, 4.0]]), axis=1)  # [2., 12.]
+    >>> prod(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    array([ 2., 12.])
     """
     _no_out(out, "prod")
     return _reduce(_prod, _cast(as_array(a), dtype), axis, keepdims)
@@ -303,7 +308,8 @@ _min = _extremum("min", np.min)
 def max(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
     """Differentiable ``numpy.max``: the derivative is shared evenly among tied maxima.
 
-    >>> max(array([1.0, 3.0, 3.0]))  # 3.0; gradient [0., 0.5, 0.5]
+    >>> float(max(np.array([1.0, 3.0, 3.0])))  # 3.0; gradient [0., 0.5, 0.5]
+    3.0
     """
     _no_out(out, "max")
     return _reduce(_max, a, axis, keepdims)
@@ -312,7 +318,8 @@ def max(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's
 def min(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
     """Differentiable ``numpy.min``: the derivative is shared evenly among tied minima.
 
-    >>> min(array([[1.0, 3.0], [0.0, 2.0]]), axis=0)  # [0., 2.]
+    >>> min(np.array([[1.0, 3.0], [0.0, 2.0]]), axis=0)
+    array([0., 2.])
     """
     _no_out(out, "min")
     return _reduce(_min, a, axis, keepdims)
@@ -325,7 +332,8 @@ amax, amin = max, min
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
     """Differentiable ``numpy.var``: ``sum(|a - mean|**2) / (n - ddof)``, real for complex ``a``.
 
-    >>> var(array([1.0, 2.0, 3.0, 4.0]), ddof=1)  # 1.666...
+    >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
+    1.66667
     """
     _no_out(out, "var")
     if correction is not None:
@@ -343,7 +351,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
     """Differentiable ``numpy.std``: the square root of ``var`` (infinite derivative where it is 0).
 
-    >>> std(array([1.0, 3.0]))  # 1.0
+    >>> float(std(np.array([1.0, 3.0])))
+    1.0
     """
     return sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
 
@@ -352,7 +361,8 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
 def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None, out=None):
     """Differentiable ``numpy.trace``: the sum along a diagonal of the (axis1, axis2) planes.
 
-    >>> trace(eye(3))  # 3.0
+    >>> float(trace(np.eye(3)))
+    3.0
     """
     _no_out(out, "trace")
     return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
@@ -364,7 +374,8 @@ _NOVALUE = object()
 def diff(a, n: int = 1, axis: int = -1, prepend=_NOVALUE, append=_NOVALUE):
     """Differentiable ``numpy.diff``: the ``n``-th discrete difference along ``axis``.
 
-    >>> diff(array([1.0, 4.0, 9.0]))  # [3., 5.]
+    >>> diff(np.array([1.0, 4.0, 9.0]))
+    array([3., 5.])
     """
     n = operator.index(n)
     if n < 0:
@@ -432,7 +443,8 @@ def _arg_reduce(prim, a, axis, out, keepdims, name):
 def argmax(a, axis=None, out=None, *, keepdims: bool = False):
     """``numpy.argmax`` on plain or traced values (integer indices, no derivative).
 
-    >>> argmax(array([1.0, 3.0, 2.0]))  # 1
+    >>> int(argmax(np.array([1.0, 3.0, 2.0])))
+    1
     """
     return _arg_reduce(_argmax, a, axis, out, keepdims, "argmax")
 
@@ -440,7 +452,8 @@ def argmax(a, axis=None, out=None, *, keepdims: bool = False):
 def argmin(a, axis=None, out=None, *, keepdims: bool = False):
     """``numpy.argmin`` on plain or traced values (integer indices, no derivative).
 
-    >>> argmin(array([1.0, 3.0, 0.0]))  # 2
+    >>> int(argmin(np.array([1.0, 3.0, 0.0])))
+    2
     """
     return _arg_reduce(_argmin, a, axis, out, keepdims, "argmin")
 
@@ -448,7 +461,8 @@ def argmin(a, axis=None, out=None, *, keepdims: bool = False):
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     """``numpy.argsort`` on plain or traced values (integer indices, no derivative).
 
-    >>> argsort(array([3.0, 1.0, 2.0]))  # [1, 2, 0]
+    >>> argsort(np.array([3.0, 1.0, 2.0]))
+    array([1, 2, 0])
     """
     if order is not None:
         raise NotImplementedError("diffopt.numpy.argsort does not support order= (structured "
@@ -465,7 +479,8 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 def all(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
     """``numpy.all`` on plain or traced values (a boolean, no derivative).
 
-    >>> all(array([1.0, 2.0]) > 0)  # True
+    >>> bool(all(np.array([1.0, 2.0]) > 0))
+    True
     """
     _no_out(out, "all")
     return _reduce(_all, a, axis, keepdims)
@@ -474,7 +489,8 @@ def all(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's
 def any(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
     """``numpy.any`` on plain or traced values (a boolean, no derivative).
 
-    >>> any(array([1.0, -2.0]) < 0)  # True
+    >>> bool(any(np.array([1.0, -2.0]) < 0))
+    True
     """
     _no_out(out, "any")
     return _reduce(_any, a, axis, keepdims)

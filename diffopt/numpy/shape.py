@@ -67,7 +67,9 @@ def _resolve_shape(shape, old_shape: tuple) -> tuple:
 def reshape(a, newshape, order: str = "C"):
     """Differentiable ``numpy.reshape`` (C order).
 
-    >>> reshape(arange(6.0), (2, 3))
+    >>> reshape(np.arange(6.0), (2, 3))
+    array([[0., 1., 2.],
+           [3., 4., 5.]])
     """
     if order != "C":
         raise NotImplementedError("diffopt.numpy.reshape supports order='C' only")
@@ -81,7 +83,8 @@ def reshape(a, newshape, order: str = "C"):
 def ravel(a, order: str = "C"):
     """Differentiable ``numpy.ravel``.
 
-    >>> ravel(ones((2, 2)))  # shape (4,)
+    >>> ravel(np.ones((2, 2)))
+    array([1., 1., 1., 1.])
     """
     return reshape(a, (-1,), order)
 
@@ -89,7 +92,8 @@ def ravel(a, order: str = "C"):
 def expand_dims(a, axis):
     """Differentiable ``numpy.expand_dims``.
 
-    >>> expand_dims(x, 0)
+    >>> expand_dims(np.array([1.0, 2.0]), 0)
+    array([[1., 2.]])
     """
     nd = _ndim(a) + (1 if isinstance(axis, (int, np.integer)) else len(axis))
     axes = sorted(normalize_axes(axis, nd))
@@ -102,7 +106,8 @@ def expand_dims(a, axis):
 def squeeze(a, axis=None):
     """Differentiable ``numpy.squeeze``.
 
-    >>> squeeze(ones((1, 3)))  # shape (3,)
+    >>> squeeze(np.ones((1, 3)))
+    array([1., 1., 1.])
     """
     shape = _shape(a)
     if axis is None:
@@ -129,7 +134,8 @@ _transpose.defbatch(lambda trace, prim, vals, batched, params: _transpose.bind(
 def transpose(a, axes=None):
     """Differentiable ``numpy.transpose``.
 
-    >>> transpose(ones((2, 3))).shape  # (3, 2)
+    >>> transpose(np.ones((2, 3))).shape
+    (3, 2)
     """
     nd = _ndim(a)
     if axes is None:
@@ -146,7 +152,8 @@ def transpose(a, axes=None):
 def swapaxes(a, axis1: int, axis2: int):
     """Differentiable ``numpy.swapaxes``.
 
-    >>> swapaxes(ones((2, 3)), 0, 1).shape  # (3, 2)
+    >>> swapaxes(np.ones((2, 3)), 0, 1).shape
+    (3, 2)
     """
     nd = _ndim(a)
     axis1, axis2 = normalize_axis(axis1, nd, "axis1"), normalize_axis(axis2, nd, "axis2")
@@ -158,7 +165,8 @@ def swapaxes(a, axis1: int, axis2: int):
 def moveaxis(a, source, destination):
     """Differentiable ``numpy.moveaxis``.
 
-    >>> moveaxis(ones((2, 3, 4)), 0, -1).shape  # (3, 4, 2)
+    >>> moveaxis(np.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
     """
     nd = _ndim(a)
     src = normalize_axes(source, nd, "source", duplicates="repeated axis in `source` argument")
@@ -192,6 +200,8 @@ def broadcast_to(array, shape):
     """Differentiable ``numpy.broadcast_to``; the reverse pass sums over broadcast axes.
 
     >>> broadcast_to(1.0, (2, 3))
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
     """
     shape = tuple(shape) if not isinstance(shape, (int, np.integer)) else (int(shape),)
     if _shape(array) == shape:
@@ -228,7 +238,8 @@ _concatenate.defbatch(_concat_batch)
 def concatenate(arrays, axis: int = 0):
     """Differentiable ``numpy.concatenate``.
 
-    >>> concatenate([x, y], axis=0)
+    >>> concatenate([np.ones(2), np.zeros(1)], axis=0)
+    array([1., 1., 0.])
     """
     arrays = [as_array(a) for a in arrays]
     if not arrays:
@@ -245,7 +256,8 @@ def concatenate(arrays, axis: int = 0):
 def stack(arrays, axis: int = 0):
     """Differentiable ``numpy.stack``.
 
-    >>> stack([x, y])  # shape (2,) + x.shape
+    >>> stack([np.ones(3), np.zeros(3)]).shape
+    (2, 3)
     """
     arrays = [as_array(a) for a in arrays]
     if not arrays:
@@ -270,7 +282,8 @@ def _atleast(arys: tuple, nd: int, place):
 def atleast_1d(*arys):
     """Differentiable ``numpy.atleast_1d``.
 
-    >>> atleast_1d(1.0).shape  # (1,)
+    >>> atleast_1d(1.0).shape
+    (1,)
     """
     return _atleast(arys, 1, lambda s: (1,))
 
@@ -278,7 +291,8 @@ def atleast_1d(*arys):
 def atleast_2d(*arys):
     """Differentiable ``numpy.atleast_2d``: 0-d becomes (1, 1), 1-D (n,) becomes (1, n).
 
-    >>> atleast_2d(ones(3)).shape  # (1, 3)
+    >>> atleast_2d(np.ones(3)).shape
+    (1, 3)
     """
     return _atleast(arys, 2, lambda s: (1,) * (2 - len(s)) + s)
 
@@ -286,7 +300,8 @@ def atleast_2d(*arys):
 def atleast_3d(*arys):
     """Differentiable ``numpy.atleast_3d``: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1).
 
-    >>> atleast_3d(ones((2, 3))).shape  # (2, 3, 1)
+    >>> atleast_3d(np.ones((2, 3))).shape
+    (2, 3, 1)
     """
     return _atleast(arys, 3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
 
@@ -301,7 +316,8 @@ def _each(fn, tup) -> list:
 def hstack(tup):
     """Differentiable ``numpy.hstack``: concatenation along axis 1 (axis 0 for 1-D arrays).
 
-    >>> hstack([ones(2), zeros(3)]).shape  # (5,)
+    >>> hstack([np.ones(2), np.zeros(3)]).shape
+    (5,)
     """
     arrays = _each(atleast_1d, tup)
     return concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
@@ -310,7 +326,8 @@ def hstack(tup):
 def vstack(tup):
     """Differentiable ``numpy.vstack``: concatenation along axis 0 after ``atleast_2d``.
 
-    >>> vstack([ones(3), zeros(3)]).shape  # (2, 3)
+    >>> vstack([np.ones(3), np.zeros(3)]).shape
+    (2, 3)
     """
     return concatenate(_each(atleast_2d, tup), axis=0)
 
@@ -318,7 +335,8 @@ def vstack(tup):
 def dstack(tup):
     """Differentiable ``numpy.dstack``: concatenation along axis 2 after ``atleast_3d``.
 
-    >>> dstack([ones((2, 3)), zeros((2, 3))]).shape  # (2, 3, 2)
+    >>> dstack([np.ones((2, 3)), np.zeros((2, 3))]).shape
+    (2, 3, 2)
     """
     return concatenate(_each(atleast_3d, tup), axis=2)
 
@@ -326,7 +344,8 @@ def dstack(tup):
 def column_stack(tup):
     """Differentiable ``numpy.column_stack``: 1-D arrays become columns.
 
-    >>> column_stack([ones(3), zeros(3)]).shape  # (3, 2)
+    >>> column_stack([np.ones(3), np.zeros(3)]).shape
+    (3, 2)
     """
 
     def column(a):
@@ -372,7 +391,8 @@ def array_split(ary, indices_or_sections, axis: int = 0) -> list:
     """Differentiable ``numpy.array_split``: ``sections`` nearly equal pieces, or pieces between
     the given indices.
 
-    >>> [p.shape for p in array_split(arange(5.0), 2)]  # [(3,), (2,)]
+    >>> [p.shape for p in array_split(np.arange(5.0), 2)]
+    [(3,), (2,)]
     """
     ary = as_array(ary)
     shape = _shape(ary)
@@ -400,7 +420,8 @@ def array_split(ary, indices_or_sections, axis: int = 0) -> list:
 def split(ary, indices_or_sections, axis: int = 0) -> list:
     """Differentiable ``numpy.split``: like ``array_split``, but sections must divide evenly.
 
-    >>> [p.shape for p in split(arange(6.0), 3)]  # [(2,), (2,), (2,)]
+    >>> [p.shape for p in split(np.arange(6.0), 3)]
+    [(2,), (2,), (2,)]
     """
     if np.ndim(indices_or_sections) == 0:
         shape = _shape(as_array(ary))
@@ -421,7 +442,8 @@ def _split_on(ary, indices_or_sections, min_nd: int, axis_of, name: str) -> list
 def hsplit(ary, indices_or_sections) -> list:
     """Differentiable ``numpy.hsplit``: split along axis 1 (axis 0 for 1-D arrays).
 
-    >>> hsplit(ones((2, 4)), 2)  # two (2, 2) arrays
+    >>> [p.shape for p in hsplit(np.ones((2, 4)), 2)]
+    [(2, 2), (2, 2)]
     """
     return _split_on(ary, indices_or_sections, 1, lambda nd: 1 if nd > 1 else 0, "hsplit")
 
@@ -429,7 +451,8 @@ def hsplit(ary, indices_or_sections) -> list:
 def vsplit(ary, indices_or_sections) -> list:
     """Differentiable ``numpy.vsplit``: split along axis 0.
 
-    >>> vsplit(ones((4, 2)), 2)  # two (2, 2) arrays
+    >>> [p.shape for p in vsplit(np.ones((4, 2)), 2)]
+    [(2, 2), (2, 2)]
     """
     return _split_on(ary, indices_or_sections, 2, lambda nd: 0, "vsplit")
 
@@ -437,7 +460,8 @@ def vsplit(ary, indices_or_sections) -> list:
 def dsplit(ary, indices_or_sections) -> list:
     """Differentiable ``numpy.dsplit``: split along axis 2.
 
-    >>> dsplit(ones((1, 1, 4)), 2)  # two (1, 1, 2) arrays
+    >>> [p.shape for p in dsplit(np.ones((1, 1, 4)), 2)]
+    [(1, 1, 2), (1, 1, 2)]
     """
     return _split_on(ary, indices_or_sections, 3, lambda nd: 2, "dsplit")
 
@@ -446,7 +470,8 @@ def dsplit(ary, indices_or_sections) -> list:
 def tile(A, reps):
     """Differentiable ``numpy.tile`` (a broadcast and a reshape; the reverse pass sums copies).
 
-    >>> tile(array([1.0, 2.0]), 2)  # [1., 2., 1., 2.]
+    >>> tile(np.array([1.0, 2.0]), 2)
+    array([1., 2., 1., 2.])
     """
     A = as_array(A)
     _static(reps, "tile: reps")
@@ -464,7 +489,8 @@ def tile(A, reps):
 def repeat(a, repeats, axis=None):
     """Differentiable ``numpy.repeat``: ``repeats`` is an int or one count per element of ``axis``.
 
-    >>> repeat(array([1.0, 2.0]), [1, 2])  # [1., 2., 2.]
+    >>> repeat(np.array([1.0, 2.0]), [1, 2])
+    array([1., 2., 2.])
     """
     _static(repeats, "repeat: repeats")
     a = as_array(a)
@@ -492,7 +518,8 @@ def repeat(a, repeats, axis=None):
 def flip(m, axis=None):
     """Differentiable ``numpy.flip``: reverse the order along ``axis`` (None: every axis).
 
-    >>> flip(array([1.0, 2.0, 3.0]))  # [3., 2., 1.]
+    >>> flip(np.array([1.0, 2.0, 3.0]))
+    array([3., 2., 1.])
     """
     m = as_array(m)
     nd = _ndim(m)
@@ -509,7 +536,9 @@ def flip(m, axis=None):
 def fliplr(m):
     """Differentiable ``numpy.fliplr``: reverse axis 1.
 
-    >>> fliplr(eye(2))  # [[0., 1.], [1., 0.]]
+    >>> fliplr(np.eye(2))
+    array([[0., 1.],
+           [1., 0.]])
     """
     m = as_array(m)
     if _ndim(m) < 2:
@@ -520,7 +549,8 @@ def fliplr(m):
 def flipud(m):
     """Differentiable ``numpy.flipud``: reverse axis 0.
 
-    >>> flipud(array([1.0, 2.0]))  # [2., 1.]
+    >>> flipud(np.array([1.0, 2.0]))
+    array([2., 1.])
     """
     m = as_array(m)
     if _ndim(m) < 1:
@@ -531,7 +561,9 @@ def flipud(m):
 def rot90(m, k: int = 1, axes=(0, 1)):
     """Differentiable ``numpy.rot90``: rotate by 90 degrees ``k`` times in the plane of ``axes``.
 
-    >>> rot90(array([[1.0, 2.0], [3.0, 4.0]]))  # [[2., 4.], [1., 3.]]
+    >>> rot90(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[2., 4.],
+           [1., 3.]])
     """
     m = as_array(m)
     axes = tuple(axes)
@@ -558,7 +590,8 @@ def rot90(m, k: int = 1, axes=(0, 1)):
 def roll(a, shift, axis=None):
     """Differentiable ``numpy.roll``: shift elements cyclically along ``axis`` (None: flattened).
 
-    >>> roll(array([1.0, 2.0, 3.0]), 1)  # [3., 1., 2.]
+    >>> roll(np.array([1.0, 2.0, 3.0]), 1)
+    array([3., 1., 2.])
     """
     a = as_array(a)
     if axis is None:
@@ -626,7 +659,8 @@ def pad(array, pad_width, mode: str = "constant", **kwargs):
     """Differentiable ``numpy.pad`` for modes 'constant' (the default; ``constant_values`` may be
     a traced scalar), 'empty' (zeros), 'edge', 'reflect', 'symmetric' and 'wrap'.
 
-    >>> pad(array([1.0, 2.0]), 1)  # [0., 1., 2., 0.]
+    >>> pad(np.array([1.0, 2.0]), 1)
+    array([0., 1., 2., 0.])
     """
     array = as_array(array)
     shape = _shape(array)

@@ -42,7 +42,10 @@ def _diff_once(expr: Expr, x: Symbol) -> Expr:
 def diff(expr, x, n: int = 1) -> Expr:
     """The ``n``-th derivative of ``expr`` with respect to the symbol ``x``, simplified.
 
-    >>> print(diff(x**2 + 2**x, x))  # 2*x + 2**x*log(2)
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> print(diff(x**2 + 2**x, x))
+    2*x + 2**x*log(2)
     """
     expr, x = as_expr(expr), _check_symbol(x)
     if not isinstance(n, int) or n < 0:
@@ -58,7 +61,10 @@ def diff(expr, x, n: int = 1) -> Expr:
 def gradient(expr, variables) -> list:
     """The partial derivatives of ``expr`` with respect to each symbol in ``variables``.
 
-    >>> gradient(x**2 * y, [x, y])  # [2*x*y, x**2]
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> gradient(x**2 * y, [x, y])
+    [2*x*y, x**2]
     """
     return [diff(expr, v) for v in variables]
 
@@ -66,7 +72,10 @@ def gradient(expr, variables) -> list:
 def hessian(expr, variables) -> list:
     """The matrix (list of rows) of second partial derivatives of ``expr``.
 
-    >>> hessian(x**2 * y, [x, y])  # [[2*y, 2*x], [2*x, 0]]
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> hessian(x**2 * y, [x, y])
+    [[2*y, 2*x], [2*x, 0]]
     """
     grad = gradient(expr, variables)
     return [[diff(g, v) for v in variables] for g in grad]

@@ -49,7 +49,10 @@ def _env(values: Mapping) -> dict:
 def evaluate(expr, values: Mapping):
     """The value of ``expr`` with ``values[symbol]`` (or ``values["name"]``) for each symbol.
 
-    >>> evaluate(x**2 + y, {x: 3.0, y: 1.0})  # 10.0
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> float(evaluate(x**2 + y, {x: 3.0, y: 1.0}))
+    10.0
     """
     expr = as_expr(expr)
     env = _env(values)
@@ -64,7 +67,10 @@ def evaluate(expr, values: Mapping):
 def subs(expr, values: Mapping) -> Expr:
     """``expr`` with symbols replaced by expressions or numbers (not simplified).
 
-    >>> subs(x**2, {x: y + 1})  # (y + 1)**2
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> subs(x**2, {x: y + 1})
+    (y + 1)**2
     """
     return as_expr(replay(expr, {k: as_expr(v) for k, v in _env(values).items()}))
 
@@ -72,6 +78,7 @@ def subs(expr, values: Mapping) -> Expr:
 def trace(f: Callable, *names: str) -> Expr:
     """The expression computed by ``f`` (written with diffopt.numpy) on symbols named ``names``.
 
-    >>> trace(lambda x, y: x**2 * y + y + 2, "x", "y")  # x**2*y + y + 2
+    >>> trace(lambda x, y: x**2 * y + y + 2, "x", "y")
+    x**2*y + y + 2
     """
     return as_expr(f(*[Symbol(n) for n in names]))

@@ -45,7 +45,9 @@ _CACHE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 class Expr(Tracer):
     """A symbolic expression: ``prim(*args, **params)``; args are expressions.
 
-    >>> x = Symbol("x"); print(x**2 + 1)  # x**2 + 1
+    >>> x = Symbol("x")
+    >>> print(x**2 + 1)
+    x**2 + 1
     """
 
     __slots__ = ("prim", "args", "params", "probe", "_str", "__weakref__")
@@ -93,6 +95,8 @@ class Symbol(Expr):
     """A scalar symbol, named by a Python identifier; ``Symbol("x") is Symbol("x")``.
 
     >>> x = Symbol("x")
+    >>> x is Symbol("x"), x.name
+    (True, 'x')
     """
 
     __slots__ = ("name",)
@@ -147,7 +151,9 @@ class Const(Expr):
 def symbols(names: str) -> tuple:
     """Several symbols from a space- or comma-separated string.
 
-    >>> x, y = symbols("x y")
+    >>> x, y = symbols("x, y")
+    >>> print(x * y)
+    x*y
     """
     return tuple(Symbol(n) for n in names.replace(",", " ").split())
 

@@ -103,7 +103,11 @@ def generate_source(variables: list, expr, backend: str = "numpy") -> tuple[str,
 def lambdify(variables, expr, backend: str = "numpy"):
     """A fast numeric function of ``variables`` (symbols, by position) computing ``expr``.
 
-    >>> f = lambdify([x, y], x**2 * y); f(3.0, 2.0)  # 18.0
+    >>> from diffopt.symbolic import symbols
+    >>> x, y = symbols("x y")
+    >>> f = lambdify([x, y], x**2 * y)
+    >>> float(f(3.0, 2.0))
+    18.0
     """
     if backend not in ("numpy", "numba"):
         raise ValueError(f"lambdify: backend must be 'numpy' or 'numba', got {backend!r}")

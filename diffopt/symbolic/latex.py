@@ -69,7 +69,7 @@ def to_latex(expr) -> str:
 
     >>> from diffopt.symbolic import symbols
     >>> x, y = symbols("x y")
-    >>> to_latex(x**2 / y)
-    '\\frac{{x}^{2}}{y}'
+    >>> print(to_latex(x**2 / y))
+    \\frac{{x}^{2}}{y}
     """
     return render(expr, LATEX)

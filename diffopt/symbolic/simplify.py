@@ -28,7 +28,10 @@ _PRODUCT_POWERS = {"multiply": (1, 1), "divide": (1, -1), "square": (2,), "recip
 def simplify(expr) -> Expr:
     """A simpler equal expression (canonical sums and products, folded constants).
 
-    >>> print(simplify(x*1 + 0 + x))  # 2*x
+    >>> from diffopt.symbolic import Symbol
+    >>> x = Symbol("x")
+    >>> print(simplify(x*1 + 0 + x))
+    2*x
     """
     from .expr import as_expr
 

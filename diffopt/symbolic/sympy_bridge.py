@@ -27,9 +27,12 @@ def _table(sp) -> dict:
 
 
 def to_sympy(expr):
-    """The expression as a SymPy expression (requires SymPy).
+    """The expression as a SymPy expression (requires SymPy, optional: the example is skipped).
 
-    >>> to_sympy(x**2 + 1)  # x**2 + 1 (a sympy.Expr)
+    >>> from diffopt.symbolic import Symbol
+    >>> x = Symbol("x")
+    >>> to_sympy(x**2 + 1)  # doctest: +SKIP
+    x**2 + 1
     """
     try:
         import sympy as sp
