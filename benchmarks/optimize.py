@@ -44,12 +44,12 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import scipy.optimize  # noqa: E402
+from diffopt.solvers.scipy_methods import METHODS  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import diffopt  # noqa: E402
 import diffopt.numpy as dnp  # noqa: E402
-import solvers  # noqa: E402
-from solvers.scipy_methods import METHODS  # noqa: E402
+from diffopt import solvers  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "optimize.json"
 SIZES, QUICK_SIZES = (2, 100, 1000, 10000), (2, 100)

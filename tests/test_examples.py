@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import solvers
+from diffopt import solvers
 from diffopt.cli import main as cli
 from diffopt.examples import (
     MODULES,

@@ -4,12 +4,18 @@ trf / lm fed the AD Jacobian, through ``diffopt.least_squares``."""
 import numpy as np
 import pytest
 import scipy.optimize
+from diffopt.solvers.least_squares import (
+    DENSE_LIMIT,
+    cgls,
+    singular_coordinates,
+    tolerances,
+    use_dense,
+)
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
+from diffopt import solvers
 from diffopt.optimize import Residuals
-from solvers.least_squares import DENSE_LIMIT, cgls, singular_coordinates, tolerances, use_dense
 
 METHODS = ["gauss-newton", "lm", "trf", "scipy-lm"]
 OURS = ["gauss-newton", "lm"]

@@ -6,11 +6,10 @@ import re
 import numpy as np
 import pytest
 import scipy.optimize
+from diffopt.solvers.newton import shifted_cholesky, truncated_cg
 
 import diffopt.numpy as dnp
-import solvers
-from diffopt import optimize
-from solvers.newton import shifted_cholesky, truncated_cg
+from diffopt import optimize, solvers
 
 OURS = ["gd", "momentum", "nesterov", "adam", "newton-cg", "newton"]
 NEWTON_TYPE = ["newton-cg", "newton"]

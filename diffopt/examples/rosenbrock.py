@@ -19,8 +19,8 @@ import numpy as np
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
 
+from .. import solvers
 from ._shared import figure, output_dir, print_table, save, timed
 
 # Step sizes that are stable on Rosenbrock from these starts (gd: Armijo backtracking).
