@@ -4,6 +4,11 @@ trf / lm fed the AD Jacobian, through ``diffopt.least_squares``."""
 import numpy as np
 import pytest
 import scipy.optimize
+
+import diffopt
+import diffopt.numpy as dnp
+from diffopt import solvers
+from diffopt.optimize import Residuals
 from diffopt.solvers.least_squares import (
     DENSE_LIMIT,
     cgls,
@@ -11,11 +16,6 @@ from diffopt.solvers.least_squares import (
     tolerances,
     use_dense,
 )
-
-import diffopt
-import diffopt.numpy as dnp
-from diffopt import solvers
-from diffopt.optimize import Residuals
 
 METHODS = ["gauss-newton", "lm", "trf", "scipy-lm"]
 OURS = ["gauss-newton", "lm"]

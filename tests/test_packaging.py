@@ -4,8 +4,9 @@ folder is listed in pyproject.toml (a package-dir mapping needs the list)."""
 import sys
 from pathlib import Path
 
-import diffopt.solvers
 import tomllib
+
+import diffopt.solvers
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,13 +7,13 @@ import re
 import numpy as np
 import pytest
 import scipy.optimize
-from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, STATUS_RAISED, StopOptimization
-from diffopt.solvers.least_squares import cgls, strictly_inside
 
 import diffopt
 import diffopt.numpy as dnp
 from diffopt import solvers
 from diffopt.optimize import OptimizeResult, Residuals, add_note
+from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, STATUS_RAISED, StopOptimization
+from diffopt.solvers.least_squares import cgls, strictly_inside
 
 MINIMIZE = solvers.available("minimize")
 LEAST_SQUARES = solvers.available("least_squares")

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 import scipy.optimize
-from diffopt.solvers.newton import shifted_cholesky, truncated_cg
 
 import diffopt.numpy as dnp
 from diffopt import optimize, solvers
+from diffopt.solvers.newton import shifted_cholesky, truncated_cg
 
 OURS = ["gd", "momentum", "nesterov", "adam", "newton-cg", "newton"]
 NEWTON_TYPE = ["newton-cg", "newton"]

@@ -4,12 +4,12 @@ bounds, options, callbacks, non-finite values, and ``diffopt.objective`` handed 
 import numpy as np
 import pytest
 import scipy.optimize as so
-from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, Monitor, StopOptimization
-from diffopt.solvers.scipy_methods import METHODS, SOLVERS
 
 import diffopt
 import diffopt.numpy as dnp
 from diffopt import solvers
+from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, Monitor, StopOptimization
+from diffopt.solvers.scipy_methods import METHODS, SOLVERS
 
 NAMES = list(METHODS)
 
