@@ -1,10 +1,10 @@
 """What every benchmark here shares: timing, peak memory, the machine and versions, the output
 folder, the command line, JSON and tables.
 
-Timing is ``diffopt.timing.time_call`` (one warm-up call, then repeated samples within a budget:
-the same routine ``diffopt bench modes`` and ``diffopt.compare`` use). Results go to
-``benchmarks/results/`` unless ``--out`` says otherwise. Each benchmark sets one BLAS thread
-(``one_blas_thread()``, before NumPy loads) for steady timings.
+Timing is ``diffopt.timing``, which ``diffopt bench modes`` and ``diffopt.compare`` use too:
+``time_call`` (one warm-up call, then repeated samples within a budget) and ``timed`` (one call).
+Results go to ``benchmarks/results/`` unless ``--out`` says otherwise. Importing the harness first
+sets one BLAS thread (``one_blas_thread()``, before NumPy loads) for steady timings.
 """
 
 from __future__ import annotations
@@ -34,18 +34,11 @@ def one_blas_thread() -> None:
 one_blas_thread()  # (importing the harness first is enough)
 
 from diffopt.examples._shared import figure, output_dir, print_table, save  # noqa: E402
-from diffopt.timing import time_call  # noqa: E402
+from diffopt.timing import time_call, timed  # noqa: E402
 
-__all__ = ["RESULTS", "time_call", "first_call", "peak_bytes", "peak_rss_mb", "available_mb",
+__all__ = ["RESULTS", "time_call", "timed", "peak_bytes", "peak_rss_mb", "available_mb",
            "versions", "machine", "parser", "child_process", "write_json", "figure", "output_dir",
            "print_table", "save"]
-
-
-def first_call(fn: Callable[[], object]) -> tuple[float, object]:
-    """``(seconds, result)`` of one call (a first call: compiling and caching included)."""
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def peak_bytes(fn: Callable[[], object]) -> tuple[int, float]:

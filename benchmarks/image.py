@@ -57,7 +57,6 @@ from _harness import (  # first: it sets one BLAS thread before NumPy loads
     available_mb,
     child_process,
     figure,
-    first_call,
     machine,
     output_dir,
     parser,
@@ -65,6 +64,7 @@ from _harness import (  # first: it sets one BLAS thread before NumPy loads
     print_table,
     save,
     time_call,
+    timed,
     versions,
     write_json,
 )
@@ -502,8 +502,8 @@ def measure(system: str, sizes: Sequence[tuple[int, int]], quick: bool = False,
     raw, target = make_data(CHECK_SHAPE)
     progs = build(raw, target, params)
     threads = progs.threads
-    fwd_first, out = first_call(progs.forward)
-    vg_first, vg_out = first_call(progs.value_and_grad)
+    out, fwd_first = timed(progs.forward)
+    vg_out, vg_first = timed(progs.value_and_grad)
     image = np.asarray(progs.image(out), dtype=np.float32)
     grad = progs.gradient(vg_out)
     if check_file is not None:
@@ -528,8 +528,8 @@ def measure(system: str, sizes: Sequence[tuple[int, int]], quick: bool = False,
             del raw, target
             start = time.perf_counter()
             for name, fn in (("fwd", progs.forward), ("vg", progs.value_and_grad)):
-                first = first_call(fn)
-                row[f"{name}_first_s"] = first[0]
+                first = timed(fn)
+                row[f"{name}_first_s"] = first[1]
                 t, _ = time_call(fn, budget, (lo, hi), median=True, first=first)
                 row[f"{name}_s"] = t
                 row[f"{name}_ms"] = t * 1e3

@@ -17,7 +17,7 @@ skipped (``pip install -e ".[bench]"`` adds autograd and JAX).
 
 from __future__ import annotations
 
-from _harness import time_call  # first: it sets one BLAS thread before NumPy loads
+from _harness import time_call, timed  # first: it sets one BLAS thread before NumPy loads
 
 # isort: split
 
@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +68,7 @@ def jit_cases(A, args, backend: str):
     cases, compile_times = {}, {}
     for case in CASES:
         fn = jit(programs[case], backend=backend)
-        start = time.perf_counter()
-        fn(*args[case])
-        first = time.perf_counter() - start
+        _, first = timed(fn, *args[case])
         compile_times[case] = {"first_call": first,
                                "compile_seconds": getattr(fn, "compile_seconds", None)}
         cases[case] = lambda fn=fn, a=args[case]: fn(*a)
@@ -94,9 +91,8 @@ def jax_cases(A, args):
     cases, compile_times = {}, {}
     for case in CASES:
         a = tuple(jnp.asarray(x) if isinstance(x, np.ndarray) else x for x in args[case])
-        start = time.perf_counter()
-        programs[case](*a).block_until_ready()
-        compile_times[case] = {"first_call": time.perf_counter() - start}
+        _, first = timed(lambda p=programs[case], a=a: p(*a).block_until_ready())
+        compile_times[case] = {"first_call": first}
         cases[case] = lambda p=programs[case], a=a: p(*a).block_until_ready()
     return cases, compile_times
 

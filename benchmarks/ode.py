@@ -33,7 +33,6 @@ from __future__ import annotations
 from _harness import (  # first: it sets one BLAS thread before NumPy loads
     child_process,
     figure,
-    first_call,
     machine,
     output_dir,
     parser,
@@ -41,6 +40,7 @@ from _harness import (  # first: it sets one BLAS thread before NumPy loads
     print_table,
     save,
     time_call,
+    timed,
     versions,
     write_json,
 )
@@ -98,7 +98,7 @@ def first_call_and_cache(fn: Callable) -> tuple[float, object, str | None]:
     when it loaded none (another process writing to the same cache does not count)."""
     before = {m for m in sys.modules if m.startswith("diffopt_ode_")}
     start_wall = time.time()
-    seconds, result = first_call(fn)
+    result, seconds = timed(fn)
     new = [m for m in sys.modules if m.startswith("diffopt_ode_") and m not in before]
     if not new:
         return seconds, result, None
@@ -517,7 +517,7 @@ def batch_study(quick: bool = False) -> dict:
     rows, grads = [], {}
     for mode, what, count, fn in tqdm(jobs, desc="batch", leave=False):
         first_s, out, cache = first_call_and_cache(fn)
-        t, out = time_call(fn, budget, (reps, 5), median=True, first=(first_s, out))
+        t, out = time_call(fn, budget, (reps, 5), median=True, first=(out, first_s))
         if what == "value+grad":
             grads[mode] = np.array(out)[:, :k]
         rows.append({"mode": mode, "what": what, "shots_timed": count, "s_per_call": t,

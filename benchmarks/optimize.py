@@ -30,7 +30,7 @@ from __future__ import annotations
 
 # One BLAS thread for every system (set by _harness, first): on few cores, OpenBLAS threads make
 # scipy's L-BFGS-B (small LAPACK calls each iteration) up to 10x slower and its timings erratic.
-from _harness import first_call
+from _harness import timed
 
 # isort: split
 
@@ -181,11 +181,11 @@ def run_ours(method, build, x0, maxiter, residuals=None):
             "nhev": int(res.nhev), "fun": fun, "success": bool(res.success)}
 
 
-def timed(run, min_time: float = MIN_TIME) -> dict:
+def best_run(run, min_time: float = MIN_TIME) -> dict:
     """Run until ``min_time`` has passed (at most 5 times); the best wall time, its counts."""
     best, spent = None, 0.0
     for _ in range(5):
-        wall, out = first_call(run)
+        out, wall = timed(run)
         spent += wall
         if best is None or wall < best["wall_s"]:
             best = dict(out, wall_s=wall)
@@ -269,7 +269,7 @@ def main() -> None:
     for label, n, method, system, prepare in tqdm(todo, desc="optimizing", leave=False):
         try:
             runs.append(dict(problem=label, n=n, method=method, system=system,
-                             **timed(prepare(), min_time)))
+                             **best_run(prepare(), min_time)))
         except Exception as err:  # a broken solver must not end the benchmark
             failed.append(f"{label}: {method} ({system}): {type(err).__name__}: {err}")
     systems = ["diffopt", *REFERENCES]
