@@ -1,7 +1,7 @@
 """Compiled derivative programs: diffopt eager against ``diffopt.jit`` (NumPy and Numba backends),
 ``jax.jit`` and HIPS autograd.
 
-Cases (issue 4, section 6):
+Cases:
 - grad of a 300-primitive scalar chain (``x = sin(x) * 1.01 + 0.1``, 100 times);
 - grad and HVP of the Rosenbrock function at n = 1000;
 - grad of ``sum(tanh(A @ x)**2)`` with A 1000 x 1000.
@@ -17,25 +17,22 @@ skipped (``pip install -e ".[bench]"`` adds autograd and JAX).
 
 from __future__ import annotations
 
+from _harness import time_call, timed  # first: it sets one BLAS thread before NumPy loads
+
+# isort: split
+
 import argparse
 import json
 import os
 import platform
-import sys
-import time
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread: steadier timings of the 1000 x 1000 case
+import numpy as np
+from overhead import REPEATS, array_loss, chain, rosenbrock
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))  # run as a script: share overhead.py's pieces
-from overhead import array_loss, best_time, chain, rosenbrock  # noqa: E402
-
-import diffopt  # noqa: E402
-import diffopt.numpy as dnp  # noqa: E402
+import diffopt
+import diffopt.numpy as dnp
 
 RESULTS = Path(__file__).parent / "results" / "jit.json"
 N_ROSEN = 1000
@@ -44,7 +41,7 @@ TARGETS = {  # label: (case, numerator system, denominator system, maximum ratio
     "chain grad: jit(numba) <= 2 x jax.jit": ("chain grad", "jit numba", "jax jit", 2.0),
     "rosenbrock hvp: jit(numba) <= 2 x jax.jit": ("rosenbrock hvp", "jit numba", "jax jit", 2.0),
 }
-COMPILE_LIMIT = 1.0  # seconds: the NumPy backend's compile time on these programs (issue 4, 3)
+COMPILE_LIMIT = 1.0  # seconds: the NumPy backend's compile time on these programs
 
 
 def diffopt_programs(A):
@@ -71,9 +68,7 @@ def jit_cases(A, args, backend: str):
     cases, compile_times = {}, {}
     for case in CASES:
         fn = jit(programs[case], backend=backend)
-        start = time.perf_counter()
-        fn(*args[case])
-        first = time.perf_counter() - start
+        _, first = timed(fn, *args[case])
         compile_times[case] = {"first_call": first,
                                "compile_seconds": getattr(fn, "compile_seconds", None)}
         cases[case] = lambda fn=fn, a=args[case]: fn(*a)
@@ -96,9 +91,8 @@ def jax_cases(A, args):
     cases, compile_times = {}, {}
     for case in CASES:
         a = tuple(jnp.asarray(x) if isinstance(x, np.ndarray) else x for x in args[case])
-        start = time.perf_counter()
-        programs[case](*a).block_until_ready()
-        compile_times[case] = {"first_call": time.perf_counter() - start}
+        _, first = timed(lambda p=programs[case], a=a: p(*a).block_until_ready())
+        compile_times[case] = {"first_call": first}
         cases[case] = lambda p=programs[case], a=a: p(*a).block_until_ready()
     return cases, compile_times
 
@@ -184,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
     times: dict[str, dict[str, float]] = {}
     jobs = [(case, name, fn) for name, cases in systems.items() for case, fn in cases.items()]
     for case, name, fn in tqdm(jobs, desc="timing", leave=False):
-        times.setdefault(case, {})[name] = best_time(fn, budget)
+        times.setdefault(case, {})[name] = time_call(fn, budget, REPEATS)[0]
 
     names = list(systems)
     print(f"\n{'case':<18}" + "".join(f"{n:>12}" for n in names) + "   (microseconds per call)")

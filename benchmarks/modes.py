@@ -1,4 +1,4 @@
-"""Forward against reverse mode Jacobians over a grid of input and output sizes (issue 5, 1).
+"""Forward against reverse mode Jacobians over a grid of input and output sizes.
 
 A thin wrapper of ``diffopt.bench`` (the same as ``diffopt bench modes``): prints a table, writes
 ``benchmarks/results/modes.json``, ``modes_heatmap.png`` and ``modes_scaling.png``. BLAS runs on
@@ -9,13 +9,13 @@ one thread (unless the environment says otherwise).
 
 from __future__ import annotations
 
-import os
 import sys
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one BLAS thread: steadier timings
+import _harness  # noqa: F401 - first: it sets one BLAS thread before NumPy loads
 
-from diffopt.bench import main  # noqa: E402
+# isort: split
+
+from diffopt.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,6 @@
 """Optimizers: diffopt.optimize against scipy.optimize fed by HIPS autograd and by jax.jit.
 
-Problems (issue P2, section 6): Rosenbrock at n = 2, 100, 1000, 10000 from the classic start
+Problems: Rosenbrock at n = 2, 100, 1000, 10000 from the classic start
 (-1.2, 1, -1.2, 1, ...), and least squares f(x) = ½‖y − Ax‖² with A 500 x 100 and y random
 normal from x = 0. Every registered minimisation method runs through ``diffopt.optimize`` (the
 least-squares methods also through ``diffopt.least_squares`` on the residuals y − Ax); the
@@ -28,28 +28,26 @@ while after each call and would slow the others). Systems that are not installed
 
 from __future__ import annotations
 
-import os
+# One BLAS thread for every system (set by _harness, first): on few cores, OpenBLAS threads make
+# scipy's L-BFGS-B (small LAPACK calls each iteration) up to 10x slower and its timings erratic.
+from _harness import timed
 
-# One BLAS thread for every system: on few cores, OpenBLAS threads make scipy's L-BFGS-B (small
-# LAPACK calls each iteration) up to 10x slower and its timings erratic.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import platform
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-import scipy.optimize  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import numpy as np
+import scipy
+import scipy.optimize
+from tqdm import tqdm
 
-import diffopt  # noqa: E402
-import diffopt.numpy as dnp  # noqa: E402
-import solvers  # noqa: E402
-from solvers.scipy_methods import METHODS  # noqa: E402
+import diffopt
+import diffopt.numpy as dnp
+from diffopt import solvers
+from diffopt.solvers.scipy_methods import METHODS
 
 RESULTS = Path(__file__).parent / "results" / "optimize.json"
 SIZES, QUICK_SIZES = (2, 100, 1000, 10000), (2, 100)
@@ -183,13 +181,11 @@ def run_ours(method, build, x0, maxiter, residuals=None):
             "nhev": int(res.nhev), "fun": fun, "success": bool(res.success)}
 
 
-def timed(run, min_time: float = MIN_TIME) -> dict:
+def best_run(run, min_time: float = MIN_TIME) -> dict:
     """Run until ``min_time`` has passed (at most 5 times); the best wall time, its counts."""
     best, spent = None, 0.0
     for _ in range(5):
-        start = time.perf_counter()
-        out = run()
-        wall = time.perf_counter() - start
+        out, wall = timed(run)
         spent += wall
         if best is None or wall < best["wall_s"]:
             best = dict(out, wall_s=wall)
@@ -273,7 +269,7 @@ def main() -> None:
     for label, n, method, system, prepare in tqdm(todo, desc="optimizing", leave=False):
         try:
             runs.append(dict(problem=label, n=n, method=method, system=system,
-                             **timed(prepare(), min_time)))
+                             **best_run(prepare(), min_time)))
         except Exception as err:  # a broken solver must not end the benchmark
             failed.append(f"{label}: {method} ({system}): {type(err).__name__}: {err}")
     systems = ["diffopt", *REFERENCES]

@@ -1,6 +1,6 @@
 """Per-call overhead of diffopt against HIPS autograd, JAX (eager and jit) and PyTorch.
 
-Cases (issue P1, section 7):
+Cases:
 - grad of a 300-primitive scalar chain (``x = sin(x) * 1.01 + 0.1``, 100 times);
 - grad of ``sum(tanh(A @ x)**2)`` with A 1000 x 1000, and that function's own time;
 - grad and HVP of the Rosenbrock function at n = 1000;
@@ -14,10 +14,13 @@ skipped (``pip install -e ".[bench]"`` adds autograd and JAX).
 
 from __future__ import annotations
 
+from _harness import time_call  # first: it sets one BLAS thread before NumPy loads
+
+# isort: split
+
 import argparse
 import json
 import platform
-import timeit
 from pathlib import Path
 
 import numpy as np
@@ -28,23 +31,12 @@ import diffopt.numpy as dnp
 
 RESULTS = Path(__file__).parent / "results" / "overhead.json"
 N_ROSEN = 1000
+REPEATS = (9, 9)  # timed samples per measurement: the best of 9
 TARGETS = {  # (case, numerator system, denominator system or case, maximum ratio)
     "scalar chain grad <= 0.5 x autograd": ("chain grad", "diffopt", "autograd", 0.5),
     "array grad <= 3 x the function": ("array grad", "diffopt", ("array f", "diffopt"), 3.0),
     "HVP <= 2.5 x grad": ("rosenbrock hvp", "diffopt", ("rosenbrock grad", "diffopt"), 2.5),
 }
-
-
-def best_time(fn, budget: float) -> float:
-    """Best seconds per call over several repeats, each of about ``budget / 5`` seconds."""
-    fn()
-    number, elapsed = 1, 0.0
-    while elapsed < budget / 5:
-        elapsed = timeit.timeit(fn, number=number)
-        number *= 2 if elapsed < budget / 50 else 1
-        if elapsed < budget / 5:
-            number = max(number, int(number * (budget / 5) / max(elapsed, 1e-9)))
-    return min(timeit.repeat(fn, number=number, repeat=9)) / number
 
 
 def chain(np_mod):
@@ -187,7 +179,7 @@ def main() -> None:
     times: dict[str, dict[str, float]] = {}
     jobs = [(case, name, fn) for name, cases in systems.items() for case, fn in cases.items()]
     for case, name, fn in tqdm(jobs, desc="timing", leave=False):
-        times.setdefault(case, {})[name] = best_time(fn, budget)
+        times.setdefault(case, {})[name] = time_call(fn, budget, REPEATS)[0]
 
     names = list(systems)
     print(f"\n{'case':<24}" + "".join(f"{n:>13}" for n in names) + "   (microseconds per call)")

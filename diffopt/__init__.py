@@ -6,7 +6,7 @@
 1.38177
 """
 
-from . import numerical, numpy
+from . import _checkout, numerical, numpy  # noqa: F401 (_checkout: solvers/ in a checkout)
 from .core.graph import make_graph
 from .core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .transforms import (

@@ -38,6 +38,7 @@ import numpy as np
 import diffopt
 import diffopt.numpy as dnp
 from diffopt import numerical
+from diffopt.timing import time_call
 
 __all__ = ["FAMILIES", "main", "make_family", "run_modes"]
 
@@ -92,25 +93,6 @@ def make_family(name: str, n: int, m: int, seed: int = 0) -> Callable[[object], 
         return f
 
     return build
-
-
-def time_call(fn: Callable[[], object], budget: float) -> tuple[float, object]:
-    """``(best seconds per call, the result of the first call)`` within about ``budget`` seconds."""
-    start = time.perf_counter()
-    result = fn()
-    first = time.perf_counter() - start
-    if first >= budget / 2:  # slow: one more call, the better of two
-        start = time.perf_counter()
-        fn()
-        return min(first, time.perf_counter() - start), result
-    number = max(1, int(budget / 5 / max(first, 1e-7)))
-    best = np.inf
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best, result
 
 
 def diffopt_methods(f: Callable) -> dict[str, Callable]:

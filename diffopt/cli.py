@@ -4,9 +4,10 @@ forward and reverse mode) with errors and timings; ``diffopt demo NAME`` runs an
 example (least_squares, logistic_regression, shallow_net, rosenbrock, trebuchet: a network
 learning to aim a differentiable trebuchet simulation, and enhance: camera-pipeline parameters
 learned from a raw image, ``--image PATH`` for your own photograph) and writes its plots;
-``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and
-``diffopt bench ode [--quick]`` the ODE solver and ``diffopt bench image [--quick]`` the camera
-pipeline's throughput; each writes its table and figures."""
+``diffopt bench modes [--quick]`` times forward against reverse mode Jacobians and writes its
+table and figures. The other benchmarks are scripts in the repository's ``benchmarks/`` folder:
+``python benchmarks/NAME.py [--quick]`` for NAME in ode, image, second_order, jit, overhead,
+optimize."""
 
 from __future__ import annotations
 
@@ -40,27 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", metavar="DIR", help="examples: folder for the PNG plots "
                       "(default plots/NAME)")
     demo.add_argument("--image", metavar="PATH", help="enhance: a PNG or JPEG of your own")
-    bench = sub.add_parser("bench", help="run a benchmark (modes: forward against reverse mode)")
+    bench = sub.add_parser("bench", help="run the forward against reverse mode benchmark (the "
+                           "others: python benchmarks/NAME.py in the repository)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     from diffopt import bench as bench_modes
 
     bench_modes.add_arguments(bench_sub.add_parser("modes", help="Jacobians: forward, reverse, "
                                                    "auto, finite differences, JAX"))
-    from diffopt import bench_ode
-
-    bench_ode.add_arguments(bench_sub.add_parser("ode", help="ODE solves: Lorenz against scipy, "
-                                                 "diffrax, torchdiffeq; trebuchet shots; adjoint "
-                                                 "memory"))
-    from diffopt import bench_image
-
-    bench_image.add_arguments(bench_sub.add_parser("image", help="camera pipeline throughput: "
-                                                   "diffopt Numba/NumPy against PyTorch and JAX"))
     args = parser.parse_args(argv)
     if args.command == "bench":
-        if args.benchmark == "image":
-            return bench_image.run_from_args(args)
-        if args.benchmark == "ode":
-            return bench_ode.run_from_args(args)
         return bench_modes.run_from_args(args)
     if args.command == "demo":
         import importlib

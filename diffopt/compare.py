@@ -10,13 +10,13 @@ says why instead of an exception.
 from __future__ import annotations
 
 import re
-import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import numerical
+from .timing import time_call
 from .transforms import grad, jacfwd
 
 __all__ = ["compare", "Comparison", "Row", "METHOD_NAMES"]
@@ -94,15 +94,6 @@ def _fmt_time(seconds: float | None) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} us"
     return f"{seconds * 1e3:.2f} ms"
-
-
-def time_per_call(fn: Callable, budget: float) -> float:
-    """Best seconds per call of ``fn`` over 3 repeats of about ``budget / 3`` seconds in all."""
-    t0 = timeit.default_timer()
-    fn()
-    once = max(timeit.default_timer() - t0, 1e-9)
-    number = max(1, int(budget / 3 / once))
-    return min(timeit.repeat(fn, number=number, repeat=3)) / number
 
 
 # --- the methods: each builder returns (call, printed form or None) -----------------------------
@@ -250,7 +241,7 @@ def compare(f: Callable, x, exact=None, names: Sequence[str] | None = None,
     for method in methods:
         row, call = _run(method, f, x, names, budget)
         if call is not None:
-            row.seconds = time_per_call(call, budget)
+            row.seconds = time_call(call, budget, repeats=(1, 3))[0]
         rows.append(row)
 
     if reference is None:

@@ -21,10 +21,9 @@ from contextlib import contextmanager
 import numpy as np
 import scipy.optimize
 
-import solvers
-
 from . import numpy as dnp
 from . import optimize_checks as checks
+from . import solvers
 from .core.pytree import tree_flatten, tree_structure, tree_unflatten
 from .transforms import hessian, hvp, value_and_grad, vjp_and_jvp
 

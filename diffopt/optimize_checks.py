@@ -14,8 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.optimize
 
-import solvers
-
+from . import solvers
 from .core.pytree import tree_flatten
 
 # Arguments of every solver that the front doors pass themselves (never through ``options``).

@@ -1,10 +1,8 @@
 """Camera-pipeline parameters learned by gradient descent from a synthetic raw image.
 
-The code is in ``diffopt.examples.image_enhancement`` (installed with diffopt; the pipeline is
-``diffopt.image``). Run it with
+The demo ``diffopt demo enhance`` (code: ``diffopt.examples.image_enhancement``), as a script:
 
     python examples/image_enhancement.py [--quick] [--out DIR] [--image PATH]
-    diffopt demo enhance [--quick] [--out DIR] [--image PATH]
 """
 
 import sys

@@ -1,14 +1,13 @@
 """Every registered solver on Rosenbrock's function, n = 2 and n = 1000.
 
-The code is in ``diffopt.examples.rosenbrock`` (installed with diffopt). Run it with
+The demo ``diffopt demo rosenbrock`` (code: ``diffopt.examples.rosenbrock``), as a script:
 
     python examples/rosenbrock.py [--quick] [--out DIR]
-    diffopt demo rosenbrock [--quick] [--out DIR]
 """
 
 import sys
 
-from diffopt.examples import main
+from diffopt.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main("rosenbrock"))
+    sys.exit(main(["demo", "rosenbrock", *sys.argv[1:]]))

@@ -1,14 +1,13 @@
 """A shallow ReLU network fitted by Adam and by L-BFGS.
 
-The code is in ``diffopt.examples.shallow_net`` (installed with diffopt). Run it with
+The demo ``diffopt demo shallow_net`` (code: ``diffopt.examples.shallow_net``), as a script:
 
     python examples/shallow_net.py [--quick] [--out DIR]
-    diffopt demo shallow_net [--quick] [--out DIR]
 """
 
 import sys
 
-from diffopt.examples import main
+from diffopt.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main("shallow_net"))
+    sys.exit(main(["demo", "shallow_net", *sys.argv[1:]]))

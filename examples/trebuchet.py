@@ -1,10 +1,8 @@
 """A neural network learns to aim a simulated trebuchet, by gradient descent through the simulator.
 
-The code is in ``diffopt.examples.trebuchet_control`` (installed with diffopt; the simulator is
-``diffopt.examples.trebuchet``). Run it with
+The demo ``diffopt demo trebuchet`` (code: ``diffopt.examples.trebuchet_control``), as a script:
 
     python examples/trebuchet.py [--quick] [--out DIR]
-    diffopt demo trebuchet [--quick] [--out DIR]
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Pluggable optimizers. Importing this package registers the built-in solvers.
 
->>> import solvers
+>>> from diffopt import solvers
 >>> solvers.available()
 ['adam', 'bfgs', 'gd', ...]
 >>> solvers.available("least_squares")

@@ -48,7 +48,7 @@ def armijo(problem, x, f, g, direction, step, monitor, shrink=0.5, c1=1e-4, max_
 
     >>> import diffopt.numpy as dnp
     >>> from diffopt.optimize import Objective
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
     >>> x = np.array([1.0, 2.0])
     >>> f, g = problem.value_and_grad(x)
@@ -81,7 +81,7 @@ def iterate(problem, x0, monitor, *, maxiter: int, tol: float | None, step: Step
 
     >>> import diffopt.numpy as dnp
     >>> from diffopt.optimize import Objective
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
     >>> out = iterate(problem, np.ones(2), monitor, maxiter=100, tol=None,
     ...               step=lambda x, f, g: x - 0.25 * g)
@@ -104,7 +104,7 @@ def iterate(problem, x0, monitor, *, maxiter: int, tol: float | None, step: Step
 def no_decrease(x, monitor) -> Outcome:
     """The outcome of a line search that found no decrease (status 2), naming the iteration.
 
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> no_decrease(np.zeros(2), Monitor()).message  # returned by an update rule
     'line search found no decrease at iteration 0'
     """
@@ -125,7 +125,7 @@ def fixed_step_rule(lr: float) -> StepRule:
 
     >>> import diffopt.numpy as dnp
     >>> from diffopt.optimize import Objective
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
     >>> iterate(problem, np.ones(2), monitor, maxiter=100, tol=None, step=fixed_step_rule(0.5)).x
     array([0., 0.])
@@ -138,7 +138,7 @@ def armijo_rule(problem, monitor, step: float = 1.0) -> StepRule:
 
     >>> import diffopt.numpy as dnp
     >>> from diffopt.optimize import Objective
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> problem, monitor = Objective(lambda x: dnp.sum(x**2), np.ones(2)), Monitor()
     >>> x = np.array([1.0, 2.0])
     >>> rule = armijo_rule(problem, monitor)

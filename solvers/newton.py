@@ -41,7 +41,7 @@ def line_search_step(problem, x, f, g, p, monitor, kind: str = "armijo"):
 
     >>> import diffopt.numpy as dnp
     >>> from diffopt.optimize import Objective
-    >>> from solvers import Monitor
+    >>> from diffopt.solvers import Monitor
     >>> problem = Objective(lambda x: dnp.sum(x**2), np.ones(2))
     >>> x = np.array([1.0, 2.0])
     >>> f, g = problem.value_and_grad(x)

@@ -30,7 +30,7 @@ def register(name: str, *, kind: str = "minimize", bounds: bool = False,
     on flat float64 vectors; it calls ``monitor.iteration(x, f, g)`` once per iteration.
 
     >>> import numpy as np
-    >>> from solvers import Outcome
+    >>> from diffopt.solvers import Outcome
     >>> @register("my-descent")
     ... def my_descent(problem, x0, monitor, *, maxiter, tol, lr=0.1):
     ...     x = x0

@@ -12,6 +12,8 @@ import diffopt.numpy as dnp
 from diffopt import bench
 from diffopt.cli import main
 
+pytestmark = pytest.mark.bench
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):

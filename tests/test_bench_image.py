@@ -1,4 +1,4 @@
-"""The image pipeline benchmark (``diffopt.bench_image``): a smoke run at tiny sizes without the
+"""The image pipeline benchmark (``benchmarks/image.py``): a smoke run at tiny sizes without the
 competitors, its planning rules, and the PyTorch/JAX pipelines against diffopt's."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ import json
 
 import numpy as np
 import pytest
+from benchmark_scripts import load
 
-from diffopt import bench_image as bi
+bi = load("image")
+pytestmark = pytest.mark.bench
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_plan_cuts_repeats_then_skips_and_ratios_compare_with_torch():
     huge = dict(prev, fwd_s=1e-3, vg_s=1e-3, fwd_first_s=1e-3, vg_first_s=1e-3,
                 rss_growth_mb=1e9)  # fast, but predicted to need more memory than there is
     small = dict(huge, pixels=1000, rss_growth_mb=1e9)  # (measured after: a peak so far)
-    if bi._available_mb() is not None:
+    if bi.available_mb() is not None:
         assert "MB available" in bi._plan([huge], 2_000_000, False, False)[2]
         assert bi._plan([huge, small], 1_000_000, False, False)[2] is None
     rows = [{"system": "pytorch", "size": "a", "fwd_s": 2.0, "vg_s": 6.0},

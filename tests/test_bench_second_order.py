@@ -1,14 +1,16 @@
 """Smoke test of the second-order benchmark (``--quick``) and checks of what it measures."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_scripts import load
 
 import diffopt
-from diffopt import bench_second_order as bso
+
+bso = load("second_order")
+pytestmark = pytest.mark.bench
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -16,13 +18,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    """The wrapper script's main, run once with --quick into a temporary folder."""
-    spec = importlib.util.spec_from_file_location("second_order",
-                                                  ROOT / "benchmarks" / "second_order.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    """The script's main, run once with --quick into a temporary folder."""
     out = tmp_path_factory.mktemp("second_order")
-    return script.main(["--quick", "--out", str(out)]), out
+    return bso.main(["--quick", "--out", str(out)]), out
 
 
 def test_files_written(result):

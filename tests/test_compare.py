@@ -3,7 +3,6 @@
 import importlib
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,13 +167,13 @@ def test_demo_methods_rejects_out():
         main(["demo", "methods", "--out", "somewhere"])
 
 
+@pytest.mark.bench
 def test_jit_benchmark_quick_smoke(tmp_path):
     """benchmarks/jit.py runs (eager and jit(numpy) only: Numba's compile would take ~10 s)."""
     pytest.importorskip("diffopt.compile.jit")
-    path = Path(__file__).parent.parent / "benchmarks" / "jit.py"
-    spec = importlib.util.spec_from_file_location("bench_jit", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from benchmark_scripts import load
+
+    bench = load("jit")
     out = tmp_path / "jit.json"
     report = bench.main(["--quick", "--out", str(out), "--systems", "eager,jit numpy"])
     assert json.loads(out.read_text())["quick"] is True

@@ -192,8 +192,8 @@ def test_metrics_are_differentiable_and_check_their_input():
 
 def test_full_pipeline_gradient_against_finite_differences():
     """Every stage of the example's enhancement pipeline at once, compiled and reference."""
-    from diffopt.examples.image_enhancement import ENHANCEMENT
     from diffopt.image import Camera, camera_params, unprocess
+    from diffopt.models.camera import ENHANCEMENT
 
     photo = np.random.default_rng(5).uniform(0.1, 0.9, (12, 14, 3))
     raw = unprocess(photo, Camera(), np.random.default_rng(0))

@@ -7,9 +7,15 @@ import scipy.optimize
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
+from diffopt import solvers
 from diffopt.optimize import Residuals
-from solvers.least_squares import DENSE_LIMIT, cgls, singular_coordinates, tolerances, use_dense
+from diffopt.solvers.least_squares import (
+    DENSE_LIMIT,
+    cgls,
+    singular_coordinates,
+    tolerances,
+    use_dense,
+)
 
 METHODS = ["gauss-newton", "lm", "trf", "scipy-lm"]
 OURS = ["gauss-newton", "lm"]

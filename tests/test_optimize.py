@@ -6,7 +6,7 @@ import scipy.optimize
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
+from diffopt import solvers
 from diffopt.optimize import AUTO_SMALL, Objective, OptimizeResult, _choose, optimize
 
 

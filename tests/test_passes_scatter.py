@@ -8,7 +8,7 @@ import diffopt.numpy as dnp
 from diffopt import make_graph, vjp
 from diffopt.compile.codegen_numba import _array_literal_items, generate_numba
 from diffopt.compile.passes import simplify, small_vectors
-from diffopt.examples import trebuchet as tb
+from diffopt.models import trebuchet as tb
 
 
 def _prims(graph) -> list:

@@ -22,7 +22,7 @@ from hypothesis.extra import numpy as hnp
 
 import diffopt
 import diffopt.numpy as np
-import solvers
+from diffopt import solvers
 from diffopt.numerical import check_grads
 from diffopt.ode import solve
 

@@ -10,10 +10,10 @@ import scipy.optimize
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
+from diffopt import solvers
 from diffopt.optimize import OptimizeResult, Residuals, add_note
-from solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, STATUS_RAISED, StopOptimization
-from solvers.least_squares import cgls, strictly_inside
+from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, STATUS_RAISED, StopOptimization
+from diffopt.solvers.least_squares import cgls, strictly_inside
 
 MINIMIZE = solvers.available("minimize")
 LEAST_SQUARES = solvers.available("least_squares")

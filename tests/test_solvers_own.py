@@ -8,9 +8,8 @@ import pytest
 import scipy.optimize
 
 import diffopt.numpy as dnp
-import solvers
-from diffopt import optimize
-from solvers.newton import shifted_cholesky, truncated_cg
+from diffopt import optimize, solvers
+from diffopt.solvers.newton import shifted_cholesky, truncated_cg
 
 OURS = ["gd", "momentum", "nesterov", "adam", "newton-cg", "newton"]
 NEWTON_TYPE = ["newton-cg", "newton"]

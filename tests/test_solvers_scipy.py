@@ -7,9 +7,9 @@ import scipy.optimize as so
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
-from solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, Monitor, StopOptimization
-from solvers.scipy_methods import METHODS, SOLVERS
+from diffopt import solvers
+from diffopt.solvers.base import STATUS_CALLBACK, STATUS_NONFINITE, Monitor, StopOptimization
+from diffopt.solvers.scipy_methods import METHODS, SOLVERS
 
 NAMES = list(METHODS)
 

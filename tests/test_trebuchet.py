@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import diffopt
-from diffopt.examples.trebuchet import (
+from diffopt.models.trebuchet import (
     A_PIVOT,
     DT,
     LB,
@@ -166,7 +166,7 @@ def test_event_with_step_start():
 
 
 def test_shoot_batch_reference_and_gradients():
-    from diffopt.examples.trebuchet import shoot_batch
+    from diffopt.models.trebuchet import shoot_batch
 
     x = np.array([inputs for inputs, _ in REFERENCE]).T
     shots = shoot_batch(*x)
@@ -185,7 +185,7 @@ def test_shoot_batch_reference_and_gradients():
 
 
 def test_shoot_batch_too_light_names_shots():
-    from diffopt.examples.trebuchet import shoot_batch
+    from diffopt.models.trebuchet import shoot_batch
 
     with pytest.raises(TrebuchetError, match="shots \\[1, 3\\]"):
         shoot_batch(0.0, 45.0, np.array([200.0, 10.0, 300.0, 5.0]))

@@ -1,9 +1,8 @@
-"""What the examples share: the output folder, figures without pyplot, timing, a printed table."""
+"""What the demos share: the output folder, figures without pyplot, a printed table."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -28,13 +27,6 @@ def save(fig, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return str(path)
-
-
-def timed(fn: Callable, *args, **kwargs):
-    """``(fn(*args, **kwargs), seconds)``."""
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start
 
 
 def _cell(value, fmt: str) -> str:

@@ -13,7 +13,8 @@ import numpy as np
 import diffopt
 import diffopt.numpy as dnp
 
-from ._shared import figure, output_dir, print_table, save, timed
+from ..timing import timed
+from ._shared import figure, output_dir, print_table, save
 
 GD_STEP = 1e-4
 GD_STEPS = 500

@@ -16,7 +16,8 @@ import diffopt
 import diffopt.numpy as dnp
 from diffopt.scipy.special import expit, log_expit
 
-from ._shared import figure, output_dir, print_table, save, timed
+from ..timing import timed
+from ._shared import figure, output_dir, print_table, save
 
 METHODS = ("l-bfgs-b", "newton-cg")
 RIDGE = 1e-2

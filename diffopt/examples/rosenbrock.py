@@ -19,9 +19,10 @@ import numpy as np
 
 import diffopt
 import diffopt.numpy as dnp
-import solvers
 
-from ._shared import figure, output_dir, print_table, save, timed
+from .. import solvers
+from ..timing import timed
+from ._shared import figure, output_dir, print_table, save
 
 # Step sizes that are stable on Rosenbrock from these starts (gd: Armijo backtracking).
 FIRST_ORDER = {"gd": {}, "momentum": {"lr": 1e-3}, "nesterov": {"lr": 5e-4},

@@ -14,7 +14,8 @@ import numpy as np
 import diffopt
 import diffopt.numpy as dnp
 
-from ._shared import figure, output_dir, print_table, save, timed
+from ..timing import timed
+from ._shared import figure, output_dir, print_table, save
 
 INPUTS, OUTPUTS, TEACHER_HIDDEN, HIDDEN = 4, 2, 6, 16
 ADAM_LR = 1e-2

@@ -16,7 +16,7 @@ normalised, ``(wind / 5, (target − 60) / 40)``; its outputs give
   again, so the network is kept in the regular regime where the range grows with the weight.
 
 Loss: mean((distance − target)²) over a batch of tasks, each distance from
-:func:`diffopt.examples.trebuchet.shoot_batch`; the gradient comes from ``diffopt`` through the
+:func:`diffopt.models.trebuchet.shoot_batch`; the gradient comes from ``diffopt`` through the
 simulator. One simulator call gives the batch's distances ``d₀`` and their derivatives with
 respect to each shot's angle and weight (``diffopt.value_and_grad`` of Σ d); the first Adam step
 uses the exact chain-rule gradient, and ``inner_steps − 1`` further Adam steps reuse that
@@ -43,8 +43,8 @@ import numpy as np
 import diffopt
 import diffopt.numpy as dnp
 
+from ..models.trebuchet import TrebuchetError, shoot, shoot_batch
 from ._shared import figure, output_dir, print_table, save
-from .trebuchet import TrebuchetError, shoot, shoot_batch
 
 LAYERS = (2, 16, 64, 16, 2)
 WIND_STD, TARGET_RANGE = 5.0, (20.0, 100.0)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 import diffopt.numpy as dnp
-import solvers
+from diffopt import solvers
 from diffopt.core import concrete
 from diffopt.core.pytree import tree_map
 from diffopt.numpy.backend import array_module

@@ -70,6 +70,6 @@ def to_latex(expr) -> str:
     >>> from diffopt.symbolic import symbols
     >>> x, y = symbols("x y")
     >>> print(to_latex(x**2 / y))
-    \\frac{{x}^{2}}{y}
+    \frac{{x}^{2}}{y}
     """
     return render(expr, LATEX)
