@@ -82,7 +82,9 @@ class BatchSolution:
     ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
     derivatives.
 
-    >>> sol.y_final.shape == y0.shape
+    >>> import numpy as np
+    >>> solve_batch(lambda t, y: -y, np.ones((4, 2)), (0.0, 1.0)).y_final.shape
+    (4, 2)
     """
 
     t_final: object
@@ -132,7 +134,10 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     (``False``: return, and let the caller read ``status``). Usually called as
     ``solve(..., batched=True)``.
 
-    >>> solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5").y_final
+    >>> import numpy as np
+    >>> sol = solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5")
+    >>> np.round(sol.y_final[:, 0], 6).tolist()
+    [0.367879, 0.367879, 0.367879, 0.367879]
     """
     tab = tableau(tab)
     events = as_events(events)

@@ -27,7 +27,8 @@ class StepInterpolant:
     ``(B,)`` arrays, one step per row of the ``(B, ...)`` states; times and ``theta`` are then
     ``(B,)`` too and each row is read off its own step.
 
-    >>> StepInterpolant(0.0, 1.0, y0, y1, [f0, f1])(0.25)
+    >>> float(StepInterpolant(0.0, 1.0, 0.0, 1.0, [1.0, 1.0])(0.25))  # y = t
+    0.25
     """
 
     t0: object

@@ -68,7 +68,8 @@ class Solution:
     ``message`` says what happened and at what time. ``n_steps``/``n_rejected``: accepted and
     rejected steps.
 
-    >>> solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final  # ≈ exp(-1)
+    >>> round(float(solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final), 6)  # exp(-1)
+    0.367879
     """
 
     t: object
