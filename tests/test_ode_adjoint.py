@@ -1,6 +1,7 @@
 """Adjoint modes of diffopt.ode.solve: checkpoint, backsolve and forward against direct, closed
 forms and finite differences; forward values; memory; errors."""
 
+import functools
 import gc
 import tracemalloc
 
@@ -15,7 +16,6 @@ from diffopt.core import concrete
 from diffopt.core.pytree import tree_leaves
 from diffopt.numerical import check_grads
 from diffopt.ode import Event, ODESolveError, solve
-from diffopt.ode import adjoint as adjoint_module
 from diffopt.ode.adjoint import solve_with_adjoint
 
 W = np.array([0.3, -1.0, 0.7])
@@ -30,7 +30,7 @@ HALF = Event(lambda t, y, g: y[0] - 1.0, direction=-1, terminal=False)
 @pytest.fixture
 def short_segments(monkeypatch):
     """Checkpoint every 3 steps: many segments even in short solves."""
-    monkeypatch.setattr(adjoint_module, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setitem(globals(), "solve", functools.partial(solve, checkpoint_every=3))
 
 
 def assert_trees_close(got, want, rtol, atol=0.0):

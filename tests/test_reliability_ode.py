@@ -311,7 +311,7 @@ def _step(t0, h, rows=None):
     return StepInterpolant(t0, h, y, y, [np.zeros_like(y), np.zeros_like(y)])
 
 
-def test_brent_returns_nan_when_the_condition_is_nan_near_the_root():
+def test_locate_returns_nan_when_the_condition_is_nan_near_the_root():
     calls = []
 
     def condition(t, y):

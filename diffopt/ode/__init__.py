@@ -1,7 +1,10 @@
 """Differentiable ODE solvers: explicit Runge-Kutta methods with dense output and events.
 
->>> from diffopt.ode import solve, Event
+>>> import numpy as np
+>>> from diffopt.ode import solve
 >>> sol = solve(lambda t, y: -y, np.array([1.0]), (0.0, 1.0), method="dopri5")
+>>> bool(abs(sol.y_final[0] - np.exp(-1.0)) < 1e-6)
+True
 """
 
 from .batch import BatchSolution, solve_batch

@@ -20,21 +20,24 @@ and event rules), so both paths give the same numbers.
 
 import numpy as np
 
-from diffopt.ode.control import (
-    LAND_CLOCK,
-    LAND_STEP,
-    MAX_FACTOR,
-    MIN_FACTOR,
+from diffopt.ode._scalar import (
+    EPS,
     MIN_PREV_ERROR,
-    SAFETY,
+    crosses,
+    hermite,
+    lands_on_end,
+    pi_factor,
+    root_start,
+    root_step,
 )
-from diffopt.ode.status import (
+from diffopt.ode._types import (
     BAD_CONDITION,
     BAD_CONDITION_IN_STEP,
     BAD_SLOPE0,
     BAD_STATE,
     BAD_STEP,
     BAD_Y0,
+    DONE,
     EVENT_NON_FINITE,
     MAX_STEPS,
     NON_FINITE,
@@ -44,14 +47,12 @@ from diffopt.ode.status import (
 )
 
 # --- placeholders: every generated module defines these after this source -------------------
-rhs_into = rhs_vjp_into = conds_into = slopes = final_vjp = pbar_zero = pbar_add = hermite = None
+rhs_into = rhs_vjp_into = conds_into = slopes = final_vjp = pbar_zero = pbar_add = None
 p_row = pbar_store = None
 A = B = C = E = P = DIRECTION = TERMINAL = NEEDS_START = None
 S = M = 0
 ADAPTIVE = HERMITE = False
-ALPHA = BETA = STEP_START_THETA = 0.0
-EPS = 2.220446049250313e-16
-ROOT_STEPS = 200
+ALPHA = BETA = 0.0
 INLINE = ("set_row", "tableau_sum", "stages")  # inlined by Numba: 25% off a small step
 
 
@@ -69,11 +70,6 @@ def conds(t, y, t0, y0, p, cst):
     return out
 
 
-def lands_on_end(remaining, h, t):
-    """:func:`diffopt.ode.control.lands_on_end`."""
-    return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
-
-
 def error_norm(err, y0, y1, rtol, atol):
     """:func:`diffopt.ode.control.error_norm` of one trajectory."""
     acc = 0.0
@@ -81,14 +77,6 @@ def error_norm(err, y0, y1, rtol, atol):
         e = abs(err[k]) / (atol + rtol * max(abs(y0[k]), abs(y1[k])))
         acc += e * e
     return np.sqrt(acc / err.shape[0])
-
-
-def pi_factor(err, prev, rejected):
-    """:class:`diffopt.ode.control.PIController`'s factor (new step / current step)."""
-    if err == 0.0:
-        return MAX_FACTOR
-    fac = SAFETY * err ** -ALPHA * prev ** BETA
-    return min(1.0 if rejected else MAX_FACTOR, max(MIN_FACTOR, fac))
 
 
 def interp(theta, h, y0, y1, K):
@@ -136,60 +124,23 @@ def stages(t, h, y, f0, p, cst, K, Y, y_new):
     tableau_sum(y, h, B, K, S, y_new)
 
 
-def crosses(g0, g1, direction):
-    down = g0 > 0 >= g1
-    up = g0 < 0 <= g1
-    if direction < 0:
-        return down
-    if direction > 0:
-        return up
-    return down or up
-
-
 def event_value(i, t, h, y0, y1, K, theta, p, cst):
     return conds(t + theta * h, interp(theta, h, y0, y1, K), t, y0, p, cst)[i]
 
 
 def locate(i, t, h, y0, y1, K, g1, p, cst):
-    """``theta`` in [0, 1] of event ``i``'s sign change in the step: Illinois false position on
-    the interpolant, bisection when it stalls, ``ROOT_STEPS`` iterations at most; nan if the
-    condition was not finite on the way."""
+    """``theta`` in [0, 1] of event ``i``'s sign change in the step, as
+    :func:`diffopt.ode._scalar.find_root` finds it; nan if the condition was not finite on the
+    way."""
     if g1 == 0.0:
         return 1.0
-    lo, hi = 0.0, 1.0
-    f_lo = event_value(i, t, h, y0, y1, K, lo, p, cst)
-    f_hi = event_value(i, t, h, y0, y1, K, hi, p, cst)
-    if not (np.isfinite(f_lo) and np.isfinite(f_hi)):
-        return np.nan
-    if not f_lo * f_hi < 0:
-        return 1.0
-    x = 0.5
-    side = 0
-    for it in range(ROOT_STEPS):
-        xf = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        x_new = xf if (np.isfinite(xf) and lo < xf < hi and it < ROOT_STEPS // 2) \
-            else 0.5 * (lo + hi)
-        f_x = event_value(i, t, h, y0, y1, K, x_new, p, cst)
-        if not np.isfinite(f_x):
-            return np.nan
-        if f_x == 0.0:
-            x = x_new
-            break
-        if np.sign(f_x) == np.sign(f_hi):
-            if side == -1:
-                f_lo *= 0.5
-            hi, f_hi, side = x_new, f_x, -1
-        else:
-            if side == 1:
-                f_hi *= 0.5
-            lo, f_lo, side = x_new, f_x, 1
-        done = abs(x_new - x) <= 4 * EPS or hi - lo <= 4 * EPS
-        x = x_new
-        if done:
-            break
-    if NEEDS_START[i] and x < STEP_START_THETA:
-        return 0.0
-    return x
+    state, x = root_start(g1, event_value(i, t, h, y0, y1, K, 0.0, p, cst),
+                          event_value(i, t, h, y0, y1, K, 1.0, p, cst))
+    while state[-1] == -1.0:
+        state, x_next = root_step(state, x, event_value(i, t, h, y0, y1, K, x, p, cst),
+                                  NEEDS_START[i])
+        x = x_next
+    return state[-1]
 
 
 def all_finite(y):
@@ -218,7 +169,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
     terminal event that fired (-1: none) at ``theta`` in the last step, time ``t_r``, where its
     condition is ``g_c`` with slope ``slope`` along the interpolant; ``clipped`` whether the
     last step was cut to end at ``t_end``; the log of every event that fired; and for a failure
-    (see :mod:`diffopt.ode.status`) its cause, time, step size and event.
+    (see :mod:`diffopt.ode._types`) its cause, time, step size and event.
     """
     d = y0.shape[0]
     cap = 64
@@ -245,7 +196,7 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
     ys[0] = y
     n = 0
     n_rej = 0
-    status = 0
+    status = DONE
     ev = -1
     theta = 1.0
     clipped = False
@@ -261,9 +212,9 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
     elif not all_finite(f):
         status, cause = NON_FINITE, BAD_SLOPE0
     for i in range(M):
-        if status == 0 and not np.isfinite(g_prev[i]):
+        if status == DONE and not np.isfinite(g_prev[i]):
             status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION, i
-    while status == 0 and t < t_end:
+    while status == DONE and t < t_end:
         t_bad = t
         if n + n_rej >= max_steps:
             status = MAX_STEPS
@@ -298,9 +249,9 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             last_nonfinite = False
             if en > 1.0:
                 n_rej += 1
-                h = hc * pi_factor(en, prev_err, True)
+                h = hc * pi_factor(en, prev_err, True, ALPHA, BETA)
                 continue
-            h = hc * pi_factor(en, prev_err, False)  # (as PIController.accepted_factor)
+            h = hc * pi_factor(en, prev_err, False, ALPHA, BETA)  # (PIController.accepted_factor)
             prev_err = max(en, MIN_PREV_ERROR)
         elif not finite:
             status, cause, t_bad = NON_FINITE, BAD_STATE, t_new
@@ -310,22 +261,22 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         best = 2.0
         any_fired = False
         for i in range(M):
-            if status == 0 and not np.isfinite(g_new[i]):
+            if status == DONE and not np.isfinite(g_new[i]):
                 status, cause, t_bad, i_bad = EVENT_NON_FINITE, BAD_CONDITION, t_new, i
             elif crosses(g_prev[i], g_new[i], DIRECTION[i]):
                 any_fired = True
-        if status != 0:
+        if status != DONE:
             break
         if any_fired:
             ths = np.full(M, 2.0)
             for i in range(M):
-                if status == 0 and crosses(g_prev[i], g_new[i], DIRECTION[i]):
+                if status == DONE and crosses(g_prev[i], g_new[i], DIRECTION[i]):
                     ths[i] = locate(i, t, hc, y, y_new, K, g_new[i], p, cst)
                     if np.isnan(ths[i]):
                         status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION_IN_STEP, i
                     elif TERMINAL[i] and ths[i] < best:
                         best, ev = ths[i], i
-            if status != 0:
+            if status != DONE:
                 ev = -1
                 break
             for i in np.argsort(ths):  # log the events up to the terminal one

@@ -8,7 +8,7 @@ leaves of ``args``), whose implementation is the direct solve: evaluation and fo
 
 - ``"checkpoint"``: the forward pass runs on plain values (no tape) and keeps the solver's state
   every ``k`` accepted steps (``k`` about ``sqrt(n_steps)``, grown as the solve goes; or
-  ``CHECKPOINT_EVERY`` / ``checkpoint_every``). The backward pass re-runs each segment, last
+  ``solve``'s ``checkpoint_every``). The backward pass re-runs each segment, last
   first, recording it, and pulls the cotangent back through it: exactly the direct derivative
   (every output, saved states and event log included) for about twice the work, in memory
   O(checkpoints + k) instead of O(steps).
@@ -30,7 +30,11 @@ leaves of ``args``), whose implementation is the direct solve: evaluation and fo
 
 ``batched=True`` is not supported with these adjoints (NotImplementedError).
 
->>> sol = solve(lorenz, y0, (0.0, 5.0), (p,), adjoint="checkpoint")
+>>> import numpy as np
+>>> from diffopt.ode import solve
+>>> sol = solve(lambda t, y, k: -k * y, np.ones(2), (0.0, 1.0), (0.5,), adjoint="checkpoint")
+>>> sol.status
+0
 """
 
 from __future__ import annotations
@@ -47,24 +51,19 @@ from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.core.reverse import ReverseTrace
 from diffopt.transforms import custom_vjp, jvp, vjp, vmap
 
-from .events import call_condition
-from .solve import (
+from ._types import (
     DONE,
     TERMINAL_EVENT,
     ODESolveError,
-    Solution,
-    _args,
-    _as_state,
-    _method,
-    _span,
-    _stack_states,
-    _stack_times,
-    _Stepper,
-    solve,
+    as_args,
+    as_span,
+    as_state,
+    tableau,
 )
+from .events import call_condition
+from .solve import Solution, _stack_states, _stack_times, _Stepper, solve
 
 ADJOINTS = ("checkpoint", "backsolve", "forward")
-CHECKPOINT_EVERY: int | None = None  # accepted steps between checkpoints; None: about sqrt(steps)
 
 
 def solve_with_adjoint(fun: Callable, y0, t_span, args: tuple = (), method: str = "dopri5", *,
@@ -75,10 +74,13 @@ def solve_with_adjoint(fun: Callable, y0, t_span, args: tuple = (), method: str 
     """:func:`diffopt.ode.solve` whose reverse-mode derivative uses ``adjoint``.
 
     ``adjoint``: ``"checkpoint"``, ``"backsolve"`` or ``"forward"`` (see the module docstring).
-    ``checkpoint_every``: accepted steps between checkpoints (default ``CHECKPOINT_EVERY``;
-    ``None`` chooses about ``sqrt(n_steps)``). Same arguments and :class:`Solution` as ``solve``.
+    ``checkpoint_every``: accepted steps between checkpoints (``None``: about
+    ``sqrt(n_steps)``). Same arguments and :class:`Solution` as ``solve``.
 
-    >>> g = grad(lambda y0: solve_with_adjoint(f, y0, (0, 1), adjoint="checkpoint").y_final[0])
+    >>> import numpy as np, diffopt
+    >>> g = diffopt.grad(lambda y0: solve_with_adjoint(lambda t, y: -y, y0, (0.0, 1.0)).y_final[0])
+    >>> round(float(g(np.ones(1))[0]), 6)  # d exp(-1) y0 / d y0
+    0.367879
     """
     if adjoint not in ADJOINTS:
         raise ValueError(f"unknown adjoint {adjoint!r} for solve_with_adjoint; choose one of "
@@ -86,13 +88,13 @@ def solve_with_adjoint(fun: Callable, y0, t_span, args: tuple = (), method: str 
     if batched:
         raise NotImplementedError(f"adjoint={adjoint!r} does not support batched=True; use "
                                   "adjoint='direct' for batched solves")
-    every = CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every
+    every = checkpoint_every
     if every is not None and (not isinstance(every, int) or every < 1):
         raise ValueError(f"checkpoint_every must be a positive int or None, got {every!r}")
-    tab = _method(method)
+    tab = tableau(method)
     opts = dict(dt=dt, rtol=rtol, atol=atol, events=events, saveat=saveat, max_steps=max_steps)
-    t0, t_end = _span(t_span)
-    leaves, tree = tree_flatten((_as_state(y0), t0, t_end, _args(args)))
+    t0, t_end = as_span(t_span)
+    leaves, tree = tree_flatten((as_state(y0), t0, t_end, as_args(args)))
     top = None
     for x in leaves:
         if isinstance(x, Tracer) and (top is None or x._trace.level > top.level):
@@ -438,4 +440,4 @@ class _Backsolve(_Rule):
         return dnp.reshape(z[:m], shape), dnp.reshape(z[m:2 * m], shape), out
 
 
-__all__ = ["solve_with_adjoint", "ADJOINTS", "CHECKPOINT_EVERY"]
+__all__ = ["solve_with_adjoint", "ADJOINTS"]

@@ -14,9 +14,9 @@ All decisions (accept/reject, step sizes, event detection and location) are made
 values, with the same rules and constants as :func:`diffopt.ode.solve`, so each row follows the
 steps a single solve of that trajectory takes (up to rounding in the step-size controller) and the
 derivative is that of the computed discrete solution. Events are located per row on the step's
-dense output by vectorised root finding (Illinois false position); each event time is then made
-differentiable by the same one-Newton-step implicit-function-theorem correction as
-:func:`diffopt.ode.solve`, elementwise.
+dense output by the root finder every path uses (Illinois false position, then bisection); each
+event time is then made differentiable by the same one-Newton-step implicit-function-theorem
+correction as :func:`diffopt.ode.solve`, elementwise.
 """
 
 from __future__ import annotations
@@ -31,21 +31,30 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 from diffopt.transforms import jvp
 
-from . import status as st
-from .control import (
-    PIController,
+from . import _types as st
+from ._scalar import crosses, root_start, root_step
+from ._types import (
+    DONE,
+    EVENT_NON_FINITE,
+    MAX_STEPS,
+    NON_FINITE,
+    STEP_UNDERFLOW,
+    TERMINAL_EVENT,
+    ODESolveError,
+    as_events,
+    as_span,
+    check_dt,
     check_max_steps,
+    check_saveat,
+    check_times,
     check_tolerances,
-    error_norm,
-    initial_step,
-    lands_on_end,
+    tableau,
 )
-from .events import STEP_START_THETA, Event, call_condition
+from .control import PIController, error_norm, initial_step, lands_on_end
+from .events import Event, call_condition
 from .interpolation import StepInterpolant, broadcast_rows
-from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
-from .tableaus import TABLEAUS, Tableau, combine
+from .tableaus import Tableau
 
-ILLINOIS_STEPS, ROOT_STEPS = 40, 100
 EPS = np.finfo(float).eps
 
 
@@ -73,7 +82,9 @@ class BatchSolution:
     ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
     derivatives.
 
-    >>> sol.y_final.shape == y0.shape
+    >>> import numpy as np
+    >>> solve_batch(lambda t, y: -y, np.ones((4, 2)), (0.0, 1.0)).y_final.shape
+    (4, 2)
     """
 
     t_final: object
@@ -123,42 +134,28 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
     (``False``: return, and let the caller read ``status``). Usually called as
     ``solve(..., batched=True)``.
 
-    >>> solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5").y_final
+    >>> import numpy as np
+    >>> sol = solve_batch(lambda t, y: -y, np.ones((4, 1)), (0.0, 1.0), (), "tsit5")
+    >>> np.round(sol.y_final[:, 0], 6).tolist()
+    [0.367879, 0.367879, 0.367879, 0.367879]
     """
-    tab = _tableau(tab)
-    events = tuple(events)
-    for e in events:
-        if not isinstance(e, Event):
-            raise TypeError(f"events must be Event objects, got {type(e).__name__}")
+    tab = tableau(tab)
+    events = as_events(events)
     if tab.adaptive:
         rtol, atol = check_tolerances(rtol, atol)
     max_steps = check_max_steps(max_steps)
-    if not tab.adaptive and dt is None:
-        raise ValueError(f"batched solves with the fixed-step method {tab.name!r} need a "
-                         f"positive finite step dt=, got {dt!r}")
     y0 = y0 if isinstance(y0, Tracer) else np.asarray(y0, dtype=float)
     shape0 = tuple(dnp.shape(y0))
     if len(shape0) < 1 or shape0[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {shape0}")
     n_b = shape0[0]
-    if dt is not None:
-        dt = np.asarray(dt, dtype=float)
-        if dt.shape not in ((), (n_b,)) or not np.all(np.isfinite(dt) & (dt > 0)):
-            raise ValueError(f"dt must be a positive finite step (a scalar or one per trajectory, "
-                             f"shape ({n_b},)), got {dt!r}")
-        dt = np.broadcast_to(dt, (n_b,)).copy()
-    t0, t_end = (_batch_time(v, n_b, name) for v, name in zip(t_span, ("t_span[0]",
-                                                                       "t_span[1]")))
+    dt = check_dt(dt, tab, n_b)
+    t0, t_end = (_batch_time(v, n_b) for v in as_span(t_span, n_b))
     traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
     args_c = tree_map(concrete, args)
     t_c, t_end_c = np.array(concrete(t0), dtype=float), np.array(concrete(t_end), dtype=float)
-    if not np.all(np.isfinite(t_c)) or np.any(np.isnan(t_end_c)):
-        raise ValueError("t_span must be finite (t_span[1] may be inf)")
-    if np.any(t_end_c < t_c):
-        raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not supported")
-    if np.any(~np.isfinite(t_end_c)) and not any(e.terminal for e in events):
-        raise ValueError("t_span[1] may be infinite only with a terminal event to stop the solve")
-    saves = _saveat(saveat, t_c, t_end_c)
+    check_times(t_c, t_end_c, events)
+    saves = check_saveat(saveat, t_c, t_end_c)
     nfev = [0]
 
     def f(t, y):
@@ -214,13 +211,7 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             t_new = dnp.where(last, t_end, t + h)
         else:
             h, t_new = hc, t + hc
-        h_col = col(h)
-        stages = [f_cur]
-        for i in range(1, tab.n_stages):
-            acc = combine(tab.a[i], stages)
-            stages.append(f(t + tab.c[i] * h, y if acc is None else y + h_col * acc))
-        y_new = y + h_col * combine(tab.b, stages)
-        return h, t_new, stages, y_new, f(t_new, y_new)
+        return (h, t_new) + tab.step(f, t, y, f_cur, h, t_new, col(h))
 
     while active.any():
         fail(active & (n_steps + n_rej >= max_steps), MAX_STEPS, t_c)
@@ -243,7 +234,7 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         if tab.adaptive:
             ks = [np.asarray(concrete(k)) for k in stages + [f_new]]
             with np.errstate(over="ignore", invalid="ignore"):
-                en = error_norm(col(hc) * combine(tab.error, ks), y_c, y_new_c, rtol, atol,
+                en = error_norm(tab.error_estimate(col(hc), ks), y_c, y_new_c, rtol, atol,
                                 batched=True)
             finite &= np.isfinite(en)
             bad = active & ~finite
@@ -273,7 +264,7 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             fail(accepted & ~np.isfinite(g), EVENT_NON_FINITE, t_new_c, cause=st.BAD_CONDITION,
                  event=i)
         accepted &= active
-        theta = [_locate(e, interp_c, args_c, g_new[i], accepted & _crosses(g_prev[i], g_new[i],
+        theta = [_locate(e, interp_c, args_c, g_new[i], accepted & crosses(g_prev[i], g_new[i],
                                                                            e.direction))
                  for i, e in enumerate(events)]
         for i, th in enumerate(theta):
@@ -329,7 +320,7 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
 
 class Failures:
     """Each trajectory's status and, for a failure, what went wrong where: ``cause``, ``t``,
-    ``h``, ``event`` (see :func:`diffopt.ode.status.message`); the compiled loops write these
+    ``h``, ``event`` (see :func:`diffopt.ode._types.message`); the compiled loops write these
     arrays, the NumPy loop calls ``fail``.
 
     ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``t``, ``h``
@@ -373,8 +364,6 @@ class Failures:
     def error(self, message: list):
         """The :class:`ODESolveError` of a failed solve under a derivative, naming the failed
         trajectories and the first one's message."""
-        from .solve import ODESolveError
-
         failed = np.flatnonzero(self.status < 0)
         return ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
                              f"(status {self.status[failed].tolist()}; trajectory {failed[0]}: "
@@ -435,39 +424,11 @@ class _Saves:
         return dnp.reshape(picked, (len(self.saves), self.n_b) + shape[2:])
 
 
-def _tableau(tab) -> Tableau:
-    if isinstance(tab, Tableau):
-        return tab
-    try:
-        return TABLEAUS[tab]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown method {tab!r}; choose one of {sorted(TABLEAUS)}") from None
-
-
-def _batch_time(v, n_b, name):
+def _batch_time(v, n_b):
     """A start/end time as a ``(B,)`` array (scalars broadcast), traced or not."""
-    shape = tuple(np.shape(concrete(v)))
-    if shape not in ((), (n_b,)):
-        raise ValueError(f"{name} must be a scalar or have the batch shape ({n_b},), got {shape}")
     if isinstance(v, Tracer):
         return dnp.broadcast_to(v, (n_b,))
     return np.broadcast_to(np.asarray(v, dtype=float), (n_b,)).copy()
-
-
-def _saveat(saveat, t0_c, t_end_c):
-    """The common save times as a sorted float array, checked against every row's span."""
-    if saveat is None:
-        return None
-    s = np.asarray(concrete(saveat), dtype=float)
-    if s.ndim != 1:
-        raise ValueError(f"saveat must be a 1-D array of times (common to all trajectories), "
-                         f"got shape {s.shape}")
-    if np.any(np.diff(s) < 0):
-        raise ValueError("saveat must be sorted in increasing order")
-    if s.size and (s[0] < t0_c.max() or s[-1] > t_end_c.min()):
-        raise ValueError(f"saveat times must lie within every trajectory's t_span "
-                         f"[{t0_c.max()}, {t_end_c.min()}], got [{s[0]}, {s[-1]}]")
-    return s
 
 
 def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:
@@ -475,12 +436,6 @@ def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:
     if g.shape != (n_b,):
         raise ValueError(f"a batched event condition must return shape ({n_b},), got {g.shape}")
     return g
-
-
-def _crosses(g0, g1, direction):
-    down = (g0 > 0) & (g1 <= 0)
-    up = (g0 < 0) & (g1 >= 0)
-    return down if direction < 0 else up if direction > 0 else (down | up)
 
 
 def _state_at(interp, t, rows):
@@ -493,50 +448,30 @@ def _state_at(interp, t, rows):
 
 def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
     """Per-row ``theta`` in [0, 1] of the condition's sign change on the step's (concrete) dense
-    output where ``rows`` (inf elsewhere), vectorised: Illinois false position (superlinear for
-    smooth conditions, and fast for a jump at the step start), then bisection after
-    ``ILLINOIS_STEPS``, ``ROOT_STEPS`` iterations at most. nan in the rows where the condition
-    was not finite on the way (their root cannot be trusted)."""
+    output where ``rows`` (inf elsewhere): the rows step through the root finder of
+    :func:`diffopt.ode._scalar.find_root` together, the condition evaluated on the whole batch
+    at each iteration. nan in the rows where it was not finite on the way."""
     n_b = len(ci.t0)
+    theta = np.full(n_b, np.inf)
     if not rows.any():
-        return np.full(n_b, np.inf)
+        return theta
 
-    def phi(theta):
-        return _values(event, ci.t0 + theta * ci.h, ci.at_theta(theta), args_c, (ci.t0, ci.y0),
-                       n_b)
+    def phi(x):
+        return _values(event, ci.t0 + x * ci.h, ci.at_theta(x), args_c, (ci.t0, ci.y0), n_b)
 
-    lo, hi = np.zeros(n_b), np.ones(n_b)
-    f_lo, f_hi = phi(lo), phi(hi)
-    broken = rows & (g1 != 0.0) & ~(np.isfinite(f_lo) & np.isfinite(f_hi))
-    found = rows & (g1 != 0.0) & (f_lo * f_hi < 0)  # else: the step end (as in ``locate``)
-    search = found & ~broken
-    x = np.where(found, 0.5, 1.0)
-    side = np.zeros(n_b)
-    for it in range(ROOT_STEPS):
-        if not search.any():
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xf = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        mid = 0.5 * (lo + hi)
-        ok = np.isfinite(xf) & (xf > lo) & (xf < hi) & (it < ILLINOIS_STEPS)
-        x_new = np.where(search, np.where(ok, xf, mid), x)
-        f_x = phi(x_new)
-        broken |= search & ~np.isfinite(f_x)
-        search &= ~broken
-        to_hi = search & (np.sign(f_x) == np.sign(f_hi))  # root in [lo, x]
-        to_lo = search & ~to_hi
-        f_lo = np.where(to_hi & (side == -1), 0.5 * f_lo, f_lo)
-        f_hi = np.where(to_lo & (side == 1), 0.5 * f_hi, f_hi)
-        hi, f_hi = np.where(to_hi, x_new, hi), np.where(to_hi, f_x, f_hi)
-        lo, f_lo = np.where(to_lo, x_new, lo), np.where(to_lo, f_x, f_lo)
-        side = np.where(to_hi, -1, np.where(to_lo, 1, side))
-        done = (f_x == 0) | (np.abs(x_new - x) <= 4 * EPS) | (hi - lo <= 4 * EPS)
-        x = x_new
-        search &= ~done
-    theta = np.where(found, x, 1.0)
-    if event.needs_step_start:
-        theta = np.where(theta < STEP_START_THETA, 0.0, theta)
-    return np.where(broken, np.nan, np.where(rows, theta, np.inf))
+    f_lo, f_hi = phi(np.zeros(n_b)), phi(np.ones(n_b))
+    x = np.ones(n_b)
+    states = {}
+    for r in np.flatnonzero(rows):
+        states[r], x[r] = root_start(g1[r], f_lo[r], f_hi[r])
+    while True:
+        for r in [r for r, s in states.items() if s[-1] != -1.0]:
+            theta[r] = states.pop(r)[-1]
+        if not states:
+            return theta
+        f_x = phi(x)
+        for r, s in states.items():
+            states[r], x[r] = root_step(s, x[r], f_x[r], event.needs_step_start)
 
 
 def _first_terminal(events, theta, n_b):
@@ -578,8 +513,6 @@ def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, a
 def _event_time(event, i, rows, theta, interp, interp_c, args, args_c, traced):
     """``(B,)`` times of ``event`` in the step where ``rows`` (the step start elsewhere), carrying
     the implicit-function-theorem derivative."""
-    from .solve import ODESolveError
-
     t0_c, h_c = interp_c.t0, interp_c.h
     t_root = t0_c + np.where(rows, theta, 0.0) * h_c
     t_star = interp.t0

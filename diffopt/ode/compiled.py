@@ -39,17 +39,15 @@ from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.transforms import custom_vjp, jvp, single_reverse, vjp
 
-from . import _loops, control, interpolation, status
+from . import _loops, _scalar, control
+from . import _types as status
+from ._types import NotCompilable, ODESolveError, as_args, as_span, as_state, check_dt
 from .events import call_condition
 from .tableaus import Tableau
 
 _PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _POOL = None  # the threads of batched solves, started on first use
 _FAILED = "failed"
-
-
-class NotCompilable(Exception):
-    """Why a problem cannot take the compiled path."""
 
 
 def cache_dir() -> Path:
@@ -151,15 +149,13 @@ class Problem:
         start, size and the parameters: the step's stages, its interpolant and the event time
         ``t* = t_r - (g(t_r, y(t_r)) - g_c) / slope`` (value ``t_r``, derivative by the implicit
         function theorem), as :func:`diffopt.ode.solve` computes them."""
-        from .solve import _rk_step
-
         event, tab = self.events[i], self.tab
 
         def final(t_r, g_c, slope, t_prev, h, y_prev, *leaves):
             def f(t, y):
                 return self.rhs(t, y, *leaves)
 
-            st, y_new, f_new = _rk_step(tab, f, t_prev, y_prev, f(t_prev, y_prev), h, t_prev + h)
+            st, y_new, f_new = tab.step(f, t_prev, y_prev, f(t_prev, y_prev), h, t_prev + h)
             interp = self.interpolant(t_prev, h, y_prev, y_new, st + [f_new])
             g = call_condition(event, t_r, interp(t_r), self.args(leaves), (t_prev, y_prev))
             t_star = t_r - (dnp.reshape(g, ()) - g_c) / slope
@@ -265,7 +261,7 @@ class Problem:
         zero = [("0.0" if sc else f"np.zeros_like(p[{i}])") for i, sc in
                 enumerate(self.scalar_leaf)]
         adds = [f"a[{i}] + b[{i}]" for i in range(self.n_leaves)]
-        k = 1.0 / (tab.error_order + 1) if tab.adaptive else 0.0
+        ctrl = control.PIController(tab.error_order) if tab.adaptive else None
         consts = {
             "A": a, "B": np.array(tab.b), "C": np.array(tab.c),
             "E": np.array(tab.error if tab.adaptive else [0.0] * (s + 1)),
@@ -274,14 +270,11 @@ class Problem:
             "TERMINAL": np.array([e.terminal for e in self.events] or [False]),
             "NEEDS_START": np.array([e.needs_step_start for e in self.events] or [False]),
         }
-        from .events import STEP_START_THETA
-
-        lines = [inspect.getsource(_loops), "\n# --- this problem ---",
-                 inspect.getsource(interpolation.hermite),
+        lines = [inspect.getsource(_loops), inspect.getsource(_scalar),
+                 "\n# --- this problem ---",
                  f"S, M = {s}, {len(self.events)}",
                  f"ADAPTIVE, HERMITE = {tab.adaptive}, {tab.dense is None}",
-                 f"BETA = {0.2 * k!r}", f"ALPHA = {k - 0.75 * 0.2 * k!r}",
-                 f"STEP_START_THETA = {STEP_START_THETA!r}"]
+                 f"ALPHA, BETA = {ctrl.alpha if ctrl else 0.0!r}, {ctrl.beta if ctrl else 0.0!r}"]
         for name, v in consts.items():
             v = np.asarray(v)
             lines.append(f"{name} = np.array({v.tolist()!r}, dtype=np.{v.dtype})")
@@ -419,50 +412,37 @@ def _backward(run: Run, g):
 
 def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, events: tuple,
                    saveat, max_steps: int, adjoint: str, batched: bool):
-    """:func:`diffopt.ode.solve` with ``backend="numba"`` (see the module docstring)."""
-    from .solve import _args, _as_state, _span, solve
-
-    def numpy_path():
-        return solve(fun, y0, t_span, args, tab.name, dt=dt, rtol=rtol, atol=atol,
-                     events=events, saveat=saveat, max_steps=max_steps, adjoint=adjoint,
-                     backend="numpy", batched=batched)
-
+    """:func:`diffopt.ode.solve` with ``backend="numba"`` (see the module docstring); raises
+    :class:`NotCompilable` for what the compiled path does not run (``solve`` then runs the
+    NumPy path)."""
     if saveat is not None or adjoint not in ("auto", "direct"):
-        return numpy_path()  # (documented: these options run the NumPy path)
-    y0 = y0 if batched and isinstance(y0, Tracer) else _as_state(y0)
-    t0, t_end = (t_span if batched else _span(t_span))
-    args = _args(args)
-    leaves, tree = tree_flatten(args)
-    if not tab.adaptive and dt is None:
-        raise ValueError(f"method {tab.name!r} is fixed-step: pass dt=")
-    if dt is not None and not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+        raise NotCompilable("saveat and the other adjoints run the NumPy path", warn=False)
+    y0 = y0 if batched and isinstance(y0, Tracer) else as_state(y0)
+    t0, t_end = as_span(t_span, dnp.shape(y0)[0] if batched and dnp.shape(y0) else None)
+    leaves, tree = tree_flatten(as_args(args))
+    check_dt(dt, tab)
     t0_c, t_end_c = (np.asarray(concrete(v), dtype=float) for v in (t0, t_end))
-    if not np.all(np.isfinite(t0_c)) or np.any(np.isnan(t_end_c)) or np.any(t_end_c < t0_c) or (
-            not np.all(np.isfinite(t_end_c)) and not any(e.terminal for e in events)):
-        return numpy_path()  # (which raises the right error)
+    status.check_times(t0_c, t_end_c, events)
     if tab.adaptive:
-        rtol, atol = control.check_tolerances(rtol, atol)
+        rtol, atol = status.check_tolerances(rtol, atol)
     inputs = [y0, t0, t_end] + leaves
     top = top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
-        return numpy_path()  # forward mode or nested derivatives: the NumPy path
+        raise NotCompilable("forward mode or nested derivatives", warn=False)
     if top is not None and not batched and not all(e.terminal for e in events):
-        return numpy_path()  # (the compiled event log carries no derivatives)
+        raise NotCompilable("the compiled event log carries no derivatives", warn=False)
     y0_c = np.asarray(concrete(y0))
     if y0_c.dtype.kind == "c":
-        warnings.warn("solve(backend='numba'): a complex state cannot be compiled (floats "
-                      "only); using the NumPy path", stacklevel=3)
-        return numpy_path()
+        raise NotCompilable("a complex state cannot be compiled (floats only)")
     y0_c = y0_c.astype(float)
     leaves_c = [concrete(x) for x in leaves]
-    opts = (dt, float(rtol), float(atol), control.check_max_steps(max_steps))
+    opts = (dt, float(rtol), float(atol), status.check_max_steps(max_steps))
     if batched:
         return _solve_batch(fun, y0_c, t0_c, t_end_c, leaves_c, tree, tab, events, opts,
-                            inputs, top, numpy_path)
+                            inputs, top)
     problem = get_problem(fun, events, tab, y0_c, tree_unflatten(tree, leaves_c))
     if problem is None:
-        return numpy_path()
+        raise NotCompilable("the problem did not compile", warn=False)  # (warned once)
 
     def fwd(y0_v, t0_v, t_end_v, leaf_v):
         run = _run(problem, y0_v, float(t0_v), float(t_end_v), list(leaf_v), *opts)
@@ -519,8 +499,6 @@ def _rowwise(bwd):
 
 
 def _check_differentiable(run: Run, max_steps: int):
-    from .solve import ODESolveError
-
     if run.status < 0:
         err = ODESolveError(f"ODE solve failed ({_message(run, max_steps)}); no derivative "
                             "can be given")
@@ -545,7 +523,7 @@ def _solution(run: Run, outs, max_steps: int):
         status=int(run.status), message=_message(run, max_steps), event_log=run.log)
 
 
-def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top, numpy_path):
+def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
     parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
     from .batch import BatchSolution, Failures
@@ -553,10 +531,6 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
     if y0.ndim < 1 or y0.shape[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
     nb = y0.shape[0]
-    for name, v in (("t_span[0]", t0), ("t_span[1]", t_end)):
-        if v.shape not in ((), (nb,)):
-            raise ValueError(f"{name} must be a scalar or have the batch shape ({nb},), "
-                             f"got {v.shape}")
     per_row = [np.ndim(x) >= 1 and np.shape(x)[0] == nb for x in leaves]
     # one row without the batch axis (fast scalar code), else a batch of one
     problem = None
@@ -569,7 +543,7 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         if problem is not None:
             break
     if problem is None:
-        return numpy_path()
+        raise NotCompilable("the problem did not compile", warn=False)  # (warned once)
     dt, rtol, atol, max_steps = opts
     m = problem.module
 

@@ -9,55 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._scalar import MAX_FACTOR, MIN_FACTOR, MIN_PREV_ERROR, SAFETY, lands_on_end, pi_factor
 from .interpolation import broadcast_rows
-
-SAFETY = 0.9
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
-MIN_PREV_ERROR = 1e-4
-# a step that would end this close to t_end ends on it: relative to the step, and to the rounding
-# a clock accumulates over many fixed steps (else 1e5 steps of 1e-5 end with a step of 2e-12)
-LAND_STEP, LAND_CLOCK = 1e-9, 1e-11
-
-
-def lands_on_end(remaining, h, t):
-    """Whether a step of size ``h`` at time ``t`` with ``remaining`` time to go is the last one
-    (then cut to end exactly at ``t_end``). Elementwise for arrays.
-
-    >>> lands_on_end(0.1 + 1e-13, 0.1, 0.9)
-    True
-    """
-    return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
-
-
-def check_tolerances(rtol, atol) -> tuple[float, float]:
-    """``(rtol, atol)`` as floats; ValueError unless ``0 < rtol`` and ``0 <= atol``, both finite
-    (a nan tolerance would reject every step).
-
-    >>> check_tolerances(1e-6, 0)
-    (1e-06, 0.0)
-    """
-    rtol, atol = float(rtol), float(atol)
-    if not (0 < rtol < np.inf and 0 <= atol < np.inf):
-        raise ValueError(f"need finite rtol > 0 and atol >= 0, got rtol={rtol}, atol={atol}")
-    return rtol, atol
-
-
-def check_max_steps(max_steps) -> int:
-    """``max_steps`` as an int; ValueError unless it is a whole number >= 0 (nan or inf would
-    let a solve run forever).
-
-    >>> check_max_steps(1e3)
-    1000
-    """
-    try:
-        whole = max_steps >= 0 and int(max_steps) == max_steps
-    except (TypeError, ValueError, OverflowError):
-        whole = False
-    if not whole or isinstance(max_steps, bool):
-        raise ValueError(f"max_steps must be a whole number >= 0 (it bounds the step attempts), "
-                         f"got {max_steps!r}")
-    return int(max_steps)
 
 
 def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):
@@ -65,7 +18,8 @@ def error_norm(err, y0, y1, rtol: float, atol: float, batched: bool = False):
 
     ``batched=True``: one norm per row of the leading batch axis, a ``(B,)`` array.
 
-    >>> error_norm(np.array([1e-7]), np.array([1.0]), np.array([1.0]), 1e-6, 0.0)  # 0.1
+    >>> round(error_norm(np.array([1e-7]), np.array([1.0]), np.array([1.0]), 1e-6, 0.0), 12)
+    0.1
     """
     scale = atol + rtol * np.maximum(np.abs(y0), np.abs(y1))
     return _rms(np.abs(err) / scale, batched)
@@ -81,7 +35,9 @@ def initial_step(fun_c, t0, y0, f0, order: int, rtol: float, atol: float, span,
     out nan or 0, the step is the first guess ``h0``, which step control then shrinks; it is
     non-finite only if ``y0`` or ``f0`` is.
 
-    >>> initial_step(lambda t, y: -y, 0.0, np.ones(2), -np.ones(2), 4, 1e-6, 1e-9, 1.0)
+    >>> h = initial_step(lambda t, y: -y, 0.0, np.ones(2), -np.ones(2), 4, 1e-6, 1e-9, 1.0)
+    >>> bool(0 < h < 1)
+    True
     """
     scale = atol + np.abs(y0) * rtol
     d0 = _rms(y0 / scale, batched)
@@ -116,7 +72,7 @@ class PIController:
     With ``n``, it controls ``n`` trajectories at once: errors are ``(n,)`` arrays, ``factor``
     returns an ``(n,)`` array and ``accept(err, rows)`` records only the rows in the ``rows`` mask.
 
-    >>> PIController(order=4).factor(0.5) > 1
+    >>> bool(PIController(order=4).factor(0.01) > 1)
     True
     """
 
@@ -129,16 +85,13 @@ class PIController:
 
     def factor(self, err, rejected=False):
         """New step / current step after an error ``err`` (at most 1 for a rejected step)."""
-        if not self.batched:  # plain floats (Python's pow, as the compiled solvers compute it)
-            err = float(err)
-            if err == 0.0:
-                return MAX_FACTOR
-        else:
-            err = np.asarray(err, dtype=float)
+        if not self.batched:  # the compiled loops' own scalar rule
+            return pi_factor(float(err), self.prev, rejected, self.alpha, self.beta)
+        err = np.asarray(err, dtype=float)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             fac = SAFETY * err ** -self.alpha * self.prev ** self.beta
         fac = np.minimum(np.where(rejected, 1.0, MAX_FACTOR), np.maximum(MIN_FACTOR, fac))
-        return np.where(err == 0.0, MAX_FACTOR, fac) if self.batched else float(fac)
+        return np.where(err == 0.0, MAX_FACTOR, fac)
 
     def accept(self, err, rows=None) -> None:
         """Record the error of an accepted step (batched: of the rows in the mask ``rows``)."""
@@ -157,4 +110,4 @@ class PIController:
         return fac
 
 
-__all__ = ["check_max_steps", "check_tolerances", "error_norm", "initial_step", "PIController"]
+__all__ = ["lands_on_end", "error_norm", "initial_step", "PIController"]

@@ -13,17 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 import diffopt.numpy as dnp
 from diffopt.core import concrete
 from diffopt.transforms import jvp
 
+from ._scalar import crosses, find_root
 from .interpolation import StepInterpolant
-
-# a root found this close to a step's start (as a fraction of the step) is the step start itself
-STEP_START_THETA = 1e-12
-ROOT_ITERATIONS = 200  # Brent's method's bound (it raises RuntimeError past it)
 
 
 @dataclass(frozen=True)
@@ -69,46 +65,17 @@ def event_value(event: Event, t, y, args, step_start=None) -> float:
     return float(g.reshape(()).real)
 
 
-def crosses(g0: float, g1: float, direction: int) -> bool:
-    """Whether the condition's values at a step's ends make the event fire in that step.
-
-    >>> crosses(1.0, -0.5, -1)
-    True
-    """
-    down = g0 > 0 >= g1
-    up = g0 < 0 <= g1
-    return down if direction < 0 else up if direction > 0 else (down or up)
-
-
-class _NotFinite(ArithmeticError):
-    """The condition was inf or nan on the interpolant (ends Brent's iteration)."""
-
-
 def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: float):
-    """The event's time (a concrete float) in the step: Brent's method on the interpolant
-    (at most ``ROOT_ITERATIONS`` iterations); nan if the condition was not finite there."""
+    """The event's time (a concrete float) in the step, located on the interpolant by
+    :func:`diffopt.ode._scalar.find_root`; nan if the condition was not finite there."""
     ci = interp.concrete()
     start = (ci.t0, ci.y0)
 
     def phi(theta):
         t = ci.t0 + theta * ci.h
-        g = event_value(event, t, ci(t), args_c, start)
-        if not np.isfinite(g):
-            raise _NotFinite
-        return g
+        return event_value(event, t, ci(t), args_c, start)
 
-    if g1 == 0.0:
-        return ci.t0 + ci.h
-    try:
-        a, b = phi(0.0), phi(1.0)
-        if not (a * b < 0):  # rounding in the interpolant's end values: fall back on the step end
-            return ci.t0 + ci.h
-        theta = brentq(phi, 0.0, 1.0, xtol=1e-15, rtol=4 * np.finfo(float).eps,
-                       maxiter=ROOT_ITERATIONS)
-    except _NotFinite:
-        return np.nan
-    if event.needs_step_start and theta < STEP_START_THETA:
-        return ci.t0  # the condition jumps past zero at the step start itself
+    theta = find_root(phi, g1, event.needs_step_start)
     return ci.t0 + theta * ci.h
 
 

@@ -14,19 +14,7 @@ import numpy as np
 import diffopt.numpy as dnp
 from diffopt.core import concrete
 
-
-def hermite(theta, h, y0, y1, f0, f1):
-    """Cubic Hermite interpolant at ``t0 + theta * h`` from the end states and their derivatives.
-
-    >>> hermite(0.5, 1.0, 0.0, 1.0, 1.0, 1.0)  # exact for y = t: 0.5
-    """
-    t2 = theta * theta
-    t3 = t2 * theta
-    h00 = 2 * t3 - 3 * t2 + 1
-    h10 = t3 - 2 * t2 + theta
-    h01 = -2 * t3 + 3 * t2
-    h11 = t3 - t2
-    return h00 * y0 + h01 * y1 + h * (h10 * f0 + h11 * f1)
+from ._scalar import hermite
 
 
 @dataclass
@@ -39,7 +27,8 @@ class StepInterpolant:
     ``(B,)`` arrays, one step per row of the ``(B, ...)`` states; times and ``theta`` are then
     ``(B,)`` too and each row is read off its own step.
 
-    >>> StepInterpolant(0.0, 1.0, y0, y1, [f0, f1])(0.25)
+    >>> float(StepInterpolant(0.0, 1.0, 0.0, 1.0, [1.0, 1.0])(0.25))  # y = t
+    0.25
     """
 
     t0: object

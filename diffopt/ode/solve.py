@@ -11,6 +11,7 @@ solution that was computed ("discretise, then differentiate"). The last step end
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,26 +21,37 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
-from . import status
-from .batch import BatchSolution, solve_batch
-from .control import (
-    PIController,
+from . import _types as status
+from ._types import (
+    ADJOINTS,
+    BACKENDS,
+    DONE,
+    EVENT_NON_FINITE,
+    MAX_STEPS,
+    NON_FINITE,
+    STEP_UNDERFLOW,
+    TERMINAL_EVENT,
+    NotCompilable,
+    ODESolveError,
+    as_args,
+    as_events,
+    as_span,
+    as_state,
+    check_dt,
     check_max_steps,
+    check_saveat,
+    check_times,
     check_tolerances,
-    error_norm,
-    initial_step,
-    lands_on_end,
+    choice,
+    tableau,
 )
+from .batch import BatchSolution, solve_batch
+from .control import PIController, error_norm, initial_step, lands_on_end
 from .events import Event, crosses, differentiable_time, event_value, locate
 from .interpolation import StepInterpolant
-from .status import DONE, EVENT_NON_FINITE, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, TERMINAL_EVENT
-from .tableaus import TABLEAUS, Tableau, combine
+from .tableaus import Tableau
 
 EPS = np.finfo(float).eps
-
-
-class ODESolveError(RuntimeError):
-    """A solve failed while a derivative was requested (its derivative would be wrong)."""
 
 
 @dataclass
@@ -56,7 +68,8 @@ class Solution:
     ``message`` says what happened and at what time. ``n_steps``/``n_rejected``: accepted and
     rejected steps.
 
-    >>> solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final  # ≈ exp(-1)
+    >>> round(float(solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final), 6)  # exp(-1)
+    0.367879
     """
 
     t: object
@@ -81,8 +94,8 @@ class Solution:
 def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "dopri5", *,
           dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
           events: Sequence[Event] | Event = (), saveat=None, max_steps: int = 100_000,
-          adjoint: str = "auto", backend: str = "auto",
-          batched: bool = False) -> Solution | BatchSolution:
+          adjoint: str = "auto", backend: str = "auto", batched: bool = False,
+          checkpoint_every: int | None = None) -> Solution | BatchSolution:
     """Integrate ``dy/dt = fun(t, y, *args)`` from ``t_span[0]`` to ``t_span[1]``.
 
     ``method``: ``"euler"``, ``"rk4"`` (fixed step ``dt``, required) or ``"dopri5"``, ``"tsit5"``,
@@ -101,7 +114,8 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     function theorem).
     ``adjoint`` (how reverse mode differentiates): ``"direct"`` (the default, ``"auto"``) records
     every step (memory O(steps)); ``"checkpoint"`` keeps every ``k``-th state and recomputes the
-    steps in between (memory O(checkpoints + k)); ``"backsolve"`` integrates the continuous
+    steps in between (memory O(checkpoints + k); ``checkpoint_every``: ``k``, default about
+    ``sqrt(n_steps)``); ``"backsolve"`` integrates the continuous
     adjoint ODE backwards (memory O(1), approximate: error of the order of the solver's
     tolerance); ``"forward"`` propagates forward sensitivities (cheapest for few inputs).
     ``backend``: ``"numpy"`` (eager, no compile time; the default, ``"auto"``) or ``"numba"``
@@ -118,25 +132,31 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
 
     >>> sol = solve(lambda t, y, k: -k * y, np.array([1.0]), (0.0, 2.0), args=(0.5,))
     """
-    tab = _method(method)
-    backend = _backend(backend, y0)
-    adjoint = _adjoint(adjoint)
+    tab = tableau(method)
+    backend = choice(backend, BACKENDS, "backend")
+    adjoint = choice(adjoint, ADJOINTS, "adjoint")
     max_steps = check_max_steps(max_steps)
     if backend == "numba":
         from .compiled import solve_compiled
 
-        return solve_compiled(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol,
-                              events=_events(events), saveat=saveat, max_steps=max_steps,
-                              adjoint=adjoint, batched=batched)
+        try:
+            return solve_compiled(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol,
+                                  events=as_events(events), saveat=saveat,
+                                  max_steps=max_steps, adjoint=adjoint, batched=batched)
+        except NotCompilable as e:  # the NumPy path runs what the compiled one does not
+            if e.warn:
+                warnings.warn(f"solve(backend='numba'): {e}; using the NumPy path",
+                              stacklevel=2)
     if adjoint not in ("direct", "auto"):
         from .adjoint import solve_with_adjoint
 
         return solve_with_adjoint(fun, y0, t_span, args, method, dt=dt, rtol=rtol, atol=atol,
                                   events=events, saveat=saveat, max_steps=max_steps,
-                                  adjoint=adjoint, batched=batched)
+                                  adjoint=adjoint, batched=batched,
+                                  checkpoint_every=checkpoint_every)
     if batched:
-        return solve_batch(fun, _as_state(y0), t_span, _args(args), tab, dt=dt, rtol=rtol,
-                           atol=atol, events=_events(events), saveat=saveat,
+        return solve_batch(fun, as_state(y0), t_span, as_args(args), tab, dt=dt, rtol=rtol,
+                           atol=atol, events=as_events(events), saveat=saveat,
                            max_steps=max_steps, save_steps=True)
     stepper = _Stepper(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol, events=events,
                        saveat=saveat, max_steps=max_steps)
@@ -160,31 +180,20 @@ class _Stepper:
 
     def __init__(self, fun: Callable, y0, t_span: Sequence, args, tab: Tableau, *, dt, rtol,
                  atol, events, saveat, max_steps: int):
-        y0 = _as_state(y0)
-        t0, t_end = _span(t_span)
-        args = _args(args)
-        events = _events(events)
+        y0 = as_state(y0)
+        t0, t_end = as_span(t_span)
+        args = as_args(args)
+        events = as_events(events)
         if tab.adaptive:
             rtol, atol = check_tolerances(rtol, atol)
         max_steps = check_max_steps(max_steps)
         self.traced = any(isinstance(v, Tracer) for v in tree_leaves((y0, t0, t_end, args)))
         self.args_c = tree_map(concrete, args)
         t0_c, t_end_c = float(concrete(t0)), float(concrete(t_end))
-        if not np.isfinite(t0_c) or np.isnan(t_end_c):
-            raise ValueError(f"t_span must be finite (t_span[1] may be inf), got "
-                             f"({t0_c}, {t_end_c})")
-        if t_end_c < t0_c:
-            raise NotImplementedError("backward integration (t_span[1] < t_span[0]) is not "
-                                      "supported")
-        if not np.isfinite(t_end_c) and not any(e.terminal for e in events):
-            raise ValueError("t_span[1] may be infinite only with a terminal event to stop the "
-                             "solve")
-        self.saves = _saveat(saveat, t0_c, t_end_c)
-        if not tab.adaptive:
-            if dt is None:
-                raise ValueError(f"method {tab.name!r} is fixed-step: pass dt=")
-        if dt is not None and not (np.isfinite(dt) and dt > 0):
-            raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+        check_times(t0_c, t_end_c, events)
+        saves = check_saveat(saveat, t0_c, t_end_c)
+        self.saves = None if saves is None else [float(v) for v in saves]
+        dt = check_dt(dt, tab)
         self.fun, self.tab, self.args, self.events = fun, tab, args, events
         self.y0, self.t0, self.t_end, self.t0_c, self.t_end_c = y0, t0, t_end, t0_c, t_end_c
         self.dt, self.rtol, self.atol, self.max_steps = dt, rtol, atol, max_steps
@@ -204,7 +213,7 @@ class _Stepper:
 
     def fail(self, code: int, t: float, **detail) -> None:
         """End the solve with the failure ``code`` at time ``t`` (``detail``: see
-        :func:`diffopt.ode.status.message`)."""
+        :func:`diffopt.ode._types.message`)."""
         self.status = code
         self.message = status.message(code, t, max_steps=self.max_steps, t_end=self.t_end_c,
                                       terminal=any(e.terminal for e in self.events), **detail)
@@ -290,10 +299,10 @@ class _Stepper:
             h = (t_end - t) if last else hc
             t_new = t_end if last else t + h
             t_new_c = t_end_c if last else t_c + hc
-            stages, y_new, f_new = _rk_step(tab, self.f, t, y, self.f_cur, h, t_new)
+            stages, y_new, f_new = tab.step(self.f, t, y, self.f_cur, h, t_new)
             y_new_c = np.asarray(concrete(y_new))
             if tab.adaptive:
-                err = hc * combine(tab.error, [np.asarray(concrete(k)) for k in stages + [f_new]])
+                err = tab.error_estimate(hc, [np.asarray(concrete(k)) for k in stages + [f_new]])
                 en = error_norm(err, np.asarray(concrete(y)), y_new_c, self.rtol, self.atol)
                 if not np.isfinite(en) or not np.all(np.isfinite(y_new_c)):
                     self.n_rej += 1
@@ -361,17 +370,6 @@ class _Stepper:
         )
 
 
-def _rk_step(tab: Tableau, f, t, y, f0, h, t_new):
-    """One explicit RK step: the stages, the new state and ``f`` at the new state."""
-    stages = [f0]
-    for i in range(1, tab.n_stages):
-        acc = combine(tab.a[i], stages)
-        stages.append(f(t + tab.c[i] * h, y if acc is None else y + h * acc))
-    acc = combine(tab.b, stages)
-    y_new = y + h * acc
-    return stages, y_new, f(t_new, y_new)
-
-
 class _ConditionNotFinite(ArithmeticError):
     """Event ``event``'s condition was not finite on the step's dense output."""
 
@@ -419,88 +417,6 @@ def _stack_states(ys, shape0):
     if not ys:
         return np.zeros((0,) + tuple(shape0))
     return dnp.stack(ys)
-
-
-ADJOINTS = ("auto", "direct", "checkpoint", "backsolve", "forward")
-BACKENDS = ("auto", "numpy", "numba")
-
-
-def _adjoint(adjoint: str) -> str:
-    if adjoint not in ADJOINTS:
-        raise ValueError(f"unknown adjoint {adjoint!r}; choose one of {ADJOINTS}")
-    return adjoint
-
-
-def _backend(backend: str, y0) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-    return "numpy" if backend == "auto" else backend
-
-
-def _method(method: str) -> Tableau:
-    try:
-        return TABLEAUS[method]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(TABLEAUS)}") from None
-
-
-def _as_state(y0):
-    if isinstance(y0, Tracer):
-        return y0
-    if isinstance(y0, (dict, list, tuple)) and any(
-            isinstance(v, Tracer) for v in tree_leaves(y0)):
-        return dnp.asarray(y0)
-    arr = np.asarray(y0)
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(float)
-    if arr.dtype.kind not in "fc":
-        raise TypeError(f"y0 must be a numeric array, got dtype {arr.dtype} (shape {arr.shape})")
-    if arr.size == 0:
-        raise ValueError(f"y0 is empty (shape {arr.shape}): there is nothing to integrate")
-    return arr
-
-
-def _span(t_span):
-    try:
-        t0, t_end = t_span
-    except (TypeError, ValueError):
-        raise ValueError(f"t_span must be a pair (t0, t_end), got {t_span!r}") from None
-    for name, v in (("t_span[0]", t0), ("t_span[1]", t_end)):
-        if np.asarray(concrete(v)).shape != ():
-            raise ValueError(f"{name} must be a scalar, got shape {np.shape(concrete(v))}")
-    return t0, t_end
-
-
-def _args(args):
-    if not isinstance(args, (tuple, list)):
-        raise TypeError(f"args must be a tuple of extra arguments for fun, got "
-                        f"{type(args).__name__}"
-                        "; wrap a single argument as args=(value,)")
-    return tuple(args)
-
-
-def _events(events):
-    if isinstance(events, Event):
-        events = (events,)
-    events = tuple(events)
-    for e in events:
-        if not isinstance(e, Event):
-            raise TypeError(f"events must be Event objects, got {type(e).__name__}")
-    return events
-
-
-def _saveat(saveat, t0_c, t_end_c):
-    if saveat is None:
-        return None
-    s = np.asarray(concrete(saveat), dtype=float)
-    if s.ndim != 1:
-        raise ValueError(f"saveat must be a 1-D array of times, got shape {s.shape}")
-    if np.any(np.diff(s) < 0):
-        raise ValueError("saveat must be sorted in increasing order")
-    if s.size and (s[0] < t0_c or s[-1] > t_end_c):
-        raise ValueError(f"saveat times must lie within t_span [{t0_c}, {t_end_c}], "
-                         f"got [{s[0]}, {s[-1]}]")
-    return [float(v) for v in s]
 
 
 __all__ = ["solve", "Solution", "ODESolveError"]

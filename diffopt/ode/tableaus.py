@@ -44,6 +44,27 @@ class Tableau:
     def n_stages(self) -> int:
         return len(self.b)
 
+    def step(self, f, t, y, f0, h, t_new, h_y=None):
+        """One step from ``(t, y)`` of size ``h`` (``f0 = f(t, y)``): the stages, the new state
+        and ``f(t_new, y_new)``. ``h_y``: ``h`` shaped to broadcast against the states (a
+        batch's ``(B,)`` steps as ``(B, 1, ...)``; default ``h``).
+
+        >>> TABLEAUS["euler"].step(lambda t, y: -y, 0.0, 1.0, -1.0, 0.5, 0.5)[1]
+        0.5
+        """
+        h_y = h if h_y is None else h_y
+        stages = [f0]
+        for i in range(1, self.n_stages):
+            acc = combine(self.a[i], stages)
+            stages.append(f(t + self.c[i] * h, y if acc is None else y + h_y * acc))
+        y_new = y + h_y * combine(self.b, stages)
+        return stages, y_new, f(t_new, y_new)
+
+    def error_estimate(self, h, ks):
+        """The embedded error estimate of a step of size ``h`` (``ks``: its stages, then ``f``
+        at its end; plain arrays)."""
+        return h * combine(self.error, ks)
+
 
 EULER = Tableau("euler", a=((),), b=(1.0,), c=(0.0,), order=1)
 

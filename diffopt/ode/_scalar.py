@@ -1,0 +1,144 @@
+"""The integrator's scalar rules, written once: the NumPy paths call them and the compiled loops
+are built from this file's source (:mod:`diffopt.ode.compiled` compiles it with Numba).
+
+Only plain Python and NumPy here, no diffopt import: event crossing, the event root finder,
+the end-of-span landing rule, the PI step-size factor and the cubic Hermite interpolant.
+"""
+
+import numpy as np
+
+EPS = 2.220446049250313e-16
+# the event root finder: Illinois false position for ROOT_ILLINOIS iterations, then bisection,
+# ROOT_STEPS iterations in all; it stops when the point moves or the bracket is within ROOT_TOL
+ROOT_STEPS, ROOT_ILLINOIS, ROOT_TOL = 100, 40, 4 * EPS
+# a root found this close to a step's start (as a fraction of the step) is the step start itself
+STEP_START_THETA = 1e-12
+# the PI controller (Hairer's DOPRI5 variant)
+SAFETY, MIN_FACTOR, MAX_FACTOR, MIN_PREV_ERROR = 0.9, 0.2, 10.0, 1e-4
+# a step that would end this close to t_end ends on it: relative to the step, and to the rounding
+# a clock accumulates over many fixed steps (else 1e5 steps of 1e-5 end with a step of 2e-12)
+LAND_STEP, LAND_CLOCK = 1e-9, 1e-11
+
+
+def crosses(g0, g1, direction):
+    """Whether an event condition going from ``g0`` to ``g1`` over a step fires (elementwise
+    for arrays): -1 from positive to non-positive, +1 from negative to non-negative, 0 both.
+
+    >>> bool(crosses(1.0, -0.5, -1))
+    True
+    """
+    down = (g0 > 0) & (g1 <= 0)
+    up = (g0 < 0) & (g1 >= 0)
+    if direction < 0:
+        return down
+    if direction > 0:
+        return up
+    return down | up
+
+
+def lands_on_end(remaining, h, t):
+    """Whether a step of size ``h`` at time ``t`` with ``remaining`` time to go is the last one
+    (then cut to end exactly at ``t_end``). Elementwise for arrays.
+
+    >>> bool(lands_on_end(0.1 + 1e-13, 0.1, 0.9))
+    True
+    """
+    return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
+
+
+def pi_factor(err, prev, rejected, alpha, beta):
+    """New step / current step after the error norm ``err`` (``prev``: the last accepted one),
+    at most 1 for a rejected step.
+
+    >>> pi_factor(0.0, 1e-4, False, 0.17, 0.04)
+    10.0
+    """
+    if err == 0.0:
+        return MAX_FACTOR
+    fac = SAFETY * err ** -alpha * prev ** beta
+    return min(1.0 if rejected else MAX_FACTOR, max(MIN_FACTOR, fac))
+
+
+def hermite(theta, h, y0, y1, f0, f1):
+    """Cubic Hermite interpolant at ``t0 + theta * h`` from the end states and their derivatives.
+
+    >>> hermite(0.5, 1.0, 0.0, 1.0, 1.0, 1.0)  # exact for y = t
+    0.5
+    """
+    t2 = theta * theta
+    t3 = t2 * theta
+    h00 = 2 * t3 - 3 * t2 + 1
+    h10 = t3 - 2 * t2 + theta
+    h01 = -2 * t3 + 3 * t2
+    h11 = t3 - t2
+    return h00 * y0 + h01 * y1 + h * (h10 * f0 + h11 * f1)
+
+
+def root_next(it, lo, hi, f_lo, f_hi):
+    """The root finder's next point in ``[lo, hi]``: false position while it lands inside and
+    ``it < ROOT_ILLINOIS``, else the midpoint."""
+    d = f_hi - f_lo
+    if it < ROOT_ILLINOIS and d != 0.0:
+        xf = (lo * f_hi - hi * f_lo) / d
+        if np.isfinite(xf) and lo < xf < hi:
+            return xf
+    return 0.5 * (lo + hi)
+
+
+def root_start(g1, f_lo, f_hi):
+    """The event root finder on ``[0, 1]``, from the condition at the step's end ``g1`` and on
+    the interpolant at its ends ``f_lo``, ``f_hi``: ``(state, x)``, the point ``x`` at which
+    :func:`root_step` wants the condition next. ``state[-1]`` is the result: -1 while searching,
+    then ``theta`` (1, the step end: ``g1 == 0`` or no sign change on the interpolant; nan:
+    the condition was not finite)."""
+    theta = -1.0
+    if g1 == 0.0:
+        theta = 1.0
+    elif not (np.isfinite(f_lo) and np.isfinite(f_hi)):
+        theta = np.nan
+    elif not f_lo * f_hi < 0:  # rounding in the interpolant's end values: the step end
+        theta = 1.0
+    return (0, 0.0, 1.0, f_lo, f_hi, 0, 0.5, theta), root_next(0, 0.0, 1.0, f_lo, f_hi)
+
+
+def root_step(state, x_new, f_x, needs_start):
+    """The root finder's state after the condition's value ``f_x`` at ``x_new``, and its next
+    point: the bracket keeps the sign change (Illinois-halving the end kept twice in a row);
+    it stops when the point moves or the bracket shrinks by at most ``ROOT_TOL``, after
+    ``ROOT_STEPS`` iterations, or at a non-finite ``f_x`` (nan). A root within
+    ``STEP_START_THETA`` of the step start is the start itself for conditions that
+    ``needs_start``."""
+    it, lo, hi, f_lo, f_hi, side, x, theta = state
+    if not np.isfinite(f_x):
+        return (it, lo, hi, f_lo, f_hi, side, x_new, np.nan), x_new
+    done = f_x == 0.0
+    if not done:
+        if (f_x > 0) == (f_hi > 0):  # root in [lo, x_new]
+            if side == -1:
+                f_lo *= 0.5
+            hi, f_hi, side = x_new, f_x, -1
+        else:
+            if side == 1:
+                f_hi *= 0.5
+            lo, f_lo, side = x_new, f_x, 1
+        done = abs(x_new - x) <= ROOT_TOL or hi - lo <= ROOT_TOL or it + 1 >= ROOT_STEPS
+    if done:
+        theta = 0.0 if needs_start and x_new < STEP_START_THETA else x_new
+    return (it + 1, lo, hi, f_lo, f_hi, side, x_new, theta), root_next(it + 1, lo, hi, f_lo, f_hi)
+
+
+def find_root(phi, g1, needs_start):
+    """``theta`` in [0, 1] of the sign change of ``phi(theta)`` (an event condition on a step's
+    dense output, ``g1`` its value at the step's end) by :func:`root_start` and
+    :func:`root_step`; nan if ``phi`` was not finite on the way.
+
+    >>> round(find_root(lambda th: th - 0.3, 0.7, False), 12)
+    0.3
+    """
+    if g1 == 0.0:
+        return 1.0
+    state, x = root_start(g1, phi(0.0), phi(1.0))
+    while state[-1] == -1.0:
+        state, x_next = root_step(state, x, phi(x), needs_start)
+        x = x_next
+    return state[-1]
