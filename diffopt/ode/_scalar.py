@@ -98,7 +98,9 @@ def root_start(g1, f_lo, f_hi):
         theta = np.nan
     elif not f_lo * f_hi < 0:  # rounding in the interpolant's end values: the step end
         theta = 1.0
-    return (0, 0.0, 1.0, f_lo, f_hi, 0, 0.5, theta), root_next(0, 0.0, 1.0, f_lo, f_hi)
+    # (the previous point starts as nan: a first point that equals any start value must not
+    # count as converged)
+    return (0, 0.0, 1.0, f_lo, f_hi, 0, np.nan, theta), root_next(0, 0.0, 1.0, f_lo, f_hi)
 
 
 def root_step(state, x_new, f_x, needs_start):
