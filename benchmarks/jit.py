@@ -17,15 +17,18 @@ skipped (``pip install -e ".[bench]"`` adds autograd and JAX).
 
 from __future__ import annotations
 
-from _harness import time_call, timed  # first: it sets one BLAS thread before NumPy loads
+from _harness import (  # first: it sets one BLAS thread before NumPy loads
+    machine,
+    parser,
+    time_call,
+    timed,
+    versions,
+    write_json,
+)
 
 # isort: split
 
-import argparse
-import json
 import os
-import platform
-from pathlib import Path
 
 import numpy as np
 from overhead import REPEATS, array_loss, chain, rosenbrock
@@ -34,7 +37,6 @@ from tqdm import tqdm
 import diffopt
 import diffopt.numpy as dnp
 
-RESULTS = Path(__file__).parent / "results" / "jit.json"
 N_ROSEN = 1000
 CASES = ("chain grad", "rosenbrock grad", "rosenbrock hvp", "array grad")
 TARGETS = {  # label: (case, numerator system, denominator system, maximum ratio)
@@ -154,16 +156,14 @@ def check_against_eager(systems: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter timings (for smoke tests)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
-    parser.add_argument("--systems", default=",".join(SYSTEMS),
+    cli = parser(__doc__, "jit.json", "shorter timings (for smoke tests)")
+    cli.add_argument("--systems", default=",".join(SYSTEMS),
                         help=f"comma-separated subset of: {', '.join(SYSTEMS)}")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(argv)
     systems_wanted = [n.strip() for n in args.systems.split(",") if n.strip()]
     unknown = [n for n in systems_wanted if n not in SYSTEMS]
     if unknown:
-        parser.error(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
+        cli.error(f"unknown systems {unknown}; choose from {', '.join(SYSTEMS)}")
     budget = 0.05 if args.quick else 1.0
 
     rng = np.random.default_rng(0)
@@ -218,9 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"({'met' if met else 'MISSED'})")
 
     report = {
-        "machine": {"python": platform.python_version(), "processor": platform.processor(),
-                    "numpy": np.__version__,
-                    "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")},
+        "machine": machine(**versions("numpy"),
+                           blas_threads=os.environ.get("OPENBLAS_NUM_THREADS")),
         "quick": args.quick,
         "seconds_per_call": times,
         "compile_seconds": compiles,
@@ -228,9 +227,9 @@ def main(argv: list[str] | None = None) -> dict:
         "skipped": skipped,
         "targets": checks,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "jit.json", report)
+    print(f"\nwrote {args.out / 'jit.json'}")
     return report
 
 

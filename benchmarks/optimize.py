@@ -30,14 +30,9 @@ from __future__ import annotations
 
 # One BLAS thread for every system (set by _harness, first): on few cores, OpenBLAS threads make
 # scipy's L-BFGS-B (small LAPACK calls each iteration) up to 10x slower and its timings erratic.
-from _harness import timed
+from _harness import machine, parser, timed, versions, write_json
 
 # isort: split
-
-import argparse
-import json
-import platform
-from pathlib import Path
 
 import numpy as np
 import scipy
@@ -49,7 +44,6 @@ import diffopt.numpy as dnp
 from diffopt import solvers
 from diffopt.solvers.scipy_methods import METHODS
 
-RESULTS = Path(__file__).parent / "results" / "optimize.json"
 SIZES, QUICK_SIZES = (2, 100, 1000, 10000), (2, 100)
 DENSE = {"trust-exact", "newton", "bfgs"}  # n x n matrices: skipped above DENSE_MAX
 DENSE_MAX = 1000
@@ -256,10 +250,8 @@ def print_table(runs, rows):
               f"{r['s_per_iter'] * 1e3:>9.3f}{cells[0]:>10}{cells[1]:>7}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small n only (a smoke test)")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> dict:
+    args = parser(__doc__, "optimize.json", "small n only (a smoke test)").parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
 
     skipped: list[str] = []
@@ -298,17 +290,18 @@ def main() -> None:
     if not targets:
         print("  n/a (no n >= 1000 in this run, or autograd missing)")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": {"python": platform.python_version(), "processor": platform.processor(),
-                    "numpy": np.__version__, "scipy": scipy.__version__},
+    report = {
+        "machine": machine(**versions("numpy", "scipy")),
         "quick": args.quick,
         "maxiter_cap": caps, "dense_cap": DENSE_CAP, "skipped": skipped, "failed": failed,
         "runs": runs,
         "per_iteration_ratio": rows,
         "targets": targets,
-    }, indent=2))
-    print(f"\nwrote {RESULTS}")
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "optimize.json", report)
+    print(f"\nwrote {args.out / 'optimize.json'}")
+    return report
 
 
 if __name__ == "__main__":

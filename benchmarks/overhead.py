@@ -14,14 +14,15 @@ skipped (``pip install -e ".[bench]"`` adds autograd and JAX).
 
 from __future__ import annotations
 
-from _harness import time_call  # first: it sets one BLAS thread before NumPy loads
+from _harness import (  # first: it sets one BLAS thread before NumPy loads
+    machine,
+    parser,
+    time_call,
+    versions,
+    write_json,
+)
 
 # isort: split
-
-import argparse
-import json
-import platform
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -29,7 +30,6 @@ from tqdm import tqdm
 import diffopt
 import diffopt.numpy as dnp
 
-RESULTS = Path(__file__).parent / "results" / "overhead.json"
 N_ROSEN = 1000
 REPEATS = (9, 9)  # timed samples per measurement: the best of 9
 TARGETS = {  # (case, numerator system, denominator system or case, maximum ratio)
@@ -164,10 +164,8 @@ def ratio(times: dict, num: tuple, den: tuple) -> float | None:
     return None if a is None or b is None else a / b
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter timings (for smoke tests)")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> dict:
+    args = parser(__doc__, "overhead.json", "shorter timings (for smoke tests)").parse_args(argv)
     budget = 0.05 if args.quick else 1.0
 
     rng = np.random.default_rng(0)
@@ -203,16 +201,13 @@ def main() -> None:
         print(f"  {case + ' overhead <= 1 us':<40} {extra:.2f} us "
               f"({'met' if extra <= 1.0 else 'MISSED'})")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "machine": {"python": platform.python_version(), "processor": platform.processor(),
-                    "numpy": np.__version__},
-        "quick": args.quick,
-        "seconds_per_call": times,
-        "targets": checks,
-        "no_transform_overhead_us": overheads,
-    }, indent=2))
-    print(f"\nwrote {RESULTS}")
+    report = {"machine": machine(**versions("numpy")), "quick": args.quick,
+              "seconds_per_call": times, "targets": checks,
+              "no_transform_overhead_us": overheads}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "overhead.json", report)
+    print(f"\nwrote {args.out / 'overhead.json'}")
+    return report
 
 
 if __name__ == "__main__":

@@ -19,8 +19,12 @@ one evaluation of f against n and against m, log-log, with fitted slopes) into `
 For steady timings run BLAS on one thread (``OPENBLAS_NUM_THREADS=1``; ``benchmarks/modes.py``
 sets it before NumPy loads).
 
->>> from diffopt.bench import run_modes
->>> summary = run_modes(out_dir="benchmarks/results", quick=True)
+>>> import tempfile
+>>> res = run_modes(tempfile.mkdtemp(), quick=True, families=("tanh2",), use_jax=False,
+...                 budget=0.002)  # doctest: +ELLIPSIS
+family           n     m ...
+>>> res["summary"]["all_agree"]
+True
 """
 
 from __future__ import annotations
@@ -328,8 +332,13 @@ def run_modes(out_dir: str | Path = "benchmarks/results", quick: bool = False,
               budget: float | None = None) -> dict:
     """Run the benchmark, print the table and summary, write JSON and PNGs; returns the JSON dict.
 
-    >>> run_modes("/tmp/modes", quick=True)["summary"]["all_agree"]
-    True
+    >>> import tempfile
+    >>> res = run_modes(tempfile.mkdtemp(), quick=True, families=("elementwise",),
+    ...                 use_jax=False, budget=0.002)  # doctest: +ELLIPSIS
+    family ...
+    all results agree: True; wrote ...
+    >>> sorted(res["summary"])[:3]
+    ['all_agree', 'auto_vs_best', 'crossover']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,10 @@ DEMOS = {  # name: "module" with run(), or "module:function"; examples take (out
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``diffopt`` console script.
 
-    >>> main(["demo"])  # prints the derivative table
+    >>> main(["demo"])  # doctest: +ELLIPSIS
+    diffopt: one derivative, three methods. Error is the largest |computed - exact|.
+    ...
+    0
     """
     parser = argparse.ArgumentParser(prog="diffopt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -208,7 +208,15 @@ def compare(f: Callable, x, exact=None, names: Sequence[str] | None = None,
     ``f`` takes one vector and indexes it (``v[0]``, ``v[1]``); for the symbolic method it
     receives a list of symbols, so whole-array operations show up as a failed symbolic row.
 
-    >>> print(compare(lambda v: v[0] ** 2 * v[1] + v[1] + 2, [3.0, 4.0], names=["x", "y"]))
+    >>> table = compare(lambda v: v[0] ** 2 * v[1] + v[1] + 2, [3.0, 4.0], names=["x", "y"],
+    ...                 budget=0.001)
+    >>> print(table)  # doctest: +ELLIPSIS
+    reference (reverse mode (grad)): [24.0000000000 10.0000000000]
+    ...
+      symbolic                       [24.0000000000 10.0000000000]              0.0e+00 ...
+                                      df/dx = 2*x*y
+                                      df/dy = x**2 + 1
+    ...
     """
     x = np.asarray(x, dtype=float)
     if x.ndim > 1:

@@ -174,9 +174,8 @@ def test_jit_benchmark_quick_smoke(tmp_path):
     from benchmark_scripts import load
 
     bench = load("jit")
-    out = tmp_path / "jit.json"
-    report = bench.main(["--quick", "--out", str(out), "--systems", "eager,jit numpy"])
-    assert json.loads(out.read_text())["quick"] is True
+    report = bench.main(["--quick", "--out", str(tmp_path), "--systems", "eager,jit numpy"])
+    assert json.loads((tmp_path / "jit.json").read_text())["quick"] is True
     assert set(report["seconds_per_call"]) == set(bench.CASES)
     for case in bench.CASES:
         assert report["relative_difference_from_eager"][case]["jit numpy"] < 1e-12

@@ -17,6 +17,12 @@ prints the folder it writes its PNG plots to and a small table, and returns what
 - ``enhance`` (module ``image_enhancement``): camera-pipeline parameters learned by gradient
   descent from a synthetic raw (``--image PATH``: your own photograph).
 
+Each demo is ``diffopt demo NAME [--quick]`` on the command line, or its module's ``run``:
+
+>>> import tempfile
 >>> from diffopt.examples import least_squares
->>> least_squares.run("plots/least_squares")["methods"]["l-bfgs-b"]["loss"]
+>>> res = least_squares.run(tempfile.mkdtemp(), quick=True)  # doctest: +ELLIPSIS
+writing plots to ...
+>>> bool(res["methods"]["lm"]["loss"] <= 1.000001 * res["optimum"])
+True
 """

@@ -219,8 +219,7 @@ def run(out_dir="plots/enhance", quick: bool = False, image: str | None = None,
     """Both tasks on the sample photograph (or ``image``); prints PSNR/SSIM per task and writes
     the figures. ``quick``: the photograph shrunk to about 128 pixels on its shorter side and
     fewer steps (what the tests run); ``shrink``: average blocks of that size first.
-
-    >>> res = run(quick=True); res["recovery"]["l-bfgs-b"]["psnr"]
+    (``diffopt demo enhance --quick`` runs it from the command line.)
     """
     out = output_dir(out_dir)
     photo = load_photo(image, shrink or 1, 128 if quick and shrink is None else None)

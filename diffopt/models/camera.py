@@ -29,7 +29,10 @@ def load_photo(path: str | None = None, shrink: int = 1, short_side: int | None 
     ``shrink``: average ``shrink × shrink`` blocks (a smaller image with the same content), or
     ``short_side``: shrink by the factor that brings the shorter side to about that.
 
-    >>> load_photo().shape  # (600, 512, 3)
+    >>> load_photo().shape
+    (600, 512, 3)
+    >>> load_photo(short_side=128).shape
+    (150, 128, 3)
     """
     import matplotlib.cbook
     import matplotlib.image
