@@ -26,7 +26,7 @@ from .numpy.backend import array_module
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "vjp_and_jvp", "linearize", "vmap", "jacfwd", "jacrev",
-    "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp",
+    "hessian", "hvp", "checkpoint", "custom_jvp", "custom_vjp", "compiled_rule",
 ]
 
 Argnums = int | Sequence[int]
@@ -745,6 +745,68 @@ def _is_inexact(x) -> bool:
         return isinstance(x, (float, complex))
     return dtype.kind in "fc"
 
+
+def compiled_rule(reference: Callable, forward: Callable, backward: Callable,
+                  residuals: bool = False) -> Callable:
+    """Compiled code as a function every transform takes: ``rule(*args)``.
+
+    ``forward(*args) -> (out, res)`` and ``backward(res, g) -> (one cotangent per argument)`` run
+    on plain values (compiled kernels); ``reference(*args)``, written with ``diffopt.numpy``,
+    computes the same ``out``. On plain arguments the rule runs ``forward``; under one reverse
+    trace (``grad``, ``vjp``, ``jacrev``) it is one recorded operation with ``backward`` as its
+    VJP, and cotangents batched by ``vmap`` (``jacrev``) are pulled back through ``backward`` one
+    row at a time; under any other trace (forward mode, ``vmap``, nested derivatives), and for
+    cotangents that carry derivatives, ``reference`` is differentiated instead.
+    ``residuals=True``: the rule returns ``(out, res)`` (``res`` is None where ``reference`` ran).
+    The three functions stay readable as the rule's attributes of the same names.
+
+    >>> cube = compiled_rule(lambda x: x ** 3, lambda x: (x ** 3, x), lambda x, g: (3 * x**2 * g,))
+    >>> float(cube(2.0)), float(grad(cube)(2.0)), float(jvp(cube, (2.0,), (1.0,))[1])
+    (8.0, 12.0, 12.0)
+    >>> jacrev(cube)(np.array([1.0, 2.0]))
+    array([[ 3.,  0.],
+           [ 0., 12.]])
+    """
+
+    def pull(kept, g):
+        args, res = kept
+        leaves, tree = tree_flatten(g)
+        traced = [x for x in leaves if isinstance(x, Tracer)]
+        if not traced:
+            return backward(res, g)
+        trace = traced[0]._trace
+        if not all(type(x) is BatchTracer and x._trace is trace and not isinstance(x.val, Tracer)
+                   for x in traced):  # cotangents that carry derivatives
+            return vjp(reference, *args)[1](g)
+        rows = []  # batched by vmap: one compiled pullback per row, stacked
+        for i in range(trace.size):
+            row = tree_unflatten(tree, [x.val[i] if isinstance(x, Tracer) else x for x in leaves])
+            rows.append(tree_flatten(backward(res, row)))
+        columns = zip(*[bars for bars, _ in rows])
+        return tree_unflatten(rows[0][1], [BatchTracer(trace, np.stack([np.asarray(b) for b in c]))
+                                           for c in columns])
+
+    def rule(*args):
+        leaves = tree_flatten(args)[0]
+        top = top_trace(leaves)
+        if top is None:
+            out, res = forward(*args)
+        elif single_reverse(top, leaves):
+            kept = []
+
+            def forward_kept(*a):
+                out, res = forward(*a)
+                kept.append(res)
+                return out, (a, res)
+
+            out = custom_vjp(reference).defvjp(forward_kept, pull)(*args)
+            res = kept[0]
+        else:
+            out, res = reference(*args), None
+        return (out, res) if residuals else out
+
+    rule.reference, rule.forward, rule.backward = reference, forward, backward
+    return rule
 
 class custom_jvp:
     """A function with a hand-written JVP, JAX style.

@@ -177,7 +177,8 @@ def test_jacfwd_equals_jacrev(stage):
 
 @pytest.mark.parametrize("stage", STAGES, ids=IDS)
 def test_jacfwd_equals_jacrev_numba(stage):
-    """jacrev vmaps the pullback: the Stage pulls traced cotangents back by the reference."""
+    """jacrev vmaps the pullback: the Stage pulls the batched cotangents back row by row
+    through its VJP kernel."""
     _jacobians_agree(stage, "numba")
 
 

@@ -171,7 +171,7 @@ def test_jitted_function_under_grad_is_one_operation_with_a_compiled_vjp(backend
     dx[:4] += 2 * z**2 * X[:4]
     onp.testing.assert_allclose(got[1], dx, rtol=1e-12)
     # the call was recorded through the compiled programs: the forward once, its VJP once
-    assert j.cache_size == 1 and j._rule.bwd.cache_size == 1
+    assert j.cache_size == 1 and j._rule.backward.cache_size == 1
     # forward mode, nested derivatives, vmap: f is traced instead, so they stay exact
     v = onp.arange(5.0)
     _close(diffopt.jvp(lambda x: j(params, x), (X,), (v,)),

@@ -86,7 +86,7 @@ class Jitted:
     def __call__(self, *args):
         leaves, tree = tree_flatten(args)
         if any(isinstance(x, Tracer) for x in leaves):
-            return self._traced(args, leaves)
+            return self._traced(args)
         self._drop_stale()
         key = (tree, tuple([_leaf_key(x) for x in leaves]))
         c = self._cache.get(key)
@@ -99,18 +99,15 @@ class Jitted:
             return tree_unflatten(c.out_tree, [out])
         return tree_unflatten(c.out_tree, list(out))
 
-    def _traced(self, args: tuple, leaves: list):
-        """Called under a transform. Under one reverse trace (``grad``, ``vjp``) the call is
-        recorded as one operation whose forward and VJP programs both run compiled; under any
-        other (forward mode, nested derivatives, ``vmap``) ``f`` itself is traced."""
-        from ..core.trace import top_trace
-        from ..transforms import custom_vjp, single_reverse
-
-        if not single_reverse(top_trace(leaves), leaves):
-            return self.fun(*args)
+    def _traced(self, args: tuple):
+        """Called under a transform. Under one reverse trace (``grad``, ``vjp``, ``jacrev``) the
+        call is recorded as one operation whose forward and VJP programs both run compiled; under
+        any other (forward mode, nested derivatives, ``vmap``) ``f`` itself is traced."""
         if self._rule is None:
+            from ..transforms import compiled_rule
+
             pull = Jitted(_vjp_program(self.fun), self.backend)
-            self._rule = custom_vjp(self.fun).defvjp(lambda *a: (self(*a), a), pull)
+            self._rule = compiled_rule(self.fun, lambda *a: (self(*a), a), pull)
         return self._rule(*args)
 
     @property

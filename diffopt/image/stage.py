@@ -8,7 +8,8 @@ A stage is a function ``image, parameters -> image``. It is defined by
 - optionally its **Numba kernels**: ``forward(x, *params) -> out`` and ``vjp(g, x, out, *params)
   -> (x_bar, *param_bars)``, on plain arrays (scalar parameters as floats, array ones as
   contiguous float64 arrays), registered with :meth:`Stage.numba`. Under ``grad``/``vjp`` the
-  stage is then one recorded operation whose forward and backward passes both run compiled;
+  stage is then one recorded operation whose forward and backward passes both run compiled
+  (:func:`diffopt.transforms.compiled_rule`; ``jacrev`` runs the VJP kernel once per row);
 - a **check** of its inputs that raises a clear error (shapes, dtypes, parameter ranges), and
   the **bounds** of the parameters whose range it limits, which ``fit`` hands to solvers that
   take bounds, so that a line search never tries a value the check refuses.
@@ -24,10 +25,10 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from diffopt.core import Tracer, concrete, top_trace
+from diffopt.core import Tracer, concrete
 from diffopt.core.batching import BatchTracer
 from diffopt.numpy.backend import array_module
-from diffopt.transforms import custom_vjp, single_reverse, vjp
+from diffopt.transforms import compiled_rule
 
 BACKENDS = ("auto", "numpy", "numba", "cupy")
 PARALLEL_MIN = 1 << 18  # values: smaller images run the kernels on one thread
@@ -67,8 +68,7 @@ class Stage:
             return reference(x, **dict(zip(names, p)))
 
         by_position.__name__ = name
-        self._by_position = by_position
-        self._rule = custom_vjp(by_position).defvjp(self._forward_kept, self._backward)
+        self._rule = compiled_rule(by_position, self._forward_kept, self._backward)
 
     def numba(self, forward: Callable, vjp: Callable) -> Stage:
         """Register the Numba kernels (see the module docstring); returns the stage."""
@@ -91,11 +91,6 @@ class Stage:
         backend = _resolve(backend, concrete(x))
         if backend != "numba" or self.kernels is None:
             return self.reference(x, **p)
-        top = top_trace(values)
-        if top is None:
-            return _run(self.kernels[0], _plain(values))
-        if not single_reverse(top, values):  # forward mode, vmap, nested derivatives
-            return self.reference(x, **p)
         return self._rule(*values)
 
     def _forward_kept(self, *values):
@@ -105,8 +100,6 @@ class Stage:
 
     def _backward(self, res, g):
         plain, out = res
-        if isinstance(g, Tracer):  # cotangents batched by jacrev: the reference's VJP
-            return vjp(self._by_position, *plain)[1](g)
         g = np.ascontiguousarray(g, dtype=out.dtype)
         bars = _run(self.kernels[1], [g, plain[0], out, *plain[1:]])
         return tuple(bars)

@@ -37,7 +37,7 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import custom_vjp, jvp, single_reverse, vjp
+from diffopt.transforms import compiled_rule, jvp, single_reverse, vjp
 
 from . import _loops, _scalar, control
 from . import _types as status
@@ -450,52 +450,21 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
             _check_differentiable(run, max_steps)
         return _outputs(run), run
 
-    outs, run = _differentiable(fwd, _backward, inputs, top)
+    outs, run = _differentiable(fwd, _backward, inputs)
     return _solution(run, outs, max_steps)
 
 
-def _differentiable(fwd, bwd, inputs: list, top):
-    """``fwd(y0, t0, t_end, leaves) -> (outputs, residuals)`` on plain values, recorded with
-    ``bwd(residuals, g)`` as its VJP when a reverse trace is active. Returns ``(outputs,
-    residuals)``."""
-    if top is None:
-        return fwd(*[concrete(x) for x in inputs[:3]], [concrete(x) for x in inputs[3:]])
-    holder = []
-
-    def fwd_kept(*a):
-        out, res = fwd(*a)
-        holder.append(res)
-        return out, res
-
-    def reference(*a):  # never called: under reverse mode custom_vjp takes fwd/bwd
-        raise AssertionError
-
-    outs = custom_vjp(reference).defvjp(fwd_kept, _rowwise(bwd))(*inputs[:3], list(inputs[3:]))
-    return outs, holder[0]
+def _differentiable(fwd, bwd, inputs: list):
+    """``fwd(y0, t0, t_end, leaves) -> (outputs, residuals)`` on plain values, with ``bwd(residuals,
+    g)`` as its VJP under reverse mode (:func:`diffopt.transforms.compiled_rule`). Returns
+    ``(outputs, residuals)``."""
+    return compiled_rule(_second_order, fwd, bwd, residuals=True)(*inputs[:3], list(inputs[3:]))
 
 
-def _rowwise(bwd):
-    """``bwd`` that also takes cotangents batched by ``vmap`` (``jacrev`` pulls back a batch of
-    them): one call per row, stacked. Cotangents that carry derivatives are refused."""
-    from diffopt.core.batching import BatchTracer
-
-    def pull(res, g):
-        traced = [x for x in g if isinstance(x, Tracer)]
-        if not traced:
-            return bwd(res, g)
-        trace = traced[0]._trace
-        if not all(type(x) is BatchTracer and x._trace is trace and not isinstance(x.val, Tracer)
-                   for x in traced):
-            raise NotImplementedError("second derivatives through solve(backend='numba') are "
-                                      "not supported: use backend='numpy'")
-        rows = [tree_flatten(bwd(res, tuple(x.val[i] if isinstance(x, Tracer) else x
-                                            for x in g))) for i in range(trace.size)]
-        tree = rows[0][1]
-        return tree_unflatten(tree, [BatchTracer(trace, np.stack([np.asarray(r[0][j], dtype=float)
-                                                                  for r in rows]))
-                                     for j in range(len(rows[0][0]))])
-
-    return pull
+def _second_order(*_):
+    """The rule's reference: derivatives of the compiled adjoint are not available."""
+    raise NotImplementedError("second derivatives through solve(backend='numba') are not "
+                              "supported: use backend='numpy'")
 
 
 def _check_differentiable(run: Run, max_steps: int):
@@ -595,8 +564,7 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
                 pbar)
 
-    (t_f, y_f), (_, status, n_steps, ev, nfev, message, _) = _differentiable(fwd, bwd, inputs,
-                                                                             top)
+    (t_f, y_f), (_, status, n_steps, ev, nfev, message, _) = _differentiable(fwd, bwd, inputs)
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
                          status=status, n_steps=n_steps, nfev=int(np.sum(nfev)), message=message)
 
