@@ -22,7 +22,6 @@ correction as :func:`diffopt.ode.solve`, elementwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,12 +33,13 @@ from diffopt.transforms import jvp
 from . import _types as st
 from ._scalar import crosses, root_start, root_step
 from ._types import (
-    DONE,
     EVENT_NON_FINITE,
     MAX_STEPS,
     NON_FINITE,
     STEP_UNDERFLOW,
     TERMINAL_EVENT,
+    BatchSolution,
+    Failures,
     ODESolveError,
     as_events,
     as_span,
@@ -56,58 +56,6 @@ from .interpolation import StepInterpolant, broadcast_rows
 from .tableaus import Tableau
 
 EPS = np.finfo(float).eps
-
-
-@dataclass
-class BatchSolution:
-    """Result of :func:`solve_batch` (every per-trajectory field has the batch axis first).
-
-    ``t_final``/``y_final``: ``(B,)`` times and ``(B, ...)`` states where each trajectory
-    stopped; ``event_time`` ``(B,)`` (its ``t_final``: the terminal event's time where one fired),
-    ``event_index`` ``(B,)`` ints: the terminal event that stopped the trajectory (-1: none);
-    ``status`` ``(B,)`` ints (0 end of ``t_span``, 1 terminal event, -1 ``max_steps``, -2 step size
-    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition) and
-    ``message``, one string per trajectory, as :attr:`Solution.message`; ``n_steps``/
-    ``n_rejected`` ``(B,)`` accepted/rejected steps of each trajectory (``max_steps`` bounds
-    their sum).
-
-    ``t``/``y``: with ``saveat``, the common save times ``(n,)`` (plain values) and the states
-    ``(n, B, ...)`` read off each trajectory's dense output; a trajectory that stopped before a
-    save time (terminal event, failure) holds its final state there. Without ``saveat`` and with
-    ``save_steps=True``: the loop history, times ``(n + 1, B)`` and states ``(n + 1, B, ...)``, one
-    entry per loop iteration (rows that were rejected or had stopped repeat); else ``None``.
-
-    ``event_log``: one list per trajectory, ``event_log[b]`` the events that fired in trajectory
-    ``b`` (non-terminal ones, then the terminal one if any) in time order, each an
-    ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
-    derivatives.
-
-    >>> import numpy as np
-    >>> solve_batch(lambda t, y: -y, np.ones((4, 2)), (0.0, 1.0)).y_final.shape
-    (4, 2)
-    """
-
-    t_final: object
-    y_final: object
-    event_time: object
-    event_index: np.ndarray
-    status: np.ndarray
-    n_steps: np.ndarray
-    nfev: int = 0
-    t: object = None
-    y: object = None
-    n_rejected: np.ndarray | None = None
-    event_log: list = field(default_factory=list)
-    message: list = field(default_factory=list)
-
-    @property
-    def success(self) -> np.ndarray:
-        """``(B,)`` bools: the trajectories that ended normally."""
-        return self.status >= 0
-
-    def failures(self) -> list[int]:
-        """Indices of the trajectories that failed."""
-        return [int(i) for i in np.flatnonzero(self.status < 0)]
 
 
 def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
@@ -316,58 +264,6 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         t_final=t, y_final=y, event_time=t, event_index=event_index, status=status,
         n_steps=n_steps, nfev=nfev[0], t=ts, y=ys, n_rejected=n_rej, event_log=log,
         message=message)
-
-
-class Failures:
-    """Each trajectory's status and, for a failure, what went wrong where: ``cause``, ``t``,
-    ``h``, ``event`` (see :func:`diffopt.ode._types.message`); the compiled loops write these
-    arrays, the NumPy loop calls ``fail``.
-
-    ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``t``, ``h``
-    a scalar or ``(B,)``) with the failure ``code``, clearing them in ``active``; a row keeps
-    its first failure."""
-
-    def __init__(self, n_b: int, active: np.ndarray | None = None):
-        self.active = np.ones(n_b, dtype=bool) if active is None else active
-        self.status = np.full(n_b, DONE, dtype=np.int64)  # (int64s: the compiled loops write)
-        self.cause = np.zeros(n_b, dtype=np.int64)
-        self.event = np.full(n_b, -1, dtype=np.int64)
-        self.t, self.h = np.zeros(n_b), np.zeros(n_b)
-
-    def fail(self, rows, code: int, t, *, cause=0, h=0.0, event: int = -1) -> None:
-        rows = rows & (self.status == DONE)
-        if not rows.any():
-            return
-        n_b = len(rows)
-        self.status[rows] = code
-        for mine, value in ((self.cause, cause), (self.t, t), (self.h, h), (self.event, event)):
-            mine[rows] = np.broadcast_to(value, (n_b,))[rows]
-        self.active &= ~rows
-
-    def messages(self, t_c, event_index, max_steps: int, t_end_c, terminal: bool) -> list:
-        """One message per trajectory (``t_c``: where each stopped; ``terminal``: whether the
-        solve has terminal events)."""
-        t_end_c = np.broadcast_to(t_end_c, self.status.shape)
-        out = []
-        for b, code in enumerate(self.status.tolist()):
-            if code == DONE:
-                out.append(st.message(DONE, 0.0))
-            elif code == TERMINAL_EVENT:
-                out.append(st.message(code, float(t_c[b]), event=int(event_index[b])))
-            else:
-                out.append(st.message(code, float(self.t[b]), cause=int(self.cause[b]),
-                                      h=float(self.h[b]), event=int(self.event[b]),
-                                      max_steps=max_steps, t_end=float(t_end_c[b]),
-                                      terminal=terminal))
-        return out
-
-    def error(self, message: list):
-        """The :class:`ODESolveError` of a failed solve under a derivative, naming the failed
-        trajectories and the first one's message."""
-        failed = np.flatnonzero(self.status < 0)
-        return ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
-                             f"(status {self.status[failed].tolist()}; trajectory {failed[0]}: "
-                             f"{message[failed[0]]}); no derivative can be given")
 
 
 class _Saves:

@@ -41,8 +41,19 @@ from diffopt.transforms import custom_vjp, jvp, single_reverse, vjp
 
 from . import _loops, _scalar, control
 from . import _types as status
-from ._types import NotCompilable, ODESolveError, as_args, as_span, as_state, check_dt
+from ._types import (
+    BatchSolution,
+    Failures,
+    NotCompilable,
+    ODESolveError,
+    Solution,
+    as_args,
+    as_span,
+    as_state,
+    check_dt,
+)
 from .events import call_condition
+from .interpolation import StepInterpolant
 from .tableaus import Tableau
 
 _PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -133,8 +144,6 @@ class Problem:
                           for e in self.events])
 
     def interpolant(self, t0, h, y0, y1, K):
-        from .interpolation import StepInterpolant
-
         return StepInterpolant(t0, h, y0, y1, [K[i] for i in range(self.tab.n_stages + 1)],
                                self.tab.dense)
 
@@ -510,8 +519,6 @@ def _check_differentiable(run: Run, max_steps: int):
 
 
 def _solution(run: Run, outs, max_steps: int):
-    from .solve import Solution
-
     t_final, y_final, ts, ys = outs
     fired = run.ev >= 0
     if fired and run.log and run.log[-1][0] == run.ev:  # the terminal event: differentiable
@@ -526,8 +533,6 @@ def _solution(run: Run, outs, max_steps: int):
 def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
     parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
-    from .batch import BatchSolution, Failures
-
     if y0.ndim < 1 or y0.shape[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
     nb = y0.shape[0]
@@ -573,9 +578,7 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
             slope, failures.cause, failures.t, failures.h, failures.event))
         message = failures.messages(t_f, ev, max_steps, args[2], bool(problem.terminal))
         if top is not None and np.any(status < 0):
-            err = failures.error(message)
-            err.status = status
-            raise err
+            raise failures.error(message)
         res = (args, status, n_steps, ev, nfev, message,
                (chunks, kept, theta, clipped, t_r, g_c, slope))
         return (t_f, y_f.reshape(y0.shape)), res
