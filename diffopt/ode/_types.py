@@ -26,6 +26,13 @@ class ODESolveError(RuntimeError):
     """A solve failed while a derivative was requested (its derivative would be wrong)."""
 
 
+def tangential(event: int, where: str) -> ODESolveError:
+    """The error of a derivative through event ``event``'s time ``where`` (e.g. ``"at t=1"``)
+    when its crossing is tangential."""
+    return ODESolveError(f"event {event} {where}: tangential crossing (dg/dt = 0), its time has "
+                         "no derivative")
+
+
 class NotCompilable(Exception):
     """Why a problem cannot take the compiled path (``warn``: say so to the user)."""
 
@@ -423,6 +430,6 @@ def check_max_steps(max_steps) -> int:
 __all__ = ["Solution", "BatchSolution", "Failures", "stack_times", "stack_states",
            "DONE", "TERMINAL_EVENT", "MAX_STEPS", "STEP_UNDERFLOW", "NON_FINITE",
            "EVENT_NON_FINITE", "message", "finite", "start_cause", "ODESolveError",
-           "NotCompilable", "ADJOINTS", "BACKENDS", "choice", "tableau", "as_state",
+           "NotCompilable", "tangential", "ADJOINTS", "BACKENDS", "choice", "tableau", "as_state",
            "as_span", "as_args", "as_events", "check_dt", "check_times", "check_saveat",
            "check_tolerances", "check_max_steps"]

@@ -62,6 +62,7 @@ from ._types import (
     stack_states,
     stack_times,
     tableau,
+    tangential,
 )
 from .eager import Stepper, solve_eager
 from .events import call_condition
@@ -402,8 +403,7 @@ class _Backsolve(_Rule):
         dg_t, dg_y, *dg_p = pull(np.ones(()))
         slope = dg_t + dnp.sum(dg_y * f(t_f, y_f))
         if float(concrete(slope)) == 0.0:
-            raise ODESolveError(f"terminal event at t={float(concrete(t_f)):.6g}: tangential "
-                                "crossing (dg/dt = 0), its time has no derivative")
+            raise tangential(sol.event_index, f"at t={float(concrete(t_f)):.6g}")
         c = (g_tf + dnp.sum(g_yf * f(t_f, y_f))) / slope
         return g_yf - c * dg_y, [-c * d for d in dg_p]
 

@@ -28,7 +28,6 @@ import numpy as np
 import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
-from diffopt.transforms import jvp
 
 from . import _types as st
 from ._scalar import crosses, root_start, root_step
@@ -40,7 +39,6 @@ from ._types import (
     TERMINAL_EVENT,
     BatchSolution,
     Failures,
-    ODESolveError,
     as_events,
     as_span,
     check_dt,
@@ -49,9 +47,10 @@ from ._types import (
     check_times,
     check_tolerances,
     tableau,
+    tangential,
 )
 from .control import PIController, error_norm, initial_step, lands_on_end
-from .events import Event, call_condition
+from .events import Event, call_condition, event_time
 from .interpolation import StepInterpolant, broadcast_rows
 from .tableaus import Tableau
 
@@ -303,7 +302,7 @@ class _Saves:
             if not rows.any():
                 return
             s = np.where(rows, self.saves[np.minimum(self.next, len(self.saves) - 1)], t_c)
-            value = _state_at(interp, s, rows)
+            value = interp.at(s, rows)
             at_end = rows & (s == t_new_c)
             if at_end.any():
                 value = dnp.where(broadcast_rows(at_end, y_new), y_new, value)
@@ -332,14 +331,6 @@ def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:
     if g.shape != (n_b,):
         raise ValueError(f"a batched event condition must return shape ({n_b},), got {g.shape}")
     return g
-
-
-def _state_at(interp, t, rows):
-    """Each row's dense output at its own time ``t`` (``(B,)``) where ``rows``; the other rows
-    (whose step may have size 0) read their step start, so no value or derivative is inf/nan."""
-    h = interp.h
-    h_safe = dnp.where(rows, h, 1.0) if isinstance(h, Tracer) else np.where(rows, h, 1.0)
-    return interp.at_theta((t - interp.t0) / h_safe)
 
 
 def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
@@ -394,8 +385,11 @@ def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, a
         rows = np.isfinite(th) & ((th < stop_theta) | ((th == stop_theta) & (i <= stop_index)))
         if not rows.any():
             continue
-        t_i = _event_time(e, i, rows, th, interp, interp_c, args, args_c, traced)
-        y_i = _state_at(interp, t_i, rows)
+        t_i, flat = event_time(e, interp, args, args_c, interp_c.t0 + np.where(rows, th, 0.0)
+                               * interp_c.h, rows)
+        if flat.any() and traced:
+            raise tangential(i, f"in trajectories {np.flatnonzero(flat).tolist()}")
+        y_i = interp.at(t_i, rows)
         entries += [(th[r], i, r, t_i, y_i) for r in np.flatnonzero(rows)]
         stops = rows & (stop_index == i)
         if stops.any():
@@ -404,38 +398,6 @@ def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, a
     for _, i, r, t_i, y_i in sorted(entries, key=lambda en: en[:3]):
         log[r].append((i, t_i[r], y_i[r]))
     return t_stop, y_stop
-
-
-def _event_time(event, i, rows, theta, interp, interp_c, args, args_c, traced):
-    """``(B,)`` times of ``event`` in the step where ``rows`` (the step start elsewhere), carrying
-    the implicit-function-theorem derivative."""
-    t0_c, h_c = interp_c.t0, interp_c.h
-    t_root = t0_c + np.where(rows, theta, 0.0) * h_c
-    t_star = interp.t0
-    jump = rows & (theta == 0.0) if event.needs_step_start else np.zeros_like(rows)
-    smooth = rows & ~jump  # a jump at the step start: the time moves only with t0
-    if not smooth.any():
-        return t_star
-    tr = np.where(smooth, t_root, t0_c)
-    h_safe = np.where(smooth, h_c, 1.0)
-
-    def cond_c(tt):
-        return call_condition(event, tt, interp_c.at_theta((tt - t0_c) / h_safe), args_c,
-                              (t0_c, interp_c.y0))
-
-    _, slope = jvp(cond_c, (tr,), (np.ones_like(tr),))
-    slope = np.asarray(concrete(slope), dtype=float)
-    bad = smooth & ~(np.isfinite(slope) & (slope != 0.0))
-    if bad.any():
-        if traced:
-            raise ODESolveError(f"event {i} in trajectories {np.flatnonzero(bad).tolist()}: "
-                                "tangential crossing (dg/dt = 0), its time has no derivative")
-        smooth &= ~bad
-    g = call_condition(event, tr, _state_at(interp, tr, smooth), args, (interp.t0, interp.y0))
-    g_c = np.asarray(concrete(g), dtype=float)
-    t_i = tr - (g - g_c) / np.where(smooth, slope, 1.0)
-    t_star = dnp.where(smooth, t_i, t_star)
-    return dnp.where(bad, t_root, t_star) if bad.any() else t_star
 
 
 __all__ = ["solve_batch", "BatchSolution"]

@@ -37,7 +37,7 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import custom_vjp, jvp, single_reverse, vjp
+from diffopt.transforms import custom_vjp, single_reverse, vjp
 
 from . import _loops, _scalar, control
 from . import _types as status
@@ -51,8 +51,9 @@ from ._types import (
     as_span,
     as_state,
     check_dt,
+    tangential,
 )
-from .events import call_condition
+from .events import call_condition, newton_time, on_step, slope
 from .interpolation import StepInterpolant
 from .tableaus import Tableau
 
@@ -150,28 +151,27 @@ class Problem:
     def slopes(self, t, t0, h, y0, y1, K, *leaves):
         """dg/dt of every event condition along the step's interpolant, at ``t``."""
         interp = self.interpolant(t0, h, y0, y1, K)
-        return jvp(lambda tt: self.conds(tt, interp(tt), t0, y0, *leaves), (t,),
-                   (dnp.ones_like(t),))[1]
+        return dnp.stack([dnp.reshape(slope(e, interp, self.args(leaves), t), ())
+                          for e in self.events])
 
     def final_vjp(self, i: int):
         """The VJP of the step in which terminal event ``i`` fires, as a function of the step's
         start, size and the parameters: the step's stages, its interpolant and the event time
-        ``t* = t_r - (g(t_r, y(t_r)) - g_c) / slope`` (value ``t_r``, derivative by the implicit
-        function theorem), as :func:`diffopt.ode.solve` computes them."""
+        by :func:`diffopt.ode.events.newton_time`, as every path computes them."""
         event, tab = self.events[i], self.tab
 
-        def final(t_r, g_c, slope, t_prev, h, y_prev, *leaves):
+        def final(t_r, g_c, dg_dt, t_prev, h, y_prev, *leaves):
             def f(t, y):
                 return self.rhs(t, y, *leaves)
 
             st, y_new, f_new = tab.step(f, t_prev, y_prev, f(t_prev, y_prev), h, t_prev + h)
             interp = self.interpolant(t_prev, h, y_prev, y_new, st + [f_new])
-            g = call_condition(event, t_r, interp(t_r), self.args(leaves), (t_prev, y_prev))
-            t_star = t_r - (dnp.reshape(g, ()) - g_c) / slope
+            g = on_step(event, interp, self.args(leaves), t_r)
+            t_star = newton_time(t_r, dnp.reshape(g, ()), g_c, dg_dt)
             return t_star, interp(t_star)
 
-        def final_vjp(t_r, g_c, slope, t_prev, h, y_prev, ct_t, ct_y, *leaves):
-            return vjp(lambda tp, hh, yp, *lv: final(t_r, g_c, slope, tp, hh, yp, *lv),
+        def final_vjp(t_r, g_c, dg_dt, t_prev, h, y_prev, ct_t, ct_y, *leaves):
+            return vjp(lambda tp, hh, yp, *lv: final(t_r, g_c, dg_dt, tp, hh, yp, *lv),
                        t_prev, h, y_prev, *leaves)[1]((ct_t, ct_y))
 
         return final_vjp
@@ -514,8 +514,7 @@ def _check_differentiable(run: Run, max_steps: int):
         err.status = int(run.status)
         raise err
     if run.ev >= 0 and not run.jump and not (np.isfinite(run.slope) and run.slope):
-        raise ODESolveError(f"event {run.ev} at t={run.t_r:.6g}: tangential crossing "
-                            "(dg/dt = 0), its time has no derivative")
+        raise tangential(int(run.ev), f"at t={run.t_r:.6g}")
 
 
 def _solution(run: Run, outs, max_steps: int):

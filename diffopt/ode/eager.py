@@ -40,9 +40,10 @@ from ._types import (
     check_tolerances,
     stack_states,
     stack_times,
+    tangential,
 )
 from .control import PIController, error_norm, initial_step, lands_on_end
-from .events import crosses, differentiable_time, event_value, locate
+from .events import crosses, event_time, event_value, locate
 from .interpolation import StepInterpolant
 from .tableaus import Tableau
 
@@ -283,13 +284,9 @@ def _events_in_step(events, interp, args, args_c, g_prev, g_new, traced, log):
                 raise _ConditionNotFinite(i)
             found.append((t_root, i))
     for t_root, i in sorted(found):
-        try:
-            t_star, _ = differentiable_time(events[i], interp, args, args_c, t_root)
-        except ZeroDivisionError as exc:
-            if traced:
-                raise ODESolveError(f"event {i} at t={t_root:.6g}: {exc}; its time has no "
-                                    "derivative") from exc
-            t_star = t_root
+        t_star, flat = event_time(events[i], interp, args, args_c, t_root)
+        if flat and traced:
+            raise tangential(i, f"at t={t_root:.6g}")
         y_star = interp(t_star)
         log.append((i, t_star, y_star))
         if events[i].terminal:
