@@ -21,29 +21,25 @@ and event rules), so both paths give the same numbers.
 import numpy as np
 
 from diffopt.ode._scalar import (
-    EPS,
-    MIN_PREV_ERROR,
-    crosses,
-    hermite,
-    lands_on_end,
-    pi_factor,
-    root_start,
-    root_step,
-)
-from diffopt.ode._types import (
+    ACCEPTED,
     BAD_CONDITION,
     BAD_CONDITION_IN_STEP,
     BAD_SLOPE0,
     BAD_STATE,
-    BAD_STEP,
     BAD_Y0,
     DONE,
     EVENT_NON_FINITE,
-    MAX_STEPS,
+    MIN_PREV_ERROR,
     NON_FINITE,
-    SHRUNK,
-    STEP_UNDERFLOW,
+    NOT_FINITE,
     TERMINAL_EVENT,
+    crosses,
+    hermite,
+    judge,
+    plan,
+    root_start,
+    root_step,
+    stop_before_step,
 )
 
 # --- placeholders: every generated module defines these after this source -------------------
@@ -53,7 +49,9 @@ A = B = C = E = P = DIRECTION = TERMINAL = NEEDS_START = None
 S = M = 0
 ADAPTIVE = HERMITE = False
 ALPHA = BETA = 0.0
-INLINE = ("set_row", "tableau_sum", "stages")  # inlined by Numba: 25% off a small step
+# inlined by Numba: 25% off a small step
+INLINE = ("set_row", "tableau_sum", "stages", "select", "branch", "plan", "lands_on_end",
+          "stop_before_step", "judge", "pi_factor", "larger")
 
 
 def rhs(t, y, p, cst):
@@ -216,21 +214,10 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION, i
     while status == DONE and t < t_end:
         t_bad = t
-        if n + n_rej >= max_steps:
-            status = MAX_STEPS
-            break
-        remaining = t_end - t
-        last = lands_on_end(remaining, h, t)
-        hc = remaining if last else h
+        last, hc = plan(t_end - t, h, t)
         h_bad = hc
-        if not np.isfinite(hc):
-            status, cause = NON_FINITE, BAD_STEP
-            break
-        if hc <= 10 * EPS * max(1.0, abs(t)):
-            if last_nonfinite:
-                status, cause = NON_FINITE, SHRUNK
-            else:
-                status = STEP_UNDERFLOW
+        status, cause = stop_before_step(n + n_rej, max_steps, hc, t, last_nonfinite)
+        if status != DONE:
             break
         stages(t, hc, y, f, p, cst, K, Y, y_new)
         t_new = t_end if last else t + hc
@@ -241,18 +228,11 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         if ADAPTIVE:
             tableau_sum(zero, hc, E, K, S + 1, err)
             en = error_norm(err, y, y_new, rtol, atol)
-            if not np.isfinite(en) or not finite:
+            outcome, h, prev_err = judge(en, finite, hc, prev_err, ALPHA, BETA)
+            last_nonfinite = outcome == NOT_FINITE
+            if outcome != ACCEPTED:
                 n_rej += 1
-                last_nonfinite = True
-                h = 0.25 * hc
                 continue
-            last_nonfinite = False
-            if en > 1.0:
-                n_rej += 1
-                h = hc * pi_factor(en, prev_err, True, ALPHA, BETA)
-                continue
-            h = hc * pi_factor(en, prev_err, False, ALPHA, BETA)  # (PIController.accepted_factor)
-            prev_err = max(en, MIN_PREV_ERROR)
         elif not finite:
             status, cause, t_bad = NON_FINITE, BAD_STATE, t_new
             break

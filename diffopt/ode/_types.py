@@ -5,7 +5,8 @@ for every executor.
 Every executor (the NumPy single and batched loops, the compiled loops) reports a failure as a
 status, a ``cause`` (what went non-finite) and the time and step size where it happened, and
 :func:`message` words them, so that every path gives the same text. The compiled loops import the
-integer constants (Numba reads them as compile-time constants).
+integer constants from :mod:`diffopt.ode._scalar` (Numba reads them as compile-time constants);
+they are named here too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,21 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves
 
+from ._scalar import (  # noqa: F401  (the codes' home is the compiled loops' source)
+    BAD_CONDITION,
+    BAD_CONDITION_IN_STEP,
+    BAD_SLOPE0,
+    BAD_STATE,
+    BAD_STEP,
+    BAD_Y0,
+    DONE,
+    EVENT_NON_FINITE,
+    MAX_STEPS,
+    NON_FINITE,
+    SHRUNK,
+    STEP_UNDERFLOW,
+    TERMINAL_EVENT,
+)
 from .events import Event
 from .tableaus import TABLEAUS, Tableau
 
@@ -39,19 +55,6 @@ class NotCompilable(Exception):
     def __init__(self, reason: str, warn: bool = True):
         super().__init__(reason)
         self.warn = warn
-
-# statuses (``Solution.status``, ``BatchSolution.status``): >= 0 success, < 0 failure
-DONE, TERMINAL_EVENT = 0, 1
-MAX_STEPS, STEP_UNDERFLOW, NON_FINITE, EVENT_NON_FINITE = -1, -2, -3, -4
-
-# causes of NON_FINITE and EVENT_NON_FINITE (0: none)
-BAD_Y0 = 1  # the initial state
-BAD_SLOPE0 = 2  # fun(t0, y0)
-BAD_STEP = 3  # the step size (the first one, or one grown past the float range)
-SHRUNK = 4  # adaptive: steps with inf/nan were rejected until the step size underflowed
-BAD_STATE = 5  # fixed step: the new state
-BAD_CONDITION = 6  # an event condition at a step's end (or at t0)
-BAD_CONDITION_IN_STEP = 7  # an event condition on a step's dense output, while locating a root
 
 
 def message(status: int, t: float, *, cause: int = 0, h: float = 0.0, event: int = -1,

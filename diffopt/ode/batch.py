@@ -30,12 +30,19 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
 from . import _types as st
-from ._scalar import crosses, root_start, root_step
+from ._scalar import (
+    ACCEPTED,
+    DONE,
+    NOT_FINITE,
+    crosses,
+    plan,
+    root_start,
+    root_step,
+    stop_before_step,
+)
 from ._types import (
     EVENT_NON_FINITE,
-    MAX_STEPS,
     NON_FINITE,
-    STEP_UNDERFLOW,
     TERMINAL_EVENT,
     BatchSolution,
     Failures,
@@ -49,12 +56,10 @@ from ._types import (
     tableau,
     tangential,
 )
-from .control import PIController, error_norm, initial_step, lands_on_end
+from .control import PIController, error_norm, initial_step
 from .events import Event, call_condition, event_time
 from .interpolation import StepInterpolant, broadcast_rows
 from .tableaus import Tableau
-
-EPS = np.finfo(float).eps
 
 
 def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
@@ -161,15 +166,10 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         return (h, t_new) + tab.step(f, t, y, f_cur, h, t_new, col(h))
 
     while active.any():
-        fail(active & (n_steps + n_rej >= max_steps), MAX_STEPS, t_c)
-        remaining = t_end_c - t_c
         with np.errstate(invalid="ignore"):
-            last = active & lands_on_end(remaining, h_prop, t_c)
-            hc = np.where(last, remaining, h_prop)
-            fail(active & ~np.isfinite(hc), NON_FINITE, t_c, cause=st.BAD_STEP, h=hc)
-            under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
-        fail(under & last_nonfinite, NON_FINITE, t_c, cause=st.SHRUNK, h=hc)
-        fail(under, STEP_UNDERFLOW, t_c, h=hc)
+            last, hc = plan(t_end_c - t_c, h_prop, t_c)
+            code, cause = stop_before_step(n_steps + n_rej, max_steps, hc, t_c, last_nonfinite)
+        fail(active & (code != DONE), code, t_c, cause=cause, h=hc)
         if not active.any():
             break
         last &= active
@@ -183,17 +183,13 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             with np.errstate(over="ignore", invalid="ignore"):
                 en = error_norm(tab.error_estimate(col(hc), ks), y_c, y_new_c, rtol, atol,
                                 batched=True)
-            finite &= np.isfinite(en)
-            bad = active & ~finite
-            accepted = active & finite & (en <= 1.0)
-            rejected = active & finite & ~accepted
-            n_rej[bad | rejected] += 1
+            # (a step grown to inf fails at the next attempt)
+            outcome, h_next = ctrl.judge(en, finite, hc, active)
+            bad = active & (outcome == NOT_FINITE)
+            accepted = active & (outcome == ACCEPTED)
+            n_rej[active & ~accepted] += 1
             last_nonfinite = np.where(active, bad, last_nonfinite)
-            fac_rej = ctrl.factor(en, rejected=True)
-            fac_acc = ctrl.accepted_factor(en, accepted)
-            with np.errstate(over="ignore"):  # (a step grown to inf fails at the next attempt)
-                h_prop = np.where(bad, 0.25 * hc, np.where(
-                    rejected, hc * fac_rej, np.where(accepted, hc * fac_acc, h_prop)))
+            h_prop = np.where(active, h_next, h_prop)
         else:
             bad = active & ~finite
             fail(bad, NON_FINITE, t_new_c, cause=st.BAD_STATE)

@@ -280,6 +280,7 @@ class Problem:
             "NEEDS_START": np.array([e.needs_step_start for e in self.events] or [False]),
         }
         lines = [inspect.getsource(_loops), inspect.getsource(_scalar),
+                 "select = branch  # (scalars only here)",
                  "\n# --- this problem ---",
                  f"S, M = {s}, {len(self.events)}",
                  f"ADAPTIVE, HERMITE = {tab.adaptive}, {tab.dense is None}",

@@ -20,12 +20,11 @@ from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
 
 from . import _types as status
+from ._scalar import ACCEPTED, NOT_FINITE, plan, stop_before_step
 from ._types import (
     DONE,
     EVENT_NON_FINITE,
-    MAX_STEPS,
     NON_FINITE,
-    STEP_UNDERFLOW,
     TERMINAL_EVENT,
     ODESolveError,
     Solution,
@@ -42,12 +41,10 @@ from ._types import (
     stack_times,
     tangential,
 )
-from .control import PIController, error_norm, initial_step, lands_on_end
+from .control import PIController, error_norm, initial_step
 from .events import crosses, event_time, event_value, locate
 from .interpolation import StepInterpolant
 from .tableaus import Tableau
-
-EPS = np.finfo(float).eps
 
 
 def solve_eager(fun: Callable, y0, t_span: Sequence, args, tab: Tableau, **opts) -> Solution:
@@ -174,21 +171,12 @@ class Stepper:
         while self.status == DONE and self.t_c < t_end_c:
             if until is not None and self.n_steps >= until:
                 return False
-            t, t_c, y, h_c = self.t, self.t_c, self.y, self.h_c
-            if self.n_steps + self.n_rej >= self.max_steps:
-                self.fail(MAX_STEPS, t_c)
-                break
-            remaining = t_end_c - t_c
-            last = lands_on_end(remaining, h_c, t_c)
-            hc = remaining if last else h_c
-            if not np.isfinite(hc):
-                self.fail(NON_FINITE, t_c, cause=status.BAD_STEP, h=hc)
-                break
-            if hc <= 10 * EPS * max(1.0, abs(t_c)):
-                if self.last_nonfinite:
-                    self.fail(NON_FINITE, t_c, cause=status.SHRUNK, h=hc)
-                else:
-                    self.fail(STEP_UNDERFLOW, t_c, h=hc)
+            t, t_c, y = self.t, self.t_c, self.y
+            last, hc = plan(t_end_c - t_c, self.h_c, t_c)
+            code, cause = stop_before_step(self.n_steps + self.n_rej, self.max_steps, hc, t_c,
+                                           self.last_nonfinite)
+            if code != DONE:
+                self.fail(int(code), t_c, cause=int(cause), h=hc)
                 break
             h = (t_end - t) if last else hc
             t_new = t_end if last else t + h
@@ -198,17 +186,11 @@ class Stepper:
             if tab.adaptive:
                 err = tab.error_estimate(hc, [np.asarray(concrete(k)) for k in stages + [f_new]])
                 en = error_norm(err, np.asarray(concrete(y)), y_new_c, self.rtol, self.atol)
-                if not np.isfinite(en) or not np.all(np.isfinite(y_new_c)):
+                outcome, self.h_c = self.ctrl.judge(en, np.all(np.isfinite(y_new_c)), hc)
+                self.last_nonfinite = outcome == NOT_FINITE
+                if outcome != ACCEPTED:
                     self.n_rej += 1
-                    self.last_nonfinite = True
-                    self.h_c = 0.25 * hc
                     continue
-                self.last_nonfinite = False
-                if en > 1.0:
-                    self.n_rej += 1
-                    self.h_c = hc * self.ctrl.factor(en, rejected=True)
-                    continue
-                self.h_c = hc * self.ctrl.accepted_factor(en)
             elif not np.all(np.isfinite(y_new_c)):
                 self.fail(NON_FINITE, t_new_c, cause=status.BAD_STATE)
                 break
