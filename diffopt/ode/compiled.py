@@ -439,7 +439,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     top = top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
         raise NotCompilable("forward mode or nested derivatives", warn=False)
-    if top is not None and not batched and not all(e.terminal for e in events):
+    if top is not None and not all(e.terminal for e in events):
         raise NotCompilable("the compiled event log carries no derivatives", warn=False)
     y0_c = np.asarray(concrete(y0))
     if y0_c.dtype.kind == "c":
@@ -568,23 +568,23 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         args = plain(*a)
         failures = Failures(nb)
         status = failures.status
-        n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(3))
+        n_steps, n_rej, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(4))
         theta, t_r, g_c, slope, t_f = (np.zeros(nb) for _ in range(5))
         clipped = np.zeros(nb, dtype=bool)
         y_f = np.zeros_like(args[0])
         chunks = _chunks(nb)
         kept = _in_threads(m.integrate_batch, chunks, args + (
-            top is not None, status, n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
+            top is not None, status, n_steps, n_rej, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
             slope, failures.cause, failures.t, failures.h, failures.event))
         message = failures.messages(t_f, ev, max_steps, args[2], bool(problem.terminal))
         if top is not None and np.any(status < 0):
             raise failures.error(message)
         res = (args, status, n_steps, ev, nfev, message,
-               (chunks, kept, theta, clipped, t_r, g_c, slope))
+               (chunks, kept, theta, clipped, t_r, g_c, slope), n_rej)
         return (t_f, y_f.reshape(y0.shape)), res
 
     def bwd(res, g):
-        args, _, n_steps, ev, _, _, (chunks, kept, theta, clipped, t_r, g_c, slope) = res
+        args, _, n_steps, ev, _, _, (chunks, kept, theta, clipped, t_r, g_c, slope), _ = res
         gt, gy = (np.asarray(x, dtype=float) for x in g)
         rows = tuple(np.zeros((nb,) + _row_shape(x, bl))
                      for x, bl in zip(args[4], problem.batched_leaf))
@@ -598,10 +598,27 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
                 pbar)
 
-    (t_f, y_f), (_, status, n_steps, ev, nfev, message, _) = _differentiable(fwd, bwd, inputs,
-                                                                             top)
+    (t_f, y_f), res = _differentiable(fwd, bwd, inputs, top)
+    _, status, n_steps, ev, nfev, message, (chunks, kept, *_), n_rej = res
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
-                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)), message=message)
+                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)),
+                         n_rejected=n_rej, event_log=_batch_log(chunks, kept, ev, t_f, y_f),
+                         message=message)
+
+
+def _batch_log(chunks, kept, ev, t_f, y_f) -> list:
+    """Each row's event log from the compiled loops' (plain values; a terminal event's entry is
+    the row's final time and state, which carry derivatives)."""
+    log = []
+    for (lo, hi), (offsets, li, lt, ly, *_) in zip(chunks, kept):
+        for b in range(lo, hi):
+            a, z = offsets[b - lo], offsets[b - lo + 1]
+            row = [(int(li[k]), float(lt[k]), ly[k].reshape(dnp.shape(y_f)[1:]))
+                   for k in range(a, z)]
+            if ev[b] >= 0 and row and row[-1][0] == ev[b]:
+                row[-1] = (int(ev[b]), t_f[b], y_f[b])
+            log.append(row)
+    return log
 
 
 def _chunks(nb: int) -> list:
