@@ -420,6 +420,13 @@ def test_batched_equals_batched_numpy_and_looped(case):
         np.testing.assert_allclose(got[3], want[3], rtol=1e-12)  # t_final
         np.testing.assert_allclose(got[4], want[4], rtol=1e-12, atol=1e-13)  # y_final
     np.testing.assert_allclose(c.event_time, c.t_final)
+    np.testing.assert_array_equal(c.n_rejected, n.n_rejected)  # the one result type, complete
+    assert [[i for i, _, _ in r] for r in c.event_log] == [[i for i, _, _ in r]
+                                                           for r in n.event_log]
+    for rc, rn in zip(c.event_log, n.event_log):
+        for (_, tc, yc), (_, tn, yn) in zip(rc, rn):
+            np.testing.assert_allclose(float(tc), float(tn), rtol=1e-12)
+            np.testing.assert_allclose(yc, yn, rtol=1e-10, atol=1e-12)
     if "events" in kw:  # some rows swing through 0 before their end time, some do not
         assert 0 < np.sum(c.status == 1) < NB and set(c.status) == {0, 1}
     else:

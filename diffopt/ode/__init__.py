@@ -7,9 +7,10 @@
 True
 """
 
-from .batch import BatchSolution, solve_batch
+from ._types import BatchSolution, ODESolveError, Solution
+from .batch import solve_batch
 from .events import Event
-from .solve import ODESolveError, Solution, solve
+from .solve import solve
 from .tableaus import TABLEAUS
 
 __all__ = ["BatchSolution", "Event", "ODESolveError", "Solution", "TABLEAUS", "solve",

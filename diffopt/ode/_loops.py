@@ -21,29 +21,25 @@ and event rules), so both paths give the same numbers.
 import numpy as np
 
 from diffopt.ode._scalar import (
-    EPS,
-    MIN_PREV_ERROR,
-    crosses,
-    hermite,
-    lands_on_end,
-    pi_factor,
-    root_start,
-    root_step,
-)
-from diffopt.ode._types import (
+    ACCEPTED,
     BAD_CONDITION,
     BAD_CONDITION_IN_STEP,
     BAD_SLOPE0,
     BAD_STATE,
-    BAD_STEP,
     BAD_Y0,
     DONE,
     EVENT_NON_FINITE,
-    MAX_STEPS,
+    MIN_PREV_ERROR,
     NON_FINITE,
-    SHRUNK,
-    STEP_UNDERFLOW,
+    NOT_FINITE,
     TERMINAL_EVENT,
+    crosses,
+    hermite,
+    judge,
+    plan,
+    root_start,
+    root_step,
+    stop_before_step,
 )
 
 # --- placeholders: every generated module defines these after this source -------------------
@@ -53,7 +49,9 @@ A = B = C = E = P = DIRECTION = TERMINAL = NEEDS_START = None
 S = M = 0
 ADAPTIVE = HERMITE = False
 ALPHA = BETA = 0.0
-INLINE = ("set_row", "tableau_sum", "stages")  # inlined by Numba: 25% off a small step
+# inlined by Numba: 25% off a small step
+INLINE = ("set_row", "tableau_sum", "stages", "select", "branch", "plan", "lands_on_end",
+          "stop_before_step", "judge", "pi_factor", "larger")
 
 
 def rhs(t, y, p, cst):
@@ -216,21 +214,10 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             status, cause, i_bad = EVENT_NON_FINITE, BAD_CONDITION, i
     while status == DONE and t < t_end:
         t_bad = t
-        if n + n_rej >= max_steps:
-            status = MAX_STEPS
-            break
-        remaining = t_end - t
-        last = lands_on_end(remaining, h, t)
-        hc = remaining if last else h
+        last, hc = plan(t_end - t, h, t)
         h_bad = hc
-        if not np.isfinite(hc):
-            status, cause = NON_FINITE, BAD_STEP
-            break
-        if hc <= 10 * EPS * max(1.0, abs(t)):
-            if last_nonfinite:
-                status, cause = NON_FINITE, SHRUNK
-            else:
-                status = STEP_UNDERFLOW
+        status, cause = stop_before_step(n + n_rej, max_steps, hc, t, last_nonfinite)
+        if status != DONE:
             break
         stages(t, hc, y, f, p, cst, K, Y, y_new)
         t_new = t_end if last else t + hc
@@ -241,18 +228,11 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
         if ADAPTIVE:
             tableau_sum(zero, hc, E, K, S + 1, err)
             en = error_norm(err, y, y_new, rtol, atol)
-            if not np.isfinite(en) or not finite:
+            outcome, h, prev_err = judge(en, finite, hc, prev_err, ALPHA, BETA)
+            last_nonfinite = outcome == NOT_FINITE
+            if outcome != ACCEPTED:
                 n_rej += 1
-                last_nonfinite = True
-                h = 0.25 * hc
                 continue
-            last_nonfinite = False
-            if en > 1.0:
-                n_rej += 1
-                h = hc * pi_factor(en, prev_err, True, ALPHA, BETA)
-                continue
-            h = hc * pi_factor(en, prev_err, False, ALPHA, BETA)  # (PIController.accepted_factor)
-            prev_err = max(en, MIN_PREV_ERROR)
         elif not finite:
             status, cause, t_bad = NON_FINITE, BAD_STATE, t_new
             break
@@ -408,25 +388,36 @@ def backward(ts, hs, ys, n, ev, jump, clipped, t_r, g_c, slope, p, cst, gt, gy, 
 
 
 def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, keep, status,
-                    n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c, slope, cause, t_bad,
-                    h_bad, i_bad):
+                    n_steps, n_rej, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c, slope, cause,
+                    t_bad, h_bad, i_bad):
     """:func:`integrate` for rows ``lo:hi`` of ``y0s`` (each its own start and end time, and its
     slice of the per-trajectory parameters), written into the output arrays (``cause`` to
-    ``i_bad``: each failure's). With ``keep``,
-    returns the rows' saved times, step sizes and states end to end, ``(offsets, ts, hs, ys)``
-    (row ``lo + j`` at ``offsets[j]:offsets[j + 1]``), for :func:`backward_batch`."""
+    ``i_bad``: each failure's). Returns the rows' event logs end to end, ``(log_offsets, log_i,
+    log_t, log_y)`` (row ``lo + j`` at ``log_offsets[j]:log_offsets[j + 1]``), then, with
+    ``keep``, their saved times, step sizes and states, ``(offsets, ts, hs, ys)`` likewise, for
+    :func:`backward_batch`."""
     d = y0s.shape[1]
     offsets = np.zeros(hi - lo + 1, np.int64)
     ts_all = np.empty(0)
     hs_all = np.empty(0)
     ys_all = np.empty((0, d))
+    log_offsets = np.zeros(hi - lo + 1, np.int64)
+    li_all = np.empty(0, np.int64)
+    lt_all = np.empty(0)
+    ly_all = np.empty((0, d))
     for b in range(lo, hi):
         out = integrate(y0s[b], t0s[b], t_ends[b], h0s[b], p_row(p, b), cst, rtol, atol, max_steps)
-        status[b], n_steps[b], ev[b], nfev[b] = out[0], out[1], out[7], out[5]
+        status[b], n_steps[b], ev[b], nfev[b], n_rej[b] = out[0], out[1], out[7], out[5], out[6]
         theta[b], clipped[b], t_r[b], g_c[b], slope[b] = out[8], out[9], out[10], out[11], out[12]
         cause[b], t_bad[b], h_bad[b], i_bad[b] = out[16], out[17], out[18], out[19]
         t_f[b] = out[2][-1]
         y_f[b] = out[4][-1]
+        k, m = log_offsets[b - lo], out[13].shape[0]
+        li_all, lt_all, ly_all = grow(li_all, k + m), grow(lt_all, k + m), grow(ly_all, k + m)
+        li_all[k:k + m] = out[13]
+        lt_all[k:k + m] = out[14]
+        ly_all[k:k + m] = out[15]
+        log_offsets[b - lo + 1] = k + m
         if keep:
             k, m = offsets[b - lo], out[2].shape[0]
             if k + m > ts_all.shape[0]:  # (room for all rows at the mean length so far)
@@ -436,7 +427,7 @@ def integrate_batch(lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps
             hs_all[k:k + m - 1] = out[3]
             ys_all[k:k + m] = out[4]
             offsets[b - lo + 1] = k + m
-    return offsets, ts_all, hs_all, ys_all
+    return log_offsets, li_all, lt_all, ly_all, offsets, ts_all, hs_all, ys_all
 
 
 def backward_batch(lo, hi, kept, n_steps, ev, theta, clipped, t_r, g_c, slope, p, cst, gt, gy,
@@ -444,7 +435,7 @@ def backward_batch(lo, hi, kept, n_steps, ev, theta, clipped, t_r, g_c, slope, p
     """Cotangents of rows ``lo:hi``'s ``(y0, t0, t_end)`` and parameters (written to row ``b`` of
     the outputs and of ``pbar_rows``) from those of their ``(t_final, y_final)``, by the adjoint
     of the trajectories ``kept`` by :func:`integrate_batch`."""
-    offsets, ts_all, hs_all, ys_all = kept
+    offsets, ts_all, hs_all, ys_all = kept[4], kept[5], kept[6], kept[7]
     d = ys_all.shape[1]
     most = np.max(offsets[1:] - offsets[:-1]) if hi > lo else 0
     g_ts, g_ys = np.zeros(most), np.zeros((most, d))  # (no cotangents for the saved steps)

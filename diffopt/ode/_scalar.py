@@ -1,8 +1,10 @@
-"""The integrator's scalar rules, written once: the NumPy paths call them and the compiled loops
-are built from this file's source (:mod:`diffopt.ode.compiled` compiles it with Numba).
+"""The integrator's scalar rules, written once: the NumPy paths call them (elementwise on a batch's
+rows where they take arrays) and the compiled loops are built from this file's source
+(:mod:`diffopt.ode.compiled` compiles it with Numba, :func:`select` as :func:`branch`).
 
-Only plain Python and NumPy here, no diffopt import: event crossing, the event root finder,
-the end-of-span landing rule, the PI step-size factor and the cubic Hermite interpolant.
+Only plain Python and NumPy here, no diffopt import: the status codes, event crossing, the event
+root finder, the end-of-span landing rule, the checks before a step, the PI step-size factor and
+the accept/reject rule, and the cubic Hermite interpolant.
 """
 
 import numpy as np
@@ -18,6 +20,39 @@ SAFETY, MIN_FACTOR, MAX_FACTOR, MIN_PREV_ERROR = 0.9, 0.2, 10.0, 1e-4
 # a step that would end this close to t_end ends on it: relative to the step, and to the rounding
 # a clock accumulates over many fixed steps (else 1e5 steps of 1e-5 end with a step of 2e-12)
 LAND_STEP, LAND_CLOCK = 1e-9, 1e-11
+
+# statuses (``Solution.status``, ``BatchSolution.status``): >= 0 success, < 0 failure
+DONE, TERMINAL_EVENT = 0, 1
+MAX_STEPS, STEP_UNDERFLOW, NON_FINITE, EVENT_NON_FINITE = -1, -2, -3, -4
+# causes of NON_FINITE and EVENT_NON_FINITE (0: none)
+BAD_Y0 = 1  # the initial state
+BAD_SLOPE0 = 2  # fun(t0, y0)
+BAD_STEP = 3  # the step size (the first one, or one grown past the float range)
+SHRUNK = 4  # adaptive: steps with inf/nan were rejected until the step size underflowed
+BAD_STATE = 5  # fixed step: the new state
+BAD_CONDITION = 6  # an event condition at a step's end (or at t0)
+BAD_CONDITION_IN_STEP = 7  # an event condition on a step's dense output, while locating a root
+# what an adaptive step attempt came to (:func:`judge`)
+ACCEPTED, REJECTED, NOT_FINITE = 0, 1, 2
+
+
+INF = float("inf")
+
+
+def branch(c, a, b):
+    """``a if c else b``."""
+    return a if c else b
+
+
+def select(c, a, b):
+    """``a`` where ``c``, else ``b``: elementwise for an array ``c``, else :func:`branch`.
+
+    >>> select(np.array([True, False]), 1.0, 2.0).tolist()
+    [1.0, 2.0]
+    """
+    if isinstance(c, np.ndarray):
+        return np.where(c, a, b)
+    return branch(c, a, b)
 
 
 def crosses(g0, g1, direction):
@@ -46,17 +81,62 @@ def lands_on_end(remaining, h, t):
     return remaining - h <= LAND_STEP * h + LAND_CLOCK * abs(t)
 
 
+def larger(x, floor):
+    """``max(x, floor)`` (elementwise for arrays; nan stays nan)."""
+    return select(x < floor, floor, x)
+
+
+def plan(remaining, h, t):
+    """``(last, hc)``: whether the step proposed as ``h`` at ``t`` with ``remaining`` time to go
+    is the last one (:func:`lands_on_end`), and its size (``remaining`` then)."""
+    last = lands_on_end(remaining, h, t)
+    return last, select(last, remaining, h)
+
+
+def stop_before_step(attempts: int, max_steps: int, hc, t, last_nonfinite):
+    """``(status, cause)`` that ends a solve before a step of size ``hc`` at ``t``, ``(DONE, 0)``
+    to take it: ``max_steps`` attempts made, a step size that is not finite, or one that
+    underflowed (``SHRUNK`` when the last attempt was not finite).
+
+    >>> stop_before_step(3, 10, 1e-300, 1.0, False) == (STEP_UNDERFLOW, 0)
+    True
+    """
+    over = attempts >= max_steps
+    ok = abs(hc) < INF
+    under = hc <= 10 * EPS * larger(abs(t), 1.0)
+    status = select(over, MAX_STEPS, select(ok, select(under, select(
+        last_nonfinite, NON_FINITE, STEP_UNDERFLOW), DONE), NON_FINITE))
+    cause = select(over, 0, select(ok, select(under & last_nonfinite, SHRUNK, 0), BAD_STEP))
+    return status, cause
+
+
 def pi_factor(err, prev, rejected, alpha, beta):
     """New step / current step after the error norm ``err`` (``prev``: the last accepted one),
-    at most 1 for a rejected step.
+    at most 1 for a ``rejected`` step.
 
-    >>> pi_factor(0.0, 1e-4, False, 0.17, 0.04)
+    >>> float(pi_factor(0.0, 1e-4, False, 0.17, 0.04))
     10.0
     """
-    if err == 0.0:
-        return MAX_FACTOR
-    fac = SAFETY * err ** -alpha * prev ** beta
-    return min(1.0 if rejected else MAX_FACTOR, max(MIN_FACTOR, fac))
+    zero = err == 0.0
+    fac = larger(SAFETY * select(zero, 1.0, err) ** -alpha * prev ** beta, MIN_FACTOR)
+    upper = select(rejected, 1.0, MAX_FACTOR)
+    return select(zero, MAX_FACTOR, select(fac > upper, upper, fac))
+
+
+def judge(err, y_ok, hc, prev, alpha, beta):
+    """``(outcome, h, prev)`` after an adaptive step of size ``hc`` with error norm ``err``
+    (``y_ok``: its new state is finite; ``prev``: the last accepted error norm): ``ACCEPTED``
+    (``err <= 1``), ``REJECTED`` (then retried smaller by the PI factor) or ``NOT_FINITE``
+    (retried at a quarter step); the next step size and error memory.
+
+    >>> judge(0.5, True, 0.1, 1e-4, 0.17, 0.04)[0] == ACCEPTED
+    True
+    """
+    ok = y_ok & (err <= 1.0)
+    retry = y_ok & (err > 1.0) & (err < INF)
+    outcome = select(ok, ACCEPTED, select(retry, REJECTED, NOT_FINITE))
+    h = select(ok | retry, hc * pi_factor(err, prev, err > 1.0, alpha, beta), 0.25 * hc)
+    return outcome, h, select(ok, larger(err, MIN_PREV_ERROR), prev)
 
 
 def hermite(theta, h, y0, y1, f0, f1):

@@ -1,13 +1,17 @@
-"""The ODE package's types: how a solve ended (status codes, causes, messages), its errors, and
-the checks of its inputs, written once for every executor.
+"""The ODE package's types: the results of a solve (:class:`Solution`, :class:`BatchSolution`), how
+it ended (status codes, causes, messages), its errors, and the checks of its inputs, written once
+for every executor.
 
 Every executor (the NumPy single and batched loops, the compiled loops) reports a failure as a
 status, a ``cause`` (what went non-finite) and the time and step size where it happened, and
 :func:`message` words them, so that every path gives the same text. The compiled loops import the
-integer constants (Numba reads them as compile-time constants).
+integer constants from :mod:`diffopt.ode._scalar` (Numba reads them as compile-time constants);
+they are named here too.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,6 +19,21 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves
 
+from ._scalar import (  # noqa: F401  (the codes' home is the compiled loops' source)
+    BAD_CONDITION,
+    BAD_CONDITION_IN_STEP,
+    BAD_SLOPE0,
+    BAD_STATE,
+    BAD_STEP,
+    BAD_Y0,
+    DONE,
+    EVENT_NON_FINITE,
+    MAX_STEPS,
+    NON_FINITE,
+    SHRUNK,
+    STEP_UNDERFLOW,
+    TERMINAL_EVENT,
+)
 from .events import Event
 from .tableaus import TABLEAUS, Tableau
 
@@ -23,25 +42,19 @@ class ODESolveError(RuntimeError):
     """A solve failed while a derivative was requested (its derivative would be wrong)."""
 
 
+def tangential(event: int, where: str) -> ODESolveError:
+    """The error of a derivative through event ``event``'s time ``where`` (e.g. ``"at t=1"``)
+    when its crossing is tangential."""
+    return ODESolveError(f"event {event} {where}: tangential crossing (dg/dt = 0), its time has "
+                         "no derivative")
+
+
 class NotCompilable(Exception):
     """Why a problem cannot take the compiled path (``warn``: say so to the user)."""
 
     def __init__(self, reason: str, warn: bool = True):
         super().__init__(reason)
         self.warn = warn
-
-# statuses (``Solution.status``, ``BatchSolution.status``): >= 0 success, < 0 failure
-DONE, TERMINAL_EVENT = 0, 1
-MAX_STEPS, STEP_UNDERFLOW, NON_FINITE, EVENT_NON_FINITE = -1, -2, -3, -4
-
-# causes of NON_FINITE and EVENT_NON_FINITE (0: none)
-BAD_Y0 = 1  # the initial state
-BAD_SLOPE0 = 2  # fun(t0, y0)
-BAD_STEP = 3  # the step size (the first one, or one grown past the float range)
-SHRUNK = 4  # adaptive: steps with inf/nan were rejected until the step size underflowed
-BAD_STATE = 5  # fixed step: the new state
-BAD_CONDITION = 6  # an event condition at a step's end (or at t0)
-BAD_CONDITION_IN_STEP = 7  # an event condition on a step's dense output, while locating a root
 
 
 def message(status: int, t: float, *, cause: int = 0, h: float = 0.0, event: int = -1,
@@ -96,6 +109,170 @@ def start_cause(y0, f0, batched: bool = False):
     y_ok, f_ok = finite(y0, batched), finite(f0, batched)
     cause = np.where(y_ok, np.where(f_ok, 0, BAD_SLOPE0), BAD_Y0)
     return cause if batched else int(cause)
+
+
+@dataclass
+class Solution:
+    """Result of :func:`diffopt.ode.solve`.
+
+    ``t``/``y``: saved times and states (``y.shape == (len(t),) + y0.shape``);
+    ``t_final``/``y_final``: where the solve stopped (``t_span[1]`` or a terminal event's time);
+    ``event_time``/``event_index``/``event_state``: the terminal event that stopped the
+    solve (``None`` if none fired);
+    ``event_log``: ``(index, time, state)`` of every event that fired, terminal or not;
+    ``status``: 0 reached ``t_span[1]``, 1 terminal event, -1 ``max_steps`` exhausted, -2 step size
+    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition;
+    ``message`` says what happened and at what time. ``n_steps``/``n_rejected``: accepted and
+    rejected steps.
+
+    >>> from diffopt.ode import solve
+    >>> round(float(solve(lambda t, y: -y, 1.0, (0.0, 1.0)).y_final), 6)  # exp(-1)
+    0.367879
+    """
+
+    t: object
+    y: object
+    t_final: object
+    y_final: object
+    event_time: object = None
+    event_index: int | None = None
+    event_state: object = None
+    nfev: int = 0
+    n_steps: int = 0
+    n_rejected: int = 0
+    status: int = 0
+    message: str = ""
+    event_log: list = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.status >= 0
+
+
+@dataclass
+class BatchSolution:
+    """Result of a batched solve (every per-trajectory field has the batch axis first).
+
+    ``t_final``/``y_final``: ``(B,)`` times and ``(B, ...)`` states where each trajectory
+    stopped; ``event_time`` ``(B,)`` (its ``t_final``: the terminal event's time where one fired),
+    ``event_index`` ``(B,)`` ints: the terminal event that stopped the trajectory (-1: none);
+    ``status`` ``(B,)`` ints (0 end of ``t_span``, 1 terminal event, -1 ``max_steps``, -2 step size
+    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition) and
+    ``message``, one string per trajectory, as :attr:`Solution.message`; ``n_steps``/
+    ``n_rejected`` ``(B,)`` accepted/rejected steps of each trajectory (``max_steps`` bounds
+    their sum).
+
+    ``t``/``y``: with ``saveat``, the common save times ``(n,)`` (plain values) and the states
+    ``(n, B, ...)`` read off each trajectory's dense output; a trajectory that stopped before a
+    save time (terminal event, failure) holds its final state there. Without ``saveat``, from
+    the NumPy loop (which steps every trajectory at once): the loop history, times ``(n + 1, B)``
+    and states ``(n + 1, B, ...)``, one entry per loop iteration (rows that were rejected or had
+    stopped repeat). The compiled loop steps each trajectory on its own, so it has no common
+    history: ``None`` there (and ``saveat`` runs the NumPy loop).
+
+    ``event_log``: one list per trajectory, ``event_log[b]`` the events that fired in trajectory
+    ``b`` (non-terminal ones, then the terminal one if any) in time order, each an
+    ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
+    derivatives.
+
+    >>> import numpy as np
+    >>> from diffopt.ode import solve
+    >>> solve(lambda t, y: -y, np.ones((4, 2)), (0.0, 1.0), batched=True).y_final.shape
+    (4, 2)
+    """
+
+    t_final: object
+    y_final: object
+    event_time: object
+    event_index: np.ndarray
+    status: np.ndarray
+    n_steps: np.ndarray
+    nfev: int = 0
+    t: object = None
+    y: object = None
+    n_rejected: np.ndarray | None = None
+    event_log: list = field(default_factory=list)
+    message: list = field(default_factory=list)
+
+    @property
+    def success(self) -> np.ndarray:
+        """``(B,)`` bools: the trajectories that ended normally."""
+        return self.status >= 0
+
+    def failures(self) -> list[int]:
+        """Indices of the trajectories that failed."""
+        return [int(i) for i in np.flatnonzero(self.status < 0)]
+
+
+class Failures:
+    """Each trajectory's status and, for a failure, what went wrong where: ``cause``, ``t``,
+    ``h``, ``event`` (see :func:`message`); the compiled loops write these arrays, the NumPy
+    loop calls ``fail``.
+
+    ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``code``,
+    ``cause``, ``t``, ``h`` a scalar or ``(B,)``) with the failure ``code``, clearing them in
+    ``active``; a row keeps its first failure."""
+
+    def __init__(self, n_b: int, active: np.ndarray | None = None):
+        self.active = np.ones(n_b, dtype=bool) if active is None else active
+        self.status = np.full(n_b, DONE, dtype=np.int64)  # (int64s: the compiled loops write)
+        self.cause = np.zeros(n_b, dtype=np.int64)
+        self.event = np.full(n_b, -1, dtype=np.int64)
+        self.t, self.h = np.zeros(n_b), np.zeros(n_b)
+
+    def fail(self, rows, code, t, *, cause=0, h=0.0, event: int = -1) -> None:
+        rows = rows & (self.status == DONE)
+        if not rows.any():
+            return
+        n_b = len(rows)
+        for mine, value in ((self.status, code), (self.cause, cause), (self.t, t), (self.h, h),
+                            (self.event, event)):
+            mine[rows] = np.broadcast_to(value, (n_b,))[rows]
+        self.active &= ~rows
+
+    def messages(self, t_c, event_index, max_steps: int, t_end_c, terminal: bool) -> list:
+        """One message per trajectory (``t_c``: where each stopped; ``terminal``: whether the
+        solve has terminal events)."""
+        t_end_c = np.broadcast_to(t_end_c, self.status.shape)
+        out = []
+        for b, code in enumerate(self.status.tolist()):
+            if code == DONE:
+                out.append(message(DONE, 0.0))
+            elif code == TERMINAL_EVENT:
+                out.append(message(code, float(t_c[b]), event=int(event_index[b])))
+            else:
+                out.append(message(code, float(self.t[b]), cause=int(self.cause[b]),
+                                   h=float(self.h[b]), event=int(self.event[b]),
+                                   max_steps=max_steps, t_end=float(t_end_c[b]),
+                                   terminal=terminal))
+        return out
+
+    def error(self, messages: list):
+        """The :class:`ODESolveError` of a failed solve under a derivative, naming the failed
+        trajectories and the first one's message."""
+        failed = np.flatnonzero(self.status < 0)
+        err = ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
+                            f"(status {self.status[failed].tolist()}; trajectory {failed[0]}: "
+                            f"{messages[failed[0]]}); no derivative can be given")
+        err.status = self.status
+        return err
+
+
+def stack_times(ts):
+    """Saved times as one array (a traced one if any is traced)."""
+    if not ts:
+        return np.zeros((0,))
+    if not any(isinstance(v, Tracer) for v in ts):
+        return np.array([float(v) for v in ts])
+    return dnp.stack([dnp.asarray(v, dtype=float) if not isinstance(v, Tracer) else v
+                      for v in ts])
+
+
+def stack_states(ys, shape0):
+    """Saved states as one ``(n,) + shape0`` array."""
+    if not ys:
+        return np.zeros((0,) + tuple(shape0))
+    return dnp.stack(ys)
 
 
 # --- input checks ---------------------------------------------------------------------------
@@ -253,8 +430,9 @@ def check_max_steps(max_steps) -> int:
     return int(max_steps)
 
 
-__all__ = ["DONE", "TERMINAL_EVENT", "MAX_STEPS", "STEP_UNDERFLOW", "NON_FINITE",
+__all__ = ["Solution", "BatchSolution", "Failures", "stack_times", "stack_states",
+           "DONE", "TERMINAL_EVENT", "MAX_STEPS", "STEP_UNDERFLOW", "NON_FINITE",
            "EVENT_NON_FINITE", "message", "finite", "start_cause", "ODESolveError",
-           "NotCompilable", "ADJOINTS", "BACKENDS", "choice", "tableau", "as_state", "as_span",
-           "as_args", "as_events", "check_dt", "check_times", "check_saveat",
+           "NotCompilable", "tangential", "ADJOINTS", "BACKENDS", "choice", "tableau", "as_state",
+           "as_span", "as_args", "as_events", "check_dt", "check_times", "check_saveat",
            "check_tolerances", "check_max_steps"]

@@ -46,7 +46,7 @@ from collections.abc import Callable
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.core import Tracer, concrete
+from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.core.reverse import ReverseTrace
 from diffopt.transforms import custom_vjp, jvp, vjp, vmap
@@ -55,13 +55,17 @@ from ._types import (
     DONE,
     TERMINAL_EVENT,
     ODESolveError,
+    Solution,
     as_args,
     as_span,
     as_state,
+    stack_states,
+    stack_times,
     tableau,
+    tangential,
 )
+from .eager import Stepper, solve_eager
 from .events import call_condition
-from .solve import Solution, _stack_states, _stack_times, _Stepper, solve
 
 ADJOINTS = ("checkpoint", "backsolve", "forward")
 
@@ -95,12 +99,9 @@ def solve_with_adjoint(fun: Callable, y0, t_span, args: tuple = (), method: str 
     opts = dict(dt=dt, rtol=rtol, atol=atol, events=events, saveat=saveat, max_steps=max_steps)
     t0, t_end = as_span(t_span)
     leaves, tree = tree_flatten((as_state(y0), t0, t_end, as_args(args)))
-    top = None
-    for x in leaves:
-        if isinstance(x, Tracer) and (top is None or x._trace.level > top.level):
-            top = x._trace
+    top = top_trace(leaves)
     if not isinstance(top, ReverseTrace):  # evaluation, jvp, vmap: the direct solve as it is
-        return solve(fun, y0, t_span, args, method, adjoint="direct", **opts)
+        return solve_eager(fun, y0, t_span, args, tab, **opts)
     problem = _Problem(fun, tab, opts, leaves, tree,
                        [i for i, x in enumerate(leaves)
                         if isinstance(x, Tracer) and x._trace is top])
@@ -131,9 +132,9 @@ class _Problem:
             leaves[i] = v
         return tree_unflatten(self.tree, leaves)
 
-    def stepper(self, diff_vals, traced: bool | None = None) -> _Stepper:
+    def stepper(self, diff_vals, traced: bool | None = None) -> Stepper:
         y0, t0, t_end, args = self.inputs(diff_vals)
-        st = _Stepper(self.fun, y0, (t0, t_end), args, self.tab, **self.opts)
+        st = Stepper(self.fun, y0, (t0, t_end), args, self.tab, **self.opts)
         if traced is not None:
             st.traced = traced
         return st
@@ -171,8 +172,8 @@ def _outputs(sol: Solution, shape0) -> tuple:
     """The differentiable outputs of a solve: saved times and states, final time and state,
     event-log times and states."""
     return (_time(sol.t), sol.y, _time(sol.t_final), sol.y_final,
-            _time(_stack_times([t for _, t, _ in sol.event_log])),
-            _stack_states([y for _, _, y in sol.event_log], shape0))
+            _time(stack_times([t for _, t, _ in sol.event_log])),
+            stack_states([y for _, _, y in sol.event_log], shape0))
 
 
 def _add(acc, c):
@@ -233,10 +234,10 @@ class _Checkpoint(_Rule):
                 raise RuntimeError(f"adjoint='checkpoint': re-running the solve from t="
                                    f"{st.t_c:.6g} did not repeat the forward pass (is fun "
                                    "deterministic?)")
-            return ((_time(st.t), st.y, st.f_cur), _time(_stack_times(st.ts)),
-                    _stack_states(st.ys, st.shape0),
-                    _time(_stack_times([t for _, t, _ in st.log])),
-                    _stack_states([y for _, _, y in st.log], st.shape0))
+            return ((_time(st.t), st.y, st.f_cur), _time(stack_times(st.ts)),
+                    stack_states(st.ys, st.shape0),
+                    _time(stack_times([t for _, t, _ in st.log])),
+                    stack_states([y for _, _, y in st.log], st.shape0))
 
         return seg
 
@@ -402,8 +403,7 @@ class _Backsolve(_Rule):
         dg_t, dg_y, *dg_p = pull(np.ones(()))
         slope = dg_t + dnp.sum(dg_y * f(t_f, y_f))
         if float(concrete(slope)) == 0.0:
-            raise ODESolveError(f"terminal event at t={float(concrete(t_f)):.6g}: tangential "
-                                "crossing (dg/dt = 0), its time has no derivative")
+            raise tangential(sol.event_index, f"at t={float(concrete(t_f)):.6g}")
         c = (g_tf + dnp.sum(g_yf * f(t_f, y_f))) / slope
         return g_yf - c * dg_y, [-c * d for d in dg_p]
 
@@ -426,8 +426,8 @@ class _Backsolve(_Rule):
 
         z0 = dnp.concatenate([dnp.ravel(y), dnp.ravel(a)] + [dnp.ravel(c) for c in ap])
         o = problem.opts
-        sol = solve(rhs, z0, (-t_hi, -t_lo), (), problem.tab.name, dt=o["dt"], rtol=o["rtol"],
-                    atol=o["atol"], saveat=np.array([-t_lo]), max_steps=o["max_steps"])
+        sol = solve_eager(rhs, z0, (-t_hi, -t_lo), (), problem.tab, dt=o["dt"], rtol=o["rtol"],
+                          atol=o["atol"], saveat=np.array([-t_lo]), max_steps=o["max_steps"])
         if not sol.success:
             raise ODESolveError(f"adjoint='backsolve': the backward adjoint solve failed "
                                 f"({sol.message})")

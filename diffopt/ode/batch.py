@@ -22,25 +22,30 @@ correction as :func:`diffopt.ode.solve`, elementwise.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete
 from diffopt.core.pytree import tree_leaves, tree_map
-from diffopt.transforms import jvp
 
 from . import _types as st
-from ._scalar import crosses, root_start, root_step
-from ._types import (
+from ._scalar import (
+    ACCEPTED,
     DONE,
+    NOT_FINITE,
+    crosses,
+    plan,
+    root_start,
+    root_step,
+    stop_before_step,
+)
+from ._types import (
     EVENT_NON_FINITE,
-    MAX_STEPS,
     NON_FINITE,
-    STEP_UNDERFLOW,
     TERMINAL_EVENT,
-    ODESolveError,
+    BatchSolution,
+    Failures,
     as_events,
     as_span,
     check_dt,
@@ -49,65 +54,12 @@ from ._types import (
     check_times,
     check_tolerances,
     tableau,
+    tangential,
 )
-from .control import PIController, error_norm, initial_step, lands_on_end
-from .events import Event, call_condition
+from .control import PIController, error_norm, initial_step
+from .events import Event, call_condition, event_time
 from .interpolation import StepInterpolant, broadcast_rows
 from .tableaus import Tableau
-
-EPS = np.finfo(float).eps
-
-
-@dataclass
-class BatchSolution:
-    """Result of :func:`solve_batch` (every per-trajectory field has the batch axis first).
-
-    ``t_final``/``y_final``: ``(B,)`` times and ``(B, ...)`` states where each trajectory
-    stopped; ``event_time`` ``(B,)`` (its ``t_final``: the terminal event's time where one fired),
-    ``event_index`` ``(B,)`` ints: the terminal event that stopped the trajectory (-1: none);
-    ``status`` ``(B,)`` ints (0 end of ``t_span``, 1 terminal event, -1 ``max_steps``, -2 step size
-    underflow, -3 non-finite state, slope or step size, -4 non-finite event condition) and
-    ``message``, one string per trajectory, as :attr:`Solution.message`; ``n_steps``/
-    ``n_rejected`` ``(B,)`` accepted/rejected steps of each trajectory (``max_steps`` bounds
-    their sum).
-
-    ``t``/``y``: with ``saveat``, the common save times ``(n,)`` (plain values) and the states
-    ``(n, B, ...)`` read off each trajectory's dense output; a trajectory that stopped before a
-    save time (terminal event, failure) holds its final state there. Without ``saveat`` and with
-    ``save_steps=True``: the loop history, times ``(n + 1, B)`` and states ``(n + 1, B, ...)``, one
-    entry per loop iteration (rows that were rejected or had stopped repeat); else ``None``.
-
-    ``event_log``: one list per trajectory, ``event_log[b]`` the events that fired in trajectory
-    ``b`` (non-terminal ones, then the terminal one if any) in time order, each an
-    ``(event index, time, state)`` tuple like :attr:`Solution.event_log`; times and states carry
-    derivatives.
-
-    >>> import numpy as np
-    >>> solve_batch(lambda t, y: -y, np.ones((4, 2)), (0.0, 1.0)).y_final.shape
-    (4, 2)
-    """
-
-    t_final: object
-    y_final: object
-    event_time: object
-    event_index: np.ndarray
-    status: np.ndarray
-    n_steps: np.ndarray
-    nfev: int = 0
-    t: object = None
-    y: object = None
-    n_rejected: np.ndarray | None = None
-    event_log: list = field(default_factory=list)
-    message: list = field(default_factory=list)
-
-    @property
-    def success(self) -> np.ndarray:
-        """``(B,)`` bools: the trajectories that ended normally."""
-        return self.status >= 0
-
-    def failures(self) -> list[int]:
-        """Indices of the trajectories that failed."""
-        return [int(i) for i in np.flatnonzero(self.status < 0)]
 
 
 def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
@@ -214,15 +166,10 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         return (h, t_new) + tab.step(f, t, y, f_cur, h, t_new, col(h))
 
     while active.any():
-        fail(active & (n_steps + n_rej >= max_steps), MAX_STEPS, t_c)
-        remaining = t_end_c - t_c
         with np.errstate(invalid="ignore"):
-            last = active & lands_on_end(remaining, h_prop, t_c)
-            hc = np.where(last, remaining, h_prop)
-            fail(active & ~np.isfinite(hc), NON_FINITE, t_c, cause=st.BAD_STEP, h=hc)
-            under = active & (hc <= 10 * EPS * np.maximum(1.0, np.abs(t_c)))
-        fail(under & last_nonfinite, NON_FINITE, t_c, cause=st.SHRUNK, h=hc)
-        fail(under, STEP_UNDERFLOW, t_c, h=hc)
+            last, hc = plan(t_end_c - t_c, h_prop, t_c)
+            code, cause = stop_before_step(n_steps + n_rej, max_steps, hc, t_c, last_nonfinite)
+        fail(active & (code != DONE), code, t_c, cause=cause, h=hc)
         if not active.any():
             break
         last &= active
@@ -236,17 +183,13 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
             with np.errstate(over="ignore", invalid="ignore"):
                 en = error_norm(tab.error_estimate(col(hc), ks), y_c, y_new_c, rtol, atol,
                                 batched=True)
-            finite &= np.isfinite(en)
-            bad = active & ~finite
-            accepted = active & finite & (en <= 1.0)
-            rejected = active & finite & ~accepted
-            n_rej[bad | rejected] += 1
+            # (a step grown to inf fails at the next attempt)
+            outcome, h_next = ctrl.judge(en, finite, hc, active)
+            bad = active & (outcome == NOT_FINITE)
+            accepted = active & (outcome == ACCEPTED)
+            n_rej[active & ~accepted] += 1
             last_nonfinite = np.where(active, bad, last_nonfinite)
-            fac_rej = ctrl.factor(en, rejected=True)
-            fac_acc = ctrl.accepted_factor(en, accepted)
-            with np.errstate(over="ignore"):  # (a step grown to inf fails at the next attempt)
-                h_prop = np.where(bad, 0.25 * hc, np.where(
-                    rejected, hc * fac_rej, np.where(accepted, hc * fac_acc, h_prop)))
+            h_prop = np.where(active, h_next, h_prop)
         else:
             bad = active & ~finite
             fail(bad, NON_FINITE, t_new_c, cause=st.BAD_STATE)
@@ -318,58 +261,6 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
         message=message)
 
 
-class Failures:
-    """Each trajectory's status and, for a failure, what went wrong where: ``cause``, ``t``,
-    ``h``, ``event`` (see :func:`diffopt.ode._types.message`); the compiled loops write these
-    arrays, the NumPy loop calls ``fail``.
-
-    ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``t``, ``h``
-    a scalar or ``(B,)``) with the failure ``code``, clearing them in ``active``; a row keeps
-    its first failure."""
-
-    def __init__(self, n_b: int, active: np.ndarray | None = None):
-        self.active = np.ones(n_b, dtype=bool) if active is None else active
-        self.status = np.full(n_b, DONE, dtype=np.int64)  # (int64s: the compiled loops write)
-        self.cause = np.zeros(n_b, dtype=np.int64)
-        self.event = np.full(n_b, -1, dtype=np.int64)
-        self.t, self.h = np.zeros(n_b), np.zeros(n_b)
-
-    def fail(self, rows, code: int, t, *, cause=0, h=0.0, event: int = -1) -> None:
-        rows = rows & (self.status == DONE)
-        if not rows.any():
-            return
-        n_b = len(rows)
-        self.status[rows] = code
-        for mine, value in ((self.cause, cause), (self.t, t), (self.h, h), (self.event, event)):
-            mine[rows] = np.broadcast_to(value, (n_b,))[rows]
-        self.active &= ~rows
-
-    def messages(self, t_c, event_index, max_steps: int, t_end_c, terminal: bool) -> list:
-        """One message per trajectory (``t_c``: where each stopped; ``terminal``: whether the
-        solve has terminal events)."""
-        t_end_c = np.broadcast_to(t_end_c, self.status.shape)
-        out = []
-        for b, code in enumerate(self.status.tolist()):
-            if code == DONE:
-                out.append(st.message(DONE, 0.0))
-            elif code == TERMINAL_EVENT:
-                out.append(st.message(code, float(t_c[b]), event=int(event_index[b])))
-            else:
-                out.append(st.message(code, float(self.t[b]), cause=int(self.cause[b]),
-                                      h=float(self.h[b]), event=int(self.event[b]),
-                                      max_steps=max_steps, t_end=float(t_end_c[b]),
-                                      terminal=terminal))
-        return out
-
-    def error(self, message: list):
-        """The :class:`ODESolveError` of a failed solve under a derivative, naming the failed
-        trajectories and the first one's message."""
-        failed = np.flatnonzero(self.status < 0)
-        return ODESolveError(f"batched ODE solve failed for trajectories {failed.tolist()} "
-                             f"(status {self.status[failed].tolist()}; trajectory {failed[0]}: "
-                             f"{message[failed[0]]}); no derivative can be given")
-
-
 class _Saves:
     """The states at the common ``saveat`` times, gathered per row as the rows pass them.
 
@@ -407,7 +298,7 @@ class _Saves:
             if not rows.any():
                 return
             s = np.where(rows, self.saves[np.minimum(self.next, len(self.saves) - 1)], t_c)
-            value = _state_at(interp, s, rows)
+            value = interp.at(s, rows)
             at_end = rows & (s == t_new_c)
             if at_end.any():
                 value = dnp.where(broadcast_rows(at_end, y_new), y_new, value)
@@ -436,14 +327,6 @@ def _values(event, t, y, args_c, step_start, n_b) -> np.ndarray:
     if g.shape != (n_b,):
         raise ValueError(f"a batched event condition must return shape ({n_b},), got {g.shape}")
     return g
-
-
-def _state_at(interp, t, rows):
-    """Each row's dense output at its own time ``t`` (``(B,)``) where ``rows``; the other rows
-    (whose step may have size 0) read their step start, so no value or derivative is inf/nan."""
-    h = interp.h
-    h_safe = dnp.where(rows, h, 1.0) if isinstance(h, Tracer) else np.where(rows, h, 1.0)
-    return interp.at_theta((t - interp.t0) / h_safe)
 
 
 def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
@@ -498,8 +381,11 @@ def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, a
         rows = np.isfinite(th) & ((th < stop_theta) | ((th == stop_theta) & (i <= stop_index)))
         if not rows.any():
             continue
-        t_i = _event_time(e, i, rows, th, interp, interp_c, args, args_c, traced)
-        y_i = _state_at(interp, t_i, rows)
+        t_i, flat = event_time(e, interp, args, args_c, interp_c.t0 + np.where(rows, th, 0.0)
+                               * interp_c.h, rows)
+        if flat.any() and traced:
+            raise tangential(i, f"in trajectories {np.flatnonzero(flat).tolist()}")
+        y_i = interp.at(t_i, rows)
         entries += [(th[r], i, r, t_i, y_i) for r in np.flatnonzero(rows)]
         stops = rows & (stop_index == i)
         if stops.any():
@@ -508,38 +394,6 @@ def _log_events(events, theta, stop_theta, stop_index, interp, interp_c, args, a
     for _, i, r, t_i, y_i in sorted(entries, key=lambda en: en[:3]):
         log[r].append((i, t_i[r], y_i[r]))
     return t_stop, y_stop
-
-
-def _event_time(event, i, rows, theta, interp, interp_c, args, args_c, traced):
-    """``(B,)`` times of ``event`` in the step where ``rows`` (the step start elsewhere), carrying
-    the implicit-function-theorem derivative."""
-    t0_c, h_c = interp_c.t0, interp_c.h
-    t_root = t0_c + np.where(rows, theta, 0.0) * h_c
-    t_star = interp.t0
-    jump = rows & (theta == 0.0) if event.needs_step_start else np.zeros_like(rows)
-    smooth = rows & ~jump  # a jump at the step start: the time moves only with t0
-    if not smooth.any():
-        return t_star
-    tr = np.where(smooth, t_root, t0_c)
-    h_safe = np.where(smooth, h_c, 1.0)
-
-    def cond_c(tt):
-        return call_condition(event, tt, interp_c.at_theta((tt - t0_c) / h_safe), args_c,
-                              (t0_c, interp_c.y0))
-
-    _, slope = jvp(cond_c, (tr,), (np.ones_like(tr),))
-    slope = np.asarray(concrete(slope), dtype=float)
-    bad = smooth & ~(np.isfinite(slope) & (slope != 0.0))
-    if bad.any():
-        if traced:
-            raise ODESolveError(f"event {i} in trajectories {np.flatnonzero(bad).tolist()}: "
-                                "tangential crossing (dg/dt = 0), its time has no derivative")
-        smooth &= ~bad
-    g = call_condition(event, tr, _state_at(interp, tr, smooth), args, (interp.t0, interp.y0))
-    g_c = np.asarray(concrete(g), dtype=float)
-    t_i = tr - (g - g_c) / np.where(smooth, slope, 1.0)
-    t_star = dnp.where(smooth, t_i, t_star)
-    return dnp.where(bad, t_root, t_star) if bad.any() else t_star
 
 
 __all__ = ["solve_batch", "BatchSolution"]

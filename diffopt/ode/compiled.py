@@ -37,12 +37,24 @@ import diffopt.numpy as dnp
 from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
-from diffopt.transforms import compiled_rule, jvp, single_reverse, vjp
+from diffopt.transforms import compiled_rule, single_reverse, vjp
 
 from . import _loops, _scalar, control
 from . import _types as status
-from ._types import NotCompilable, ODESolveError, as_args, as_span, as_state, check_dt
-from .events import call_condition
+from ._types import (
+    BatchSolution,
+    Failures,
+    NotCompilable,
+    ODESolveError,
+    Solution,
+    as_args,
+    as_span,
+    as_state,
+    check_dt,
+    tangential,
+)
+from .events import call_condition, newton_time, on_step, slope
+from .interpolation import StepInterpolant
 from .tableaus import Tableau
 
 _PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -133,36 +145,33 @@ class Problem:
                           for e in self.events])
 
     def interpolant(self, t0, h, y0, y1, K):
-        from .interpolation import StepInterpolant
-
         return StepInterpolant(t0, h, y0, y1, [K[i] for i in range(self.tab.n_stages + 1)],
                                self.tab.dense)
 
     def slopes(self, t, t0, h, y0, y1, K, *leaves):
         """dg/dt of every event condition along the step's interpolant, at ``t``."""
         interp = self.interpolant(t0, h, y0, y1, K)
-        return jvp(lambda tt: self.conds(tt, interp(tt), t0, y0, *leaves), (t,),
-                   (dnp.ones_like(t),))[1]
+        return dnp.stack([dnp.reshape(slope(e, interp, self.args(leaves), t), ())
+                          for e in self.events])
 
     def final_vjp(self, i: int):
         """The VJP of the step in which terminal event ``i`` fires, as a function of the step's
         start, size and the parameters: the step's stages, its interpolant and the event time
-        ``t* = t_r - (g(t_r, y(t_r)) - g_c) / slope`` (value ``t_r``, derivative by the implicit
-        function theorem), as :func:`diffopt.ode.solve` computes them."""
+        by :func:`diffopt.ode.events.newton_time`, as every path computes them."""
         event, tab = self.events[i], self.tab
 
-        def final(t_r, g_c, slope, t_prev, h, y_prev, *leaves):
+        def final(t_r, g_c, dg_dt, t_prev, h, y_prev, *leaves):
             def f(t, y):
                 return self.rhs(t, y, *leaves)
 
             st, y_new, f_new = tab.step(f, t_prev, y_prev, f(t_prev, y_prev), h, t_prev + h)
             interp = self.interpolant(t_prev, h, y_prev, y_new, st + [f_new])
-            g = call_condition(event, t_r, interp(t_r), self.args(leaves), (t_prev, y_prev))
-            t_star = t_r - (dnp.reshape(g, ()) - g_c) / slope
+            g = on_step(event, interp, self.args(leaves), t_r)
+            t_star = newton_time(t_r, dnp.reshape(g, ()), g_c, dg_dt)
             return t_star, interp(t_star)
 
-        def final_vjp(t_r, g_c, slope, t_prev, h, y_prev, ct_t, ct_y, *leaves):
-            return vjp(lambda tp, hh, yp, *lv: final(t_r, g_c, slope, tp, hh, yp, *lv),
+        def final_vjp(t_r, g_c, dg_dt, t_prev, h, y_prev, ct_t, ct_y, *leaves):
+            return vjp(lambda tp, hh, yp, *lv: final(t_r, g_c, dg_dt, tp, hh, yp, *lv),
                        t_prev, h, y_prev, *leaves)[1]((ct_t, ct_y))
 
         return final_vjp
@@ -271,6 +280,7 @@ class Problem:
             "NEEDS_START": np.array([e.needs_step_start for e in self.events] or [False]),
         }
         lines = [inspect.getsource(_loops), inspect.getsource(_scalar),
+                 "select = branch  # (scalars only here)",
                  "\n# --- this problem ---",
                  f"S, M = {s}, {len(self.events)}",
                  f"ADAPTIVE, HERMITE = {tab.adaptive}, {tab.dense is None}",
@@ -429,7 +439,7 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     top = top_trace(inputs)
     if top is not None and not single_reverse(top, inputs):
         raise NotCompilable("forward mode or nested derivatives", warn=False)
-    if top is not None and not batched and not all(e.terminal for e in events):
+    if top is not None and not all(e.terminal for e in events):
         raise NotCompilable("the compiled event log carries no derivatives", warn=False)
     y0_c = np.asarray(concrete(y0))
     if y0_c.dtype.kind == "c":
@@ -474,13 +484,10 @@ def _check_differentiable(run: Run, max_steps: int):
         err.status = int(run.status)
         raise err
     if run.ev >= 0 and not run.jump and not (np.isfinite(run.slope) and run.slope):
-        raise ODESolveError(f"event {run.ev} at t={run.t_r:.6g}: tangential crossing "
-                            "(dg/dt = 0), its time has no derivative")
+        raise tangential(int(run.ev), f"at t={run.t_r:.6g}")
 
 
 def _solution(run: Run, outs, max_steps: int):
-    from .solve import Solution
-
     t_final, y_final, ts, ys = outs
     fired = run.ev >= 0
     if fired and run.log and run.log[-1][0] == run.ev:  # the terminal event: differentiable
@@ -495,8 +502,6 @@ def _solution(run: Run, outs, max_steps: int):
 def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
     parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
-    from .batch import BatchSolution, Failures
-
     if y0.ndim < 1 or y0.shape[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
     nb = y0.shape[0]
@@ -532,25 +537,23 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         args = plain(*a)
         failures = Failures(nb)
         status = failures.status
-        n_steps, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(3))
+        n_steps, n_rej, ev, nfev = (np.zeros(nb, dtype=np.int64) for _ in range(4))
         theta, t_r, g_c, slope, t_f = (np.zeros(nb) for _ in range(5))
         clipped = np.zeros(nb, dtype=bool)
         y_f = np.zeros_like(args[0])
         chunks = _chunks(nb)
         kept = _in_threads(m.integrate_batch, chunks, args + (
-            top is not None, status, n_steps, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
+            top is not None, status, n_steps, n_rej, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
             slope, failures.cause, failures.t, failures.h, failures.event))
         message = failures.messages(t_f, ev, max_steps, args[2], bool(problem.terminal))
         if top is not None and np.any(status < 0):
-            err = failures.error(message)
-            err.status = status
-            raise err
+            raise failures.error(message)
         res = (args, status, n_steps, ev, nfev, message,
-               (chunks, kept, theta, clipped, t_r, g_c, slope))
+               (chunks, kept, theta, clipped, t_r, g_c, slope), n_rej)
         return (t_f, y_f.reshape(y0.shape)), res
 
     def bwd(res, g):
-        args, _, n_steps, ev, _, _, (chunks, kept, theta, clipped, t_r, g_c, slope) = res
+        args, _, n_steps, ev, _, _, (chunks, kept, theta, clipped, t_r, g_c, slope), _ = res
         gt, gy = (np.asarray(x, dtype=float) for x in g)
         rows = tuple(np.zeros((nb,) + _row_shape(x, bl))
                      for x, bl in zip(args[4], problem.batched_leaf))
@@ -564,9 +567,27 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         return (y0_bar.reshape(y0.shape), _fit(t0_bar, inputs[1]), _fit(t_end_bar, inputs[2]),
                 pbar)
 
-    (t_f, y_f), (_, status, n_steps, ev, nfev, message, _) = _differentiable(fwd, bwd, inputs)
+    (t_f, y_f), res = _differentiable(fwd, bwd, inputs)
+    _, status, n_steps, ev, nfev, message, (chunks, kept, *_), n_rej = res
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
-                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)), message=message)
+                         status=status, n_steps=n_steps, nfev=int(np.sum(nfev)),
+                         n_rejected=n_rej, event_log=_batch_log(chunks, kept, ev, t_f, y_f),
+                         message=message)
+
+
+def _batch_log(chunks, kept, ev, t_f, y_f) -> list:
+    """Each row's event log from the compiled loops' (plain values; a terminal event's entry is
+    the row's final time and state, which carry derivatives)."""
+    log = []
+    for (lo, hi), (offsets, li, lt, ly, *_) in zip(chunks, kept):
+        for b in range(lo, hi):
+            a, z = offsets[b - lo], offsets[b - lo + 1]
+            row = [(int(li[k]), float(lt[k]), ly[k].reshape(dnp.shape(y_f)[1:]))
+                   for k in range(a, z)]
+            if ev[b] >= 0 and row and row[-1][0] == ev[b]:
+                row[-1] = (int(ev[b]), t_f[b], y_f[b])
+            log.append(row)
+    return log
 
 
 def _chunks(nb: int) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scalar import MAX_FACTOR, MIN_FACTOR, MIN_PREV_ERROR, SAFETY, lands_on_end, pi_factor
+from ._scalar import MIN_PREV_ERROR, judge, lands_on_end, pi_factor
 from .interpolation import broadcast_rows
 
 
@@ -68,7 +68,8 @@ def _rms(x, batched: bool = False):
 class PIController:
     """Proportional-integral step-size controller (Hairer's DOPRI5 variant, β = 0.2/(q+1)).
 
-    ``factor(err)`` gives the ratio new step / current step; ``accept`` records an accepted error.
+    ``judge(err, y_ok, hc)`` decides a step attempt and gives the next step size; ``factor(err)``
+    the ratio new step / current step; ``accept`` records an accepted error.
     With ``n``, it controls ``n`` trajectories at once: errors are ``(n,)`` arrays, ``factor``
     returns an ``(n,)`` array and ``accept(err, rows)`` records only the rows in the ``rows`` mask.
 
@@ -85,13 +86,11 @@ class PIController:
 
     def factor(self, err, rejected=False):
         """New step / current step after an error ``err`` (at most 1 for a rejected step)."""
-        if not self.batched:  # the compiled loops' own scalar rule
-            return pi_factor(float(err), self.prev, rejected, self.alpha, self.beta)
-        err = np.asarray(err, dtype=float)
+        if not self.batched:
+            return float(pi_factor(float(err), self.prev, rejected, self.alpha, self.beta))
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            fac = SAFETY * err ** -self.alpha * self.prev ** self.beta
-        fac = np.minimum(np.where(rejected, 1.0, MAX_FACTOR), np.maximum(MIN_FACTOR, fac))
-        return np.where(err == 0.0, MAX_FACTOR, fac)
+            return pi_factor(np.asarray(err, dtype=float), self.prev, rejected, self.alpha,
+                             self.beta)
 
     def accept(self, err, rows=None) -> None:
         """Record the error of an accepted step (batched: of the rows in the mask ``rows``)."""
@@ -104,10 +103,23 @@ class PIController:
     def accepted_factor(self, err, rows=None):
         """The factor for the next step after an accepted error (from the previous accepted
         error, the PI controller's memory), then record this one (batched: the factor for every
-        row; only the ``rows`` mask is recorded). Every solver steps through this one method."""
+        row; only the ``rows`` mask is recorded)."""
         fac = self.factor(err)
         self.accept(err, rows)
         return fac
+
+    def judge(self, err, y_ok, hc, rows=None):
+        """``(outcome, next step size)`` of a step attempt of size ``hc`` by
+        :func:`diffopt.ode._scalar.judge` (the rule the compiled loops run), recording an
+        accepted error (batched: only in the ``rows`` mask). Every solver steps through it."""
+        if not self.batched:
+            outcome, h, prev = judge(float(err), bool(y_ok), hc, self.prev, self.alpha, self.beta)
+            self.prev = float(prev)
+            return int(outcome), float(h)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            outcome, h, prev = judge(err, y_ok, hc, self.prev, self.alpha, self.beta)
+        self.prev = prev if rows is None else np.where(rows, prev, self.prev)
+        return outcome, h
 
 
 __all__ = ["lands_on_end", "error_norm", "initial_step", "PIController"]

@@ -79,25 +79,57 @@ def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: f
     return ci.t0 + theta * ci.h
 
 
-def differentiable_time(event: Event, interp: StepInterpolant, args, args_c, t_root: float):
-    """``t_root`` as a value carrying the implicit-function-theorem derivative.
+def on_step(event: Event, interp: StepInterpolant, args, t, rows=None):
+    """The condition at time ``t`` on the step's dense output (``rows``: see
+    :meth:`StepInterpolant.at`)."""
+    return call_condition(event, t, interp.at(t, rows), args, (interp.t0, interp.y0))
 
-    Returns ``(t_star, slope)`` where ``slope`` is the concrete ``dg/dt`` along the interpolant;
-    raises ``ZeroDivisionError`` when the crossing is tangential (no derivative exists).
+
+def slope(event: Event, interp: StepInterpolant, args, t, rows=None):
+    """``dg/dt`` of the condition along the step's dense output at ``t`` (scalar or ``(B,)``)."""
+    return jvp(lambda tt: on_step(event, interp, args, tt, rows), (t,), (dnp.ones_like(t),))[1]
+
+
+def newton_time(t_root, g, g_root, dg_dt):
+    """``t_root - (g - g_root) / dg_dt``: the value ``t_root`` (``g`` is the condition, traced,
+    at ``t_root``, where its value is ``g_root``) with the implicit-function-theorem derivative."""
+    return t_root - (g - g_root) / dg_dt
+
+
+def event_time(event: Event, interp: StepInterpolant, args, args_c, t_root, rows=None):
+    """The event time ``t_root`` (plain: a float, or ``(B,)`` for a batch with the mask ``rows``
+    of the rows where the event fired) as a value carrying the implicit-function-theorem
+    derivative, by :func:`newton_time` with the slope along the step's dense output.
+
+    Returns ``(t_star, tangential)``: ``tangential`` marks where ``dg/dt`` is 0 or not finite
+    (no derivative exists; ``t_star`` is ``t_root`` there). A batch's other rows, and a
+    ``needs_step_start`` event that jumps at the step start, take the step start's time.
     """
     ci = interp.concrete()
-    if event.needs_step_start and t_root == ci.t0:
-        return interp.t0, np.inf  # a jump at the step start: the time moves only with t0
-    start_c = (ci.t0, ci.y0)
-    _, slope = jvp(lambda tt: call_condition(event, tt, ci(tt), args_c, start_c), (t_root,),
-                   (1.0,))
-    slope = float(np.asarray(concrete(slope)).real)
-    g = call_condition(event, t_root, interp(t_root), args, (interp.t0, interp.y0))
-    if dnp.shape(g) != ():
-        g = dnp.reshape(g, ())
-    if not np.isfinite(slope) or slope == 0.0:
-        raise ZeroDivisionError("tangential event crossing: dg/dt = 0 at the event time")
-    return t_root - (g - concrete(g)) / slope, slope
+    one = rows is None
+    rows = np.asarray(True if one else rows)
+    smooth = rows & (t_root != ci.t0) if event.needs_step_start else rows
+    if not smooth.any():
+        return interp.t0, np.zeros_like(rows)
+    tr = t_root if smooth.all() else np.where(smooth, t_root, ci.t0)
+    dg = np.asarray(concrete(slope(event, ci, args_c, tr, smooth))).real
+    tangential = smooth & ~(np.isfinite(dg) & (dg != 0.0))
+    if one:
+        if tangential:
+            return t_root, tangential
+        dg = float(dg)
+    else:
+        smooth = smooth & ~tangential
+        dg = np.where(smooth, dg, 1.0)
+    g = on_step(event, interp, args, tr, smooth)
+    if dnp.shape(g) != np.shape(tr):
+        g = dnp.reshape(g, np.shape(tr))
+    t_star = newton_time(tr, g, concrete(g), dg)
+    if smooth.all():
+        return t_star, tangential
+    t_star = dnp.where(smooth, t_star, interp.t0)
+    return (dnp.where(tangential, t_root, t_star) if tangential.any() else t_star), tangential
 
 
-__all__ = ["Event", "call_condition", "crosses", "locate", "differentiable_time", "event_value"]
+__all__ = ["Event", "call_condition", "crosses", "locate", "on_step", "slope", "newton_time",
+           "event_time", "event_value"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.core import concrete
+from diffopt.core import Tracer, concrete
 
 from ._scalar import hermite
 
@@ -41,6 +41,15 @@ class StepInterpolant:
     def __call__(self, t):
         """The interpolated state at time ``t`` (traced or not)."""
         return self.at_theta((t - self.t0) / self.h)
+
+    def at(self, t, rows=None):
+        """The state at time ``t``; ``rows`` (a batch's mask): the rows whose step is real, the
+        others (whose step may have size 0) read it with ``h = 1``, so nothing is inf/nan."""
+        if rows is None or np.all(rows):
+            return self(t)
+        h = self.h
+        return self.at_theta((t - self.t0) / (dnp.where(rows, h, 1.0) if isinstance(h, Tracer)
+                                              else np.where(rows, h, 1.0)))
 
     def at_theta(self, theta):
         """The interpolated state at ``t0 + theta * h`` (``theta`` in [0, 1], traced or not)."""
