@@ -37,13 +37,21 @@ def time_call(fn: Callable[[], object], budget: float, repeats: tuple[int, int] 
     (4950, True)
     """
     result, once = timed(fn) if first is None else first
-    once = max(once, 1e-9)
-    count = int(np.clip(budget / once, repeats[0], repeats[1]))
-    number = max(1, int(budget / count / once))
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
+    # A first call can be much slower than the rest (cold caches): unless it alone took a tenth
+    # of the budget, calibrate on warm calls, doubling a loop until it takes that long.
+    number, seconds = 0, once
+    while seconds < 0.1 * budget and number < 10**7:
+        number = max(1, 2 * number)
+        seconds = _loop(fn, number)
+    per_call = max(seconds / max(number, 1), 1e-9)
+    count = int(np.clip(budget / per_call, repeats[0], repeats[1]))
+    number = max(1, int(budget / count / per_call))
+    samples = [_loop(fn, number) / number for _ in range(count)]
     return float(np.median(samples) if median else min(samples)), result
+
+
+def _loop(fn: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return time.perf_counter() - start
