@@ -156,28 +156,22 @@ def hermite(theta, h, y0, y1, f0, f1):
 
 def root_next(it, lo, hi, f_lo, f_hi):
     """The root finder's next point in ``[lo, hi]``: false position while it lands inside and
-    ``it < ROOT_ILLINOIS``, else the midpoint."""
+    ``it < ROOT_ILLINOIS``, else the midpoint (elementwise for arrays)."""
     d = f_hi - f_lo
-    if it < ROOT_ILLINOIS and d != 0.0:
-        xf = (lo * f_hi - hi * f_lo) / d
-        if np.isfinite(xf) and lo < xf < hi:
-            return xf
-    return 0.5 * (lo + hi)
+    xf = (lo * f_hi - hi * f_lo) / select(d != 0.0, d, 1.0)
+    inside = (it < ROOT_ILLINOIS) & (d != 0.0) & (lo < xf) & (xf < hi)  # (False for nan)
+    return select(inside, xf, 0.5 * (lo + hi))
 
 
 def root_start(g1, f_lo, f_hi):
     """The event root finder on ``[0, 1]``, from the condition at the step's end ``g1`` and on
     the interpolant at its ends ``f_lo``, ``f_hi``: ``(state, x)``, the point ``x`` at which
-    :func:`root_step` wants the condition next. ``state[-1]`` is the result: -1 while searching,
-    then ``theta`` (1, the step end: ``g1 == 0`` or no sign change on the interpolant; nan:
-    the condition was not finite)."""
-    theta = -1.0
-    if g1 == 0.0:
-        theta = 1.0
-    elif not (np.isfinite(f_lo) and np.isfinite(f_hi)):
-        theta = np.nan
-    elif not f_lo * f_hi < 0:  # rounding in the interpolant's end values: the step end
-        theta = 1.0
+    :func:`root_step` wants the condition next (elementwise for arrays: rows search together).
+    ``state[-1]`` is the result: -1 while searching, then ``theta`` (1, the step end:
+    ``g1 == 0`` or no sign change on the interpolant, where rounding in its end values hides
+    it; nan: the condition was not finite)."""
+    finite = np.isfinite(f_lo) & np.isfinite(f_hi)
+    theta = select(g1 == 0.0, 1.0, select(finite, select(f_lo * f_hi < 0, -1.0, 1.0), np.nan))
     # (the previous point starts as nan: a first point that equals any start value must not
     # count as converged)
     return (0, 0.0, 1.0, f_lo, f_hi, 0, np.nan, theta), root_next(0, 0.0, 1.0, f_lo, f_hi)
@@ -189,23 +183,21 @@ def root_step(state, x_new, f_x, needs_start):
     it stops when the point moves or the bracket shrinks by at most ``ROOT_TOL``, after
     ``ROOT_STEPS`` iterations, or at a non-finite ``f_x`` (nan). A root within
     ``STEP_START_THETA`` of the step start is the start itself for conditions that
-    ``needs_start``."""
+    ``needs_start``. Elementwise for arrays (rows whose search has ended must be masked by
+    the caller)."""
     it, lo, hi, f_lo, f_hi, side, x, theta = state
-    if not np.isfinite(f_x):
-        return (it, lo, hi, f_lo, f_hi, side, x_new, np.nan), x_new
-    done = f_x == 0.0
-    if not done:
-        if (f_x > 0) == (f_hi > 0):  # root in [lo, x_new]
-            if side == -1:
-                f_lo *= 0.5
-            hi, f_hi, side = x_new, f_x, -1
-        else:
-            if side == 1:
-                f_hi *= 0.5
-            lo, f_lo, side = x_new, f_x, 1
-        done = abs(x_new - x) <= ROOT_TOL or hi - lo <= ROOT_TOL or it + 1 >= ROOT_STEPS
-    if done:
-        theta = 0.0 if needs_start and x_new < STEP_START_THETA else x_new
+    finite = np.isfinite(f_x)
+    moves = finite & (f_x != 0.0)
+    to_hi = moves & ((f_x > 0) == (f_hi > 0))  # the root is in [lo, x_new]
+    to_lo = moves & ((f_x > 0) != (f_hi > 0))
+    f_lo, f_hi = (select(to_lo, f_x, select(to_hi & (side == -1), 0.5 * f_lo, f_lo)),
+                  select(to_hi, f_x, select(to_lo & (side == 1), 0.5 * f_hi, f_hi)))
+    lo, hi = select(to_lo, x_new, lo), select(to_hi, x_new, hi)
+    side = select(to_hi, -1, select(to_lo, 1, side))
+    done = (f_x == 0.0) | (moves & ((abs(x_new - x) <= ROOT_TOL) | (hi - lo <= ROOT_TOL)
+                                    | (it + 1 >= ROOT_STEPS)))
+    found = select(needs_start & (x_new < STEP_START_THETA), 0.0, x_new)
+    theta = select(finite, select(done, found, theta), np.nan)
     return (it + 1, lo, hi, f_lo, f_hi, side, x_new, theta), root_next(it + 1, lo, hi, f_lo, f_hi)
 
 

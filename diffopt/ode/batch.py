@@ -342,19 +342,16 @@ def _locate(event, ci, args_c, g1, rows) -> np.ndarray:
     def phi(x):
         return _values(event, ci.t0 + x * ci.h, ci.at_theta(x), args_c, (ci.t0, ci.y0), n_b)
 
-    f_lo, f_hi = phi(np.zeros(n_b)), phi(np.ones(n_b))
-    x = np.ones(n_b)
-    states = {}
-    for r in np.flatnonzero(rows):
-        states[r], x[r] = root_start(g1[r], f_lo[r], f_hi[r])
-    while True:
-        for r in [r for r, s in states.items() if s[-1] != -1.0]:
-            theta[r] = states.pop(r)[-1]
-        if not states:
-            return theta
-        f_x = phi(x)
-        for r, s in states.items():
-            states[r], x[r] = root_step(s, x[r], f_x[r], event.needs_step_start)
+    with np.errstate(all="ignore"):  # (rows that are not searching may hold any values)
+        state, x = root_start(g1, phi(np.zeros(n_b)), phi(np.ones(n_b)))
+        state = tuple(np.broadcast_to(v, (n_b,)) for v in state)
+        searching = rows & (state[-1] == -1.0)
+        while searching.any():  # (bounded: root_step ends every row within ROOT_STEPS)
+            new, x_next = root_step(state, x, phi(x), event.needs_step_start)
+            state = tuple(np.where(searching, n, o) for n, o in zip(new, state))
+            x = np.where(searching, x_next, x)
+            searching &= state[-1] == -1.0
+    return np.where(rows, state[-1], theta)
 
 
 def _first_terminal(events, theta, n_b):

@@ -29,12 +29,13 @@ import os
 import sys
 import warnings
 import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.core import Tracer, concrete, top_trace
+from diffopt.core import Tracer, concrete, top_trace, trace_stack
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.transforms import compiled_rule, single_reverse, vjp
@@ -571,13 +572,51 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
     _, status, n_steps, ev, nfev, message, (chunks, kept, *_), n_rej = res
     return BatchSolution(t_final=t_f, y_final=y_f, event_time=t_f, event_index=ev,
                          status=status, n_steps=n_steps, nfev=int(np.sum(nfev)),
-                         n_rejected=n_rej, event_log=_batch_log(chunks, kept, ev, t_f, y_f),
-                         message=message)
+                         n_rejected=n_rej, message=message,
+                         event_log=EventLog(lambda: _batch_log(chunks, kept, ev, t_f, y_f)))
+
+
+class EventLog(Sequence):
+    """A batch's event log, built when first read: building it indexes every row's final time
+    and state (derivatives flow through them), which costs more than the compiled solve itself
+    for a large batch that never reads it. Read after the trace that differentiated the solve
+    has ended, its entries are plain values."""
+
+    def __init__(self, build: Callable[[], list]):
+        self._build, self._rows = build, None
+
+    def _log(self) -> list:
+        if self._rows is None:
+            self._rows = self._build()
+        return self._rows
+
+    def __getitem__(self, i):
+        return self._log()[i]
+
+    def __len__(self) -> int:
+        return len(self._log())
+
+    def __eq__(self, other) -> bool:
+        return self._log() == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self._log())
+
+
+def _live(x):
+    """``x`` without the tracers of traces that have ended."""
+    stack = trace_stack()
+    while isinstance(x, Tracer) and not any(x._trace is t for t in stack):
+        x = x.primal_value()
+    return x
 
 
 def _batch_log(chunks, kept, ev, t_f, y_f) -> list:
     """Each row's event log from the compiled loops' (plain values; a terminal event's entry is
-    the row's final time and state, which carry derivatives)."""
+    the row's final time and state, which carry derivatives while their trace is active)."""
+    t_f, y_f = _live(t_f), _live(y_f)
     log = []
     for (lo, hi), (offsets, li, lt, ly, *_) in zip(chunks, kept):
         for b in range(lo, hi):
