@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 import diffopt.numpy as dnp
-from diffopt.core import Tracer, concrete, top_trace, trace_stack
+from diffopt.core import Tracer, concrete, top_trace
 from diffopt.core.graph import Literal, make_graph
 from diffopt.core.pytree import tree_flatten, tree_unflatten
 from diffopt.transforms import compiled_rule, single_reverse, vjp
@@ -607,8 +607,7 @@ class EventLog(Sequence):
 
 def _live(x):
     """``x`` without the tracers of traces that have ended."""
-    stack = trace_stack()
-    while isinstance(x, Tracer) and not any(x._trace is t for t in stack):
+    while isinstance(x, Tracer) and not x._trace.alive:
         x = x.primal_value()
     return x
 
