@@ -17,7 +17,6 @@ import pytest
 import diffopt
 import diffopt.numpy as dnp
 from diffopt.ode import Event, ODESolveError, solve
-from diffopt.ode.batch import _locate
 from diffopt.ode.events import locate
 from diffopt.ode.interpolation import StepInterpolant
 
@@ -319,12 +318,12 @@ def test_locate_returns_nan_when_the_condition_is_nan_near_the_root():
         return (t - 0.5) + 0.0 * np.sqrt(abs(t - 0.5) - 1e-6)
 
     with np.errstate(invalid="ignore"):
-        t_root = locate(Event(condition), _step(0.3, 0.3), (), (), -0.2, 0.1)
-    assert np.isnan(t_root) and len(calls) < 200
+        theta = locate(Event(condition), _step(0.3, 0.3), (), 0.1)
+    assert np.isnan(theta) and len(calls) < 200
     # a finite condition is located as before
     calls.clear()
-    t_root = locate(Event(lambda t, y: t - 0.5 + 0.0 * y[0]), _step(0.3, 0.3), (), (), -0.2, 0.1)
-    assert t_root == pytest.approx(0.5, abs=1e-14)
+    theta = locate(Event(lambda t, y: t - 0.5 + 0.0 * y[0]), _step(0.3, 0.3), (), 0.1)
+    assert 0.3 + theta * 0.3 == pytest.approx(0.5, abs=1e-14)
 
 
 def test_illinois_returns_nan_in_the_rows_where_the_condition_is_nan():
@@ -339,6 +338,6 @@ def test_illinois_returns_nan_in_the_rows_where_the_condition_is_nan():
     rows = np.array([True, True, False])
     g1 = condition(np.full(3, 0.6), ci.y1)
     with np.errstate(invalid="ignore"):
-        theta = _locate(Event(condition), ci, (), g1, rows)
+        theta = locate(Event(condition), ci, (), g1, rows)
     assert np.isnan(theta[0]) and theta[2] == np.inf
     assert 0.3 + theta[1] * 0.3 == pytest.approx(0.45, abs=1e-14)

@@ -33,7 +33,7 @@ import diffopt.numpy as dnp
 from diffopt.compile import jit
 from diffopt.core import concrete
 from diffopt.ode import TABLEAUS, Event, ODESolveError, solve, solve_batch
-from diffopt.ode.batch import EVENT_NON_FINITE
+from diffopt.ode._types import EVENT_NON_FINITE
 
 FT = 0.3048  # m
 LB = 0.45359237  # kg

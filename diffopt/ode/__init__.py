@@ -8,7 +8,7 @@ True
 """
 
 from ._types import BatchSolution, ODESolveError, Solution
-from .batch import solve_batch
+from .eager import solve_batch
 from .events import Event
 from .solve import solve
 from .tableaus import TABLEAUS

@@ -209,26 +209,24 @@ class Failures:
     ``h``, ``event`` (see :func:`message`); the compiled loops write these arrays, the NumPy
     loop calls ``fail``.
 
-    ``fail(rows, code, t, cause=, h=, event=)`` ends the running ``rows`` (each of ``code``,
-    ``cause``, ``t``, ``h`` a scalar or ``(B,)``) with the failure ``code``, clearing them in
-    ``active``; a row keeps its first failure."""
+    ``fail(rows, code, t, cause=, h=, event=)`` ends the ``rows`` (a mask, or a bool for one
+    trajectory; each of ``code``, ``cause``, ``t``, ``h`` a scalar or ``(B,)``) with the
+    failure ``code``; a row keeps its first failure (and a stopped row its status)."""
 
-    def __init__(self, n_b: int, active: np.ndarray | None = None):
-        self.active = np.ones(n_b, dtype=bool) if active is None else active
+    def __init__(self, n_b: int):
         self.status = np.full(n_b, DONE, dtype=np.int64)  # (int64s: the compiled loops write)
         self.cause = np.zeros(n_b, dtype=np.int64)
         self.event = np.full(n_b, -1, dtype=np.int64)
         self.t, self.h = np.zeros(n_b), np.zeros(n_b)
 
     def fail(self, rows, code, t, *, cause=0, h=0.0, event: int = -1) -> None:
-        rows = rows & (self.status == DONE)
-        if not rows.any():
+        if not (rows.any() if isinstance(rows, np.ndarray) else rows):
             return
-        n_b = len(rows)
+        n_b = len(self.status)
+        rows = np.broadcast_to(rows, (n_b,)) & (self.status == DONE)
         for mine, value in ((self.status, code), (self.cause, cause), (self.t, t), (self.h, h),
                             (self.event, event)):
             mine[rows] = np.broadcast_to(value, (n_b,))[rows]
-        self.active &= ~rows
 
     def messages(self, t_c, event_index, max_steps: int, t_end_c, terminal: bool) -> list:
         """One message per trajectory (``t_c``: where each stopped; ``terminal``: whether the

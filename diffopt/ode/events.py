@@ -18,7 +18,7 @@ import diffopt.numpy as dnp
 from diffopt.core import concrete
 from diffopt.transforms import jvp
 
-from ._scalar import crosses, find_root
+from ._scalar import crosses, root_start, root_step
 from .interpolation import StepInterpolant
 
 
@@ -57,26 +57,51 @@ def call_condition(event: Event, t, y, args, step_start=None):
     return event.condition(t, y, *args)
 
 
-def event_value(event: Event, t, y, args, step_start=None) -> float:
-    """The condition as a plain float (no derivative), with a clear error if it is not a scalar."""
+def event_value(event: Event, t, y, args, step_start=None, n_b: int | None = None):
+    """The condition as a plain float (no derivative), with a clear error if it is not a scalar;
+    for a batch of ``n_b`` trajectories a ``(n_b,)`` array."""
     g = np.asarray(concrete(call_condition(event, t, y, args, step_start)))
+    if n_b is not None:
+        if g.shape != (n_b,):
+            raise ValueError(f"a batched event condition must return shape ({n_b},), got "
+                             f"{g.shape}")
+        return g.real.astype(float)
     if g.size != 1:
         raise ValueError(f"an event condition must return a scalar, got shape {g.shape}")
     return float(g.reshape(()).real)
 
 
-def locate(event: Event, interp: StepInterpolant, args, args_c, g0: float, g1: float):
-    """The event's time (a concrete float) in the step, located on the interpolant by
-    :func:`diffopt.ode._scalar.find_root`; nan if the condition was not finite there."""
-    ci = interp.concrete()
-    start = (ci.t0, ci.y0)
+def locate(event: Event, ci: StepInterpolant, args_c, g1, rows=None):
+    """``theta`` in [0, 1] of the condition's sign change on a step's concrete dense output
+    ``ci`` (``g1``: the condition at the step's end), by the root finder every path runs,
+    :func:`diffopt.ode._scalar.root_start` and :func:`~diffopt.ode._scalar.root_step`; nan if
+    the condition was not finite on the way. For a batch, ``rows`` masks the rows to search
+    (the others get inf): they step through the root finder together, the condition evaluated
+    on the whole batch at each iteration."""
+    n_b = None if rows is None else len(rows)
+    if n_b is None and g1 == 0.0:
+        return 1.0
+    if n_b is not None and not rows.any():
+        return np.full(n_b, np.inf)
 
-    def phi(theta):
-        t = ci.t0 + theta * ci.h
-        return event_value(event, t, ci(t), args_c, start)
+    def phi(x):
+        return event_value(event, ci.t0 + x * ci.h, ci.at_theta(x), args_c, (ci.t0, ci.y0), n_b)
 
-    theta = find_root(phi, g1, event.needs_step_start)
-    return ci.t0 + theta * ci.h
+    ends = (0.0, 1.0) if n_b is None else (np.zeros(n_b), np.ones(n_b))
+    with np.errstate(all="ignore"):  # (a batch's rows that are not searching hold any values)
+        state, x = root_start(g1, phi(ends[0]), phi(ends[1]))
+        if n_b is None:
+            while state[-1] == -1.0:  # (bounded: root_step ends within ROOT_STEPS)
+                state, x = root_step(state, x, phi(x), event.needs_step_start)
+            return state[-1]
+        state = tuple(np.broadcast_to(v, (n_b,)) for v in state)
+        searching = rows & (state[-1] == -1.0)
+        while searching.any():
+            new, x_next = root_step(state, x, phi(x), event.needs_step_start)
+            state = tuple(np.where(searching, n, o) for n, o in zip(new, state))
+            x = np.where(searching, x_next, x)
+            searching &= state[-1] == -1.0
+    return np.where(rows, state[-1], np.inf)
 
 
 def on_step(event: Event, interp: StepInterpolant, args, t, rows=None):

@@ -1,7 +1,7 @@
 """``solve``: the one entry point of diffopt.ode, choosing the executor and its fallbacks.
 
-The executors: :mod:`diffopt.ode.eager` (the NumPy reference, differentiable through the tape),
-:mod:`diffopt.ode.batch` (many trajectories at once), :mod:`diffopt.ode.compiled` (Numba; raises
+The executors: :mod:`diffopt.ode.eager` (the NumPy reference, differentiable through the tape,
+one trajectory or many at once), :mod:`diffopt.ode.compiled` (Numba; raises
 :class:`NotCompilable` back here for what it does not run) and :mod:`diffopt.ode.adjoint` (the
 other reverse-mode rules over the eager one).
 """
@@ -26,9 +26,8 @@ from ._types import (
     tableau,
 )
 from .adjoint import solve_with_adjoint
-from .batch import solve_batch
 from .compiled import solve_compiled
-from .eager import solve_eager
+from .eager import solve_batch, solve_eager
 from .events import Event
 
 
@@ -66,7 +65,7 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     the NumPy path, and so does a right-hand side that cannot compile, with a warning saying why).
     ``batched=True``: ``y0`` has a leading batch axis and many trajectories are integrated at once
     (any method, each trajectory with its own steps, step control and events, terminal or logged;
-    ``saveat`` common to all; see :func:`diffopt.ode.batch.solve_batch`), giving a
+    ``saveat`` common to all; see :func:`diffopt.ode.eager.solve_batch`), giving a
     :class:`BatchSolution`. With ``backend="numba"`` each trajectory runs the compiled loop (rows
     spread over the CPU cores); ``args`` leaves whose leading axis has the batch size are
     per-trajectory, and ``fun`` is first tried on one trajectory without the batch axis.
