@@ -97,9 +97,9 @@ def message(status: int, t: float, *, cause: int = 0, h: float = 0.0, event: int
 
 def finite(x, batched: bool = False):
     """Whether every value of ``x`` is finite (``batched``: per row of the leading axis)."""
-    x = np.asarray(x)
     if not batched:
-        return bool(np.all(np.isfinite(x)))
+        return bool(np.isfinite(x).all())
+    x = np.asarray(x)
     return np.all(np.isfinite(x.reshape(x.shape[0], -1)), axis=1)
 
 

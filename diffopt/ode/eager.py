@@ -21,6 +21,7 @@ that has reached its end time, fired a terminal event or failed is frozen.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -110,12 +111,18 @@ def solve_batch(fun: Callable, y0, t_span: Sequence, args: tuple = (),
 
 def any_(mask) -> bool:
     """Whether any row of ``mask`` (a bool, or an array of them) is set."""
-    return bool(mask.any()) if isinstance(mask, np.ndarray) else bool(mask)
+    return mask if mask is True or mask is False else bool(np.any(mask))
 
 
 def not_(mask):
     """Elementwise not (``~`` on a Python bool is an int)."""
     return ~mask if isinstance(mask, np.ndarray) else not mask
+
+
+def quiet(batched: bool, **errors):
+    """``numpy.errstate(**errors)`` for a batch, whose stopped rows may hold inf or nan; nothing
+    for one trajectory (it costs a microsecond a step, and its values are all in play)."""
+    return np.errstate(**errors) if batched else nullcontext()
 
 
 def pick(mask, a, b):
@@ -286,7 +293,7 @@ class Stepper:
             if until is not None and self.n_steps >= until:
                 return False
             t_c, active = self.t_c, self.active
-            with np.errstate(invalid="ignore"):
+            with quiet(self.batched, invalid="ignore"):
                 last, hc = plan(t_end_c - t_c, self.h_prop, t_c)
                 code, cause = stop_before_step(self.n_steps + self.n_rej, self.max_steps, hc, t_c,
                                                self.last_nonfinite)
@@ -302,7 +309,7 @@ class Stepper:
             finite = st.finite(y_new_c, self.batched)
             if tab.adaptive:
                 ks = [np.asarray(concrete(k)) for k in stages + [f_new]]
-                with np.errstate(over="ignore", invalid="ignore"):
+                with quiet(self.batched, over="ignore", invalid="ignore"):
                     en = error_norm(tab.error_estimate(self.col(hc), ks), y_c, y_new_c,
                                     self.rtol, self.atol, self.batched)
                 # (a step grown to inf fails at the next attempt)
@@ -335,24 +342,11 @@ class Stepper:
         """Move the ``accepted`` rows over their step: events (checked, located, logged; a
         terminal one stops its row at its time), saves, the new state."""
         t_c = start_c[0]
-        g_new = self.conditions(t_new_c, y_new_c, start_c)
-        for i, g in enumerate(g_new):
-            self.fail(accepted & not_(np.isfinite(g)), EVENT_NON_FINITE, t_new_c,
-                      cause=st.BAD_CONDITION, event=i)
-        accepted = accepted & self.active
-        crossing = [accepted & crosses(gp, g, e.direction)
-                    for e, gp, g in zip(self.events, self.g_prev, g_new)]
-        theta = interp_c = None
-        if any(any_(c) for c in crossing):
-            interp_c = interp.concrete()
-            theta = [locate(e, interp_c, self.args_c, g, rows if self.batched else None)
-                     if any_(rows) else self.full(np.inf)
-                     for e, g, rows in zip(self.events, g_new, crossing)]
-            for i, th in enumerate(theta):
-                self.fail(np.isnan(th), EVENT_NON_FINITE, t_c, cause=st.BAD_CONDITION_IN_STEP,
-                          h=hc, event=i)
-            accepted = accepted & self.active
-            theta = [select(accepted, th, np.inf) for th in theta]  # (failed rows log nothing)
+        g_new, theta, interp_c = [], None, None
+        if self.events:
+            g_new = self.conditions(t_new_c, y_new_c, start_c)
+            accepted, theta, interp_c = self.find_events(interp, accepted, g_new, t_c, t_new_c,
+                                                         hc)
         if not any_(accepted):
             self.record.iteration(self.t, self.y)
             return
@@ -365,6 +359,11 @@ class Stepper:
             t_stop_c = select(fired, t_c + select(fired, stop_theta, 0.0) * hc, t_new_c)
         self.record.step(interp, t_new, y_new, accepted, t_c, t_new_c, t_stop_c)
         keep = accepted & not_(fired)
+        if keep is True:  # (one trajectory moving on: what the rest comes to, without its cost)
+            self.t, self.y, self.f_cur, self.t_c, self.g_prev = t_new, y_new, f_new, t_new_c, g_new
+            self.active = not last
+            self.record.moved(t_new, y_new, True)
+            return
         self.t = pick(keep, t_new, self.t)
         self.y = pick(self.col(keep), y_new, self.y)
         self.f_cur = pick(self.col(keep), f_new, self.f_cur)  # (stopped rows never use f again)
@@ -378,6 +377,32 @@ class Stepper:
         self.t_c = select(accepted, t_stop_c, t_c)
         self.g_prev = [select(accepted, g, gp) for g, gp in zip(g_new, self.g_prev)]
         self.record.moved(self.t, self.y, accepted & (not_(fired) | (t_stop_c != t_c)))
+
+    def find_events(self, interp, accepted, g_new, t_c, t_new_c, hc):
+        """The events in the ``accepted`` rows' step (``g_new``: the conditions at its end):
+        ``(accepted, theta, interp_c)``, the rows still accepted (a condition that is not
+        finite, at the step's end or on its dense output, fails its row), each event's root as
+        a fraction of the step (inf: none; ``theta`` is None when none crossed) and the step's
+        concrete dense output."""
+        if not np.isfinite(g_new).all():
+            for i, g in enumerate(g_new):
+                self.fail(accepted & not_(np.isfinite(g)), EVENT_NON_FINITE, t_new_c,
+                          cause=st.BAD_CONDITION, event=i)
+            accepted = accepted & self.active
+        crossing = [accepted & crosses(gp, g, e.direction)
+                    for e, gp, g in zip(self.events, self.g_prev, g_new)]
+        if not any(any_(c) for c in crossing):
+            return accepted, None, None
+        interp_c = interp.concrete()
+        theta = [locate(e, interp_c, self.args_c, g, rows if self.batched else None)
+                 if any_(rows) else self.full(np.inf)
+                 for e, g, rows in zip(self.events, g_new, crossing)]
+        for i, th in enumerate(theta):
+            self.fail(np.isnan(th), EVENT_NON_FINITE, t_c, cause=st.BAD_CONDITION_IN_STEP,
+                      h=hc, event=i)
+        accepted = accepted & self.active
+        theta = [select(accepted, th, np.inf) for th in theta]  # (failed rows log nothing)
+        return accepted, theta, interp_c
 
     def first_terminal(self, theta):
         """Each row's earliest terminal event in the step: its ``theta`` (inf: none) and index
