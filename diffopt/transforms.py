@@ -8,6 +8,7 @@ transforms nest freely: ``hessian`` is ``jacfwd(grad(f))``, ``hvp`` is ``jvp`` o
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -228,7 +229,7 @@ def _value_and_grad(f, argnums, has_aux, args, kwargs, what: str):
     if not rec.depends_on_input:
         warnings.warn("the output of the differentiated function does not depend on its "
                       "inputs; returning zero gradients", stacklevel=3)
-    g = rec.pullback(array_module(concrete(out)).ones((), dtype=_dtype_of(out)))
+    g = rec.pullback(array_module(concrete(out)).ones(vspace.shape_of(out), dtype=_dtype_of(out)))
     return out, rec.aux, (g[0] if _is_index(argnums) else g)
 
 
@@ -250,7 +251,8 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> 
 
 
 def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
-    """Gradient of a real scalar function, by reverse mode.
+    """Gradient of a real scalar function (or one returning a one-element array, as PyTorch's
+    ``backward`` accepts), by reverse mode.
 
     ``argnums`` picks the differentiated positional arguments (an int gives one gradient, a tuple a
     tuple of them); with ``has_aux`` the function returns ``(value, aux)`` and the new one
@@ -279,7 +281,7 @@ def _check_scalar_output(out, what: str):
     if not hasattr(out, "dtype") and not isinstance(out, (int, float, complex)):
         raise TypeError(f"{what} needs a function returning a real scalar, but it returned "
                         f"{type(out).__name__}. For several outputs use jacrev or vjp.")
-    if shape != ():
+    if math.prod(shape) != 1:  # (a one-element array counts as a scalar, as in PyTorch)
         raise TypeError(
             f"{what} needs a function with a scalar output, but the output has shape {shape}. "
             "Reduce it to a scalar (for example with sum), or use jacrev / jacobian for the full "

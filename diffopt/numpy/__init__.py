@@ -19,6 +19,8 @@ from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
 from .products import *  # noqa: F403
 from .products import __all__ as _products_all
+from .ranges import *  # noqa: F403
+from .ranges import __all__ as _ranges_all
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions_all
 from .reductions import sum_axes as _sum_axes
@@ -27,7 +29,7 @@ from .shape import __all__ as _shape_all
 
 __all__ = [
     "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_reductions_all, *_shape_all,
+    *_ranges_all, *_reductions_all, *_shape_all,
 ]
 
 _vspace.add = add  # noqa: F405

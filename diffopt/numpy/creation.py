@@ -18,7 +18,6 @@ from numpy import (  # noqa: F401 - re-exported NumPy names
     float32,
     float64,
     full,
-    geomspace,
     identity,
     iinfo,
     indices,
@@ -28,8 +27,6 @@ from numpy import (  # noqa: F401 - re-exported NumPy names
     int32,
     int64,
     integer,
-    linspace,
-    logspace,
     meshgrid,
     nan,
     ndarray,
@@ -111,8 +108,8 @@ def size(a) -> int:
 
 __all__ = ["arange", "bool_", "complex64", "complex128", "dtype", "e", "empty", "empty_like",
     "euler_gamma", "eye", "finfo", "float16", "float32", "float64", "full", "full_like",
-    "geomspace", "identity", "iinfo", "indices", "inf", "int8", "int16", "int32", "int64",
-    "integer", "linspace", "logspace", "meshgrid", "nan", "ndarray", "newaxis", "ones",
+    "identity", "iinfo", "indices", "inf", "int8", "int16", "int32", "int64",
+    "integer", "meshgrid", "nan", "ndarray", "newaxis", "ones",
     "ones_like", "pi", "random", "result_type", "tri", "uint8", "zeros", "zeros_like", "shape",
     "array", "asarray", "ndim", "size"]
 
