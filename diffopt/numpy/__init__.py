@@ -9,6 +9,7 @@ array([0.        , 0.47942554, 0.84147098])
 """
 
 from ..core import vspace as _vspace
+from . import fft as fft  # the submodule diffopt.numpy.fft (explicit re-export)
 from . import linalg
 from . import methods as _methods  # noqa: F401 - installs operators on tracers
 from .creation import *  # noqa: F403
@@ -26,7 +27,7 @@ from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
 
 __all__ = [
-    "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
+    "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
     *_reductions_all, *_shape_all,
 ]
 
