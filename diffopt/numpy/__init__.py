@@ -9,7 +9,7 @@ array([0.        , 0.47942554, 0.84147098])
 """
 
 from ..core import vspace as _vspace
-from . import linalg
+from . import fft, linalg
 from . import methods as _methods  # noqa: F401 - installs operators on tracers
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
@@ -28,7 +28,7 @@ from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
 
 __all__ = [
-    "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
+    "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
     *_ranges_all, *_reductions_all, *_shape_all,
 ]
 
