@@ -8,7 +8,11 @@ FOLDER = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load(name: str):
-    """The module of ``benchmarks/NAME.py`` (its own imports, ``_harness``, resolve there)."""
+    """The module of ``benchmarks/NAME.py`` (its own imports, ``_harness``, resolve there).
+
+    The folder goes on ``sys.path``, so a script must not share a module's name: one named
+    ``coverage.py`` once stood in for the coverage package that numba imports when present.
+    """
     if str(FOLDER) not in sys.path:
         sys.path.append(str(FOLDER))
     key = f"benchmarks_{name}"

@@ -35,7 +35,7 @@ def test_coverage_counts_what_diffopt_lacks_from_a_jax_checkout(tmp_path):
     (numpy_dir / "linalg.py").write_text("from x import (solve as solve, eig as eig)\n")
     (numpy_dir / "fft.py").write_text("from x import fft as fft\n")
     out = tmp_path / "out"
-    report = load("coverage").main(["--jax-source", str(tmp_path), "--out", str(out)])
+    report = load("numpy_coverage").main(["--jax-source", str(tmp_path), "--out", str(out)])
     rows = {r["namespace"]: r for r in report["namespaces"]}
     assert rows["numpy"]["shared"] == 2  # sin and cov: ndarray is a class, the other not NumPy's
     assert rows["numpy.linalg"]["shared"] == 2 and "solve" not in rows["numpy.linalg"]["missing"]
