@@ -5,8 +5,8 @@ that both NumPy and ``jax.numpy`` export, how many of them diffopt exports, and 
 JAX's names come from the installed ``jax`` or, without it, from a JAX source checkout
 (``--jax-source DIR``: the names its ``jax/numpy/{__init__,linalg,fft}.py`` export).
 
-    python benchmarks/numpy_coverage.py                      # with jax installed
-    python benchmarks/numpy_coverage.py --jax-source ~/jax   # from a checkout, without installing it
+    python benchmarks/numpy_coverage.py                     # with jax installed
+    python benchmarks/numpy_coverage.py --jax-source ~/jax  # a checkout, jax not installed
 """
 
 from __future__ import annotations
