@@ -24,12 +24,16 @@ from .ranges import __all__ as _ranges_all
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _reductions_all
 from .reductions import sum_axes as _sum_axes
+from .sets import *  # noqa: F403
+from .sets import __all__ as _sets_all
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
+from .sorting import *  # noqa: F403
+from .sorting import __all__ as _sorting_all
 
 __all__ = [
     "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_ranges_all, *_reductions_all, *_shape_all,
+    *_ranges_all, *_reductions_all, *_sets_all, *_shape_all, *_sorting_all,
 ]
 
 _vspace.add = add  # noqa: F405
