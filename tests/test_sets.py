@@ -78,12 +78,13 @@ def test_unique_matches_numpy(x, flags, equal_nan, sorted_):
     both(dnp.unique, np.unique, x, *map(bool, flags), equal_nan=equal_nan, sorted=sorted_)
 
 
+@pytest.mark.parametrize("sorted_", [True, False])
 @pytest.mark.parametrize("flags", [(0, 0, 0), (1, 1, 1), (0, 1, 0)])
 @pytest.mark.parametrize("x,axis", [(ties(5, 3, high=2, seed=8), 0), (ties(5, 3, high=2), 1),
                                     (ties(4, 2, 3, high=2, seed=9), -1),
                                     (ties(4, 2, 3, high=2, seed=9), 1), (ties(6, seed=1), 0)])
-def test_unique_axis_matches_numpy(x, axis, flags):
-    both(dnp.unique, np.unique, x, *map(bool, flags), axis=axis)
+def test_unique_axis_matches_numpy(x, axis, flags, sorted_):
+    both(dnp.unique, np.unique, x, *map(bool, flags), axis=axis, sorted=sorted_)
 
 
 def test_unique_integer_and_boolean_inputs_pass_through():
@@ -238,6 +239,8 @@ def test_isin_scalars_nans_and_vmap():
     assert_same(dnp.isin(2.0, [1.0, 2.0]), np.isin(2.0, [1.0, 2.0]))
     x = ties(9, nan=True)
     both(dnp.isin, np.isin, x, x)
+    z = ties(6, seed=4) + 1j * ties(6, high=2, seed=5)
+    both(dnp.isin, np.isin, z, z[:3])
     rows = ties(4, 5, high=8, seed=3)
     out = vmap(lambda r: dnp.isin(r, [1.0, 3.0, 5.0]))(rows)
     assert_same(out, np.isin(rows, [1.0, 3.0, 5.0]))
@@ -289,7 +292,8 @@ def test_lexsort_matches_numpy():
 PART_CASES = [(ties(20, seed=1), 5, -1), (ties(20, nan=True, seed=2), [0, 7, 19], 0),
               (ties(4, 9, seed=3), 4, 1), (ties(7, 3, seed=4), (1, 2), 0),
               (ties(2, 5, 6, seed=5), -1, -1), (ties(3, 4, seed=6), 3, None),
-              (ties(15, dtype=np.float32, seed=7), 8, 0), (ties(9, dtype=np.int64), 2, 0)]
+              (ties(15, dtype=np.float32, seed=7), 8, 0), (ties(9, dtype=np.int64), 2, 0),
+              (ties(3, 8, high=3, seed=8) + 1j * ties(3, 8, high=2, seed=9), [1, 5], 1)]
 
 
 @pytest.mark.parametrize("a,kth,axis", PART_CASES)

@@ -67,13 +67,14 @@ def _first_index(x, values, axis, equal_nan):
     """For ``values`` from ``np.unique(x, axis=axis, ...)``: the index of each one's first
     occurrence in ``x`` (flattened, or along ``axis``)."""
     first_values, first_index = np.unique(x, return_index=True, axis=axis, equal_nan=equal_nan)
-    if axis is not None:
-        return first_index  # (rows are always sorted)
-    if first_values.shape != values.shape:  # pragma: no cover - NumPy counts alike both ways
-        raise NotImplementedError("unique: sorted=False with this input on traced values")
     if not np.array_equal(first_values, values, equal_nan=values.dtype.kind in "fc"):
+        if axis is not None or first_values.shape != values.shape:  # pragma: no cover
+            raise NotImplementedError("unique: sorted=False on traced values, with axis= or "
+                                      "with NaNs that NumPy's hash table counts differently")
         # sorted=False (NumPy's hash table order): the same values, rearranged
         first_index = first_index[matching_permutation(first_values, values, 0)]
+    if axis is not None:
+        return first_index
     return _exact(np.ravel(x), values, first_index)
 
 
