@@ -225,6 +225,8 @@ def test_nan_to_num_derivative_is_one_where_finite():
     _, back = vjp(dnp.nan_to_num, z)
     np.testing.assert_array_equal(back(np.full(3, 2 - 5j))[0], [-5j, 2, 2 - 5j])
     check_grads(dnp.nan_to_num, (np.array([0.5 + 1j, -1.5 - 0.5j]),), order=2)
+    with pytest.raises(NotImplementedError, match="traced nan=, posinf= or neginf="):
+        grad(lambda v: dnp.sum(dnp.nan_to_num(x, nan=v)))(1.0)
 
 
 def test_vmap_equals_loop():

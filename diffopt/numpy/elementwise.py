@@ -454,6 +454,11 @@ def nan_to_num(x, copy: bool = True, nan=0.0, posinf=None, neginf=None):
     >>> nan_to_num(np.array([1.0, np.nan, np.inf]), posinf=9.0)
     array([1., 0., 9.])
     """
+    if any(isinstance(v, Tracer) for v in (nan, posinf, neginf)):
+        raise NotImplementedError(
+            "nan_to_num with a traced nan=, posinf= or neginf= value: the replacements must be "
+            "numbers. For a differentiable replacement use where(isnan(x), value, x)."
+        )
     if not isinstance(x, Tracer):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     return _nan_to_num.bind(x, nan=nan, posinf=posinf, neginf=neginf)
