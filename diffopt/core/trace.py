@@ -136,9 +136,12 @@ class Tracer:
 
     def _concretization_error(self, what):
         return TypeError(
-            f"{what} of a traced value would drop its derivative. Keep the value as an array "
-            "(use diffopt.numpy functions and diffopt.numpy.where for branches), or compare it "
-            "(x > 0 gives a plain boolean) for Python control flow."
+            f"{what} of a traced value would drop its derivative (under vmap, its batch): a "
+            "Python number cannot carry what the transformation tracks, so no number is "
+            "available here. Keep the value an array: compute with diffopt.numpy functions "
+            "(x.astype(int) gives an integer array, diffopt.numpy.where chooses between values); "
+            "under grad/jvp compare it for Python control flow (x > 0 is a plain boolean there); "
+            "or pass a number that needs no derivative as an argument that is not transformed."
         )
 
     def __bool__(self):

@@ -11,12 +11,18 @@ array([0.        , 0.47942554, 0.84147098])
 from ..core import vspace as _vspace
 from . import fft, linalg
 from . import methods as _methods  # noqa: F401 - installs operators on tracers
+from .aliases import *  # noqa: F403
+from .aliases import __all__ as _aliases_all
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
+from .io import *  # noqa: F403
+from .io import __all__ as _io_all
+from .predicates import *  # noqa: F403
+from .predicates import __all__ as _predicates_all
 from .products import *  # noqa: F403
 from .products import __all__ as _products_all
 from .ranges import *  # noqa: F403
@@ -32,8 +38,9 @@ from .sorting import *  # noqa: F403
 from .sorting import __all__ as _sorting_all
 
 __all__ = [
-    "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_ranges_all, *_reductions_all, *_sets_all, *_shape_all, *_sorting_all,
+    "fft", "linalg", *_aliases_all, *_creation_all, *_elementwise_all, *_indexing_all, *_io_all,
+    *_predicates_all, *_products_all, *_ranges_all, *_reductions_all, *_sets_all, *_shape_all,
+    *_sorting_all,
 ]
 
 _vspace.add = add  # noqa: F405

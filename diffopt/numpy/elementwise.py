@@ -9,6 +9,7 @@ angle) have explicit rules at the end.
 from __future__ import annotations
 
 import numpy as np
+import scipy.special as _sc
 
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
@@ -153,6 +154,21 @@ def _sinc_d(ans, x):
 
 sinc = elementwise("sinc", np.sinc, _sinc_d, example="sinc(0.0)  # 1.0")
 
+
+def _i1_over_x(x):
+    # i1(x) / x, with its Taylor series at x = 0 (1/2 + x^2/16 + ...) so that derivatives there
+    # are exact to order 7.
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    x2 = x * x
+    series = 0.5 + x2 * (1 / 16 + x2 * (1 / 384 + x2 * (1 / 18432)))
+    return where(zero, series, _i1(safe) / safe)
+
+
+# numpy.i0 (NumPy's own values; it refuses complex input); i0' = i1 and i1' = i0 - i1 / x.
+i0 = elementwise("i0", np.i0, lambda ans, x: _i1(x), example="i0(0.0)  # 1.0")
+_i1 = elementwise("i1", _sc.i1, lambda ans, x: i0(x) - _i1_over_x(x))
+
 # --- piecewise: zero or one-sided derivatives ------------------------------------------------
 _zero = lambda ans, *args, **params: zeros_like_value(ans)  # noqa: E731
 sign = elementwise("sign", np.sign, _zero, example="sign(-2.0)  # -1.0")
@@ -171,6 +187,21 @@ mod = remainder
 fmod = elementwise(
     "fmod", np.fmod, 1, lambda ans, x, y: -trunc(x / y), example="fmod(-7.0, 3.0)  # -1.0"
 )
+copysign = elementwise(
+    "copysign", np.copysign, lambda ans, x, y: where(signbit(x) == signbit(y), 1.0, -1.0), _zero,
+    example="copysign(2.0, -1.0)  # -2.0",
+)
+# heaviside(x, h0) is h0 where x == 0: its derivative in h0 is 1 there, 0 elsewhere.
+heaviside = elementwise(
+    "heaviside", np.heaviside, _zero, lambda ans, x, h0: where(x == 0, 1.0, 0.0),
+    example="heaviside(0.0, 0.5)  # 0.5",
+)
+# nextafter(x, y) is x moved by one unit in the last place: x plus a piecewise constant, so its
+# derivative is 1 in x (as for x + spacing(x)) and 0 in y.
+nextafter = elementwise(
+    "nextafter", np.nextafter, 1, _zero, example="nextafter(1.0, 2.0)  # 1.0000000000000002"
+)
+spacing = elementwise("spacing", np.spacing, _zero, example="spacing(1.0)  # 2.2e-16")
 
 
 def _ge_share(ans, x, y):
@@ -337,6 +368,11 @@ isnan = _nondiff("isnan", np.isnan, 1)
 isfinite = _nondiff("isfinite", np.isfinite, 1)
 isinf = _nondiff("isinf", np.isinf, 1)
 signbit = _nondiff("signbit", np.signbit, 1)
+gcd = _nondiff("gcd", np.gcd, 2)
+lcm = _nondiff("lcm", np.lcm, 2)
+left_shift = _nondiff("left_shift", np.left_shift, 2)
+right_shift = _nondiff("right_shift", np.right_shift, 2)
+bitwise_count = _nondiff("bitwise_count", getattr(np, "bitwise_count", None), 1)  # NumPy >= 2.0
 _nonzero_p = Primitive("nonzero", np.nonzero, differentiable=False, multiple_results=True)
 
 
@@ -350,6 +386,82 @@ def zeros_like_value(x):
 def nonzero(a):
     """``numpy.nonzero`` on traced values (indices, no derivative)."""
     return _nonzero_p.bind(a)
+
+
+# --- floating-point parts: ldexp, frexp, modf, divmod, nan_to_num ---------------------------------
+# ldexp(x, n) = x * 2**n is linear in x: its tangent is ldexp(t, n), exact and in x's dtype.
+_ldexp_rule = lambda t, ans, x, n: ldexp(t, n)  # noqa: E731
+_ldexp = Primitive("ldexp", np.ldexp).defjvp(_ldexp_rule, None).defvjp(_ldexp_rule, None)
+_ldexp.defbatch(batch_elementwise)
+ldexp = public(_ldexp, doc="Differentiable ``numpy.ldexp``: ``x * 2**n``, differentiable in x.\n\n"
+               ">>> float(ldexp(0.75, 2))\n3.0", nargs=2)
+_frexp_exponent = _nondiff("frexp_exponent", lambda x: np.frexp(x)[1], 1)
+
+
+def frexp(x):
+    """Differentiable ``numpy.frexp``: ``(mantissa, exponent)`` with ``x = mantissa * 2**exponent``;
+    the mantissa's derivative is ``2**-exponent``, the integer exponent has none.
+
+    >>> frexp(np.array([3.0, -0.25]))
+    (array([ 0.75, -0.5 ]), array([ 2, -1], dtype=int32))
+    """
+    e = _frexp_exponent(x)
+    return ldexp(x, -e), e
+
+
+_modf_fraction = elementwise("modf_fraction", lambda x: np.modf(x)[0], 1)
+
+
+def modf(x):
+    """Differentiable ``numpy.modf``: ``(fractional part, integral part)``, both with x's sign;
+    the fractional part has derivative 1, the integral part 0.
+
+    >>> modf(np.array([2.5, -1.25]))
+    (array([ 0.5 , -0.25]), array([ 2., -1.]))
+    """
+    return _modf_fraction(x), trunc(x)
+
+
+def divmod(x1, x2):  # noqa: A001 - NumPy's name
+    """Differentiable ``numpy.divmod``: ``(floor_divide(x1, x2), remainder(x1, x2))``.
+
+    >>> divmod(np.array([7.0, -7.0]), 2.0)
+    (array([ 3., -4.]), array([1., 1.]))
+    """
+    return floor_divide(x1, x2), remainder(x1, x2)
+
+
+def _kept_where_finite(t, ans, x, **params):
+    # nan_to_num keeps x (derivative 1) where it is finite and replaces it (derivative 0) elsewhere;
+    # for complex x, the real and imaginary parts separately. This real-linear map is its own
+    # transpose under <u, v> = Re sum(u v), so it is both the JVP and the VJP.
+    if _iscomplex(x):
+        return (where(isfinite(real(x)), real(t), 0.0)
+                + 1j * where(isfinite(imag(x)), imag(t), 0.0))
+    return where(isfinite(x), t, 0.0)
+
+
+_nan_to_num = Primitive("nan_to_num", lambda x, **kw: np.nan_to_num(x, copy=True, **kw))
+_nan_to_num.defjvp(_kept_where_finite).defvjp(_kept_where_finite)
+_nan_to_num.defbatch(batch_elementwise)
+
+
+def nan_to_num(x, copy: bool = True, nan=0.0, posinf=None, neginf=None):
+    """Differentiable ``numpy.nan_to_num``: derivative 1 where x is finite, 0 where replaced.
+
+    ``copy=False`` works in place on a plain array, as in NumPy; a traced value is never changed.
+
+    >>> nan_to_num(np.array([1.0, np.nan, np.inf]), posinf=9.0)
+    array([1., 0., 9.])
+    """
+    if any(isinstance(v, Tracer) for v in (nan, posinf, neginf)):
+        raise NotImplementedError(
+            "nan_to_num with a traced nan=, posinf= or neginf= value: the replacements must be "
+            "numbers. For a differentiable replacement use where(isnan(x), value, x)."
+        )
+    if not isinstance(x, Tracer):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    return _nan_to_num.bind(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 # --- dtype conversion ------------------------------------------------------------------------
@@ -397,4 +509,6 @@ __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "
     "abs", "fabs", "angle", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
     "bitwise_or", "bitwise_xor", "invert", "isnan", "isfinite", "isinf", "signbit",
-    "zeros_like_value", "nonzero", "astype"]
+    "zeros_like_value", "nonzero", "astype", "copysign", "heaviside", "nextafter", "spacing",
+    "i0", "gcd", "lcm", "left_shift", "right_shift", "bitwise_count", "ldexp", "frexp", "modf",
+    "divmod", "nan_to_num"]

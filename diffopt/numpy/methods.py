@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core import trace as _trace
 from ..core.trace import Tracer
 from . import elementwise as ew
@@ -41,6 +43,15 @@ OPERATOR_UFUNCS = {
 }
 
 
+def _astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """``x.astype(dtype)``: NumPy's keywords; order, subok and copy change nothing for a traced
+    value (it has no memory layout, subclass or mutable storage of its own)."""
+    if casting != "unsafe" and not np.can_cast(self.dtype, dtype, casting):
+        raise TypeError(f"Cannot cast array data from {self.dtype!r} to {np.dtype(dtype)!r} "
+                        f"according to the rule {casting!r}")
+    return ew.astype(self, dtype)
+
+
 def _reduction(fn_name):
     """``x.fn(...)`` as ``diffopt.numpy.fn(x, ...)``. (``x.sort()`` returns the sorted copy: traced
     values cannot be sorted in place.)"""
@@ -72,7 +83,7 @@ def _install():
     Tracer.real = property(lambda self: ew.real(self))
     Tracer.imag = property(lambda self: ew.imag(self))
     Tracer.conj = Tracer.conjugate = lambda self: ew.conj(self)
-    Tracer.astype = lambda self, dtype: ew.astype(self, dtype)
+    Tracer.astype = _astype
     Tracer.dot = lambda self, other: _dot(self, other)
     Tracer.reshape = lambda self, *shp, order="C": reshape(
         self, shp[0] if len(shp) == 1 else shp, order
