@@ -15,6 +15,8 @@ from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
+from .index_tricks import *  # noqa: F403
+from .index_tricks import __all__ as _index_tricks_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
 from .products import *  # noqa: F403
@@ -28,8 +30,8 @@ from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
 
 __all__ = [
-    "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_ranges_all, *_reductions_all, *_shape_all,
+    "fft", "linalg", *_creation_all, *_elementwise_all, *_index_tricks_all, *_indexing_all,
+    *_products_all, *_ranges_all, *_reductions_all, *_shape_all,
 ]
 
 _vspace.add = add  # noqa: F405
