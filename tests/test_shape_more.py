@@ -533,3 +533,29 @@ def test_r_and_c_matrix_directives_dtypes_and_errors():
         dnp.r_["1, 2"]
     with pytest.raises(TypeError, match="plain integers"):
         diffopt.vmap(lambda n: dnp.r_[0:n])(np.array([2, 3]))
+
+
+def test_complex_values_and_lists_of_traced_values():
+    check(lambda z: dnp.insert(z, [1, 3], z[:, :1], axis=1),
+          lambda z: np.insert(z, [1, 3], z[:, :1], axis=1), Z)
+    check(lambda z: dnp.block([[z, z[:, :1]], [z[:1], z[:1, :1]]]),
+          lambda z: np.block([[z, z[:, :1]], [z[:1], z[:1, :1]]]), Z)
+    check(lambda z: dnp.r_[z[0], 0:2, z[1]], lambda z: np.r_[z[0], 0:2, z[1]], Z)
+    check(lambda z: dnp.resize(z, (5, 3)), lambda z: np.resize(z, (5, 3)), Z)
+    check(lambda z: dnp.choose([[0, 1, 0, 1]], [z, 1j]),
+          lambda z: np.choose([[0, 1, 0, 1]], [z, 1j]), Z)
+    check(lambda v: dnp.delete([v[0], v[1], 3.0], 1), lambda v: np.delete([v[0], v[1], 3.0], 1), V)
+    check(lambda v: dnp.append([v[0], 1.0], v), lambda v: np.append([v[0], 1.0], v), V)
+
+
+@pytest.mark.parametrize("call", [
+    lambda a: dnp.append(a, a, axis=2), lambda a: dnp.append(a, a, axis=-3),
+    lambda a: dnp.compress([True], a, axis=2), lambda a: dnp.rollaxis(a, -3),
+    lambda a: dnp.unstack(a, axis=-3), lambda a: dnp.delete(a, 0, axis=-3),
+    lambda a: dnp.trim_zeros(a, axis=(0, 2)),
+])
+def test_bad_axes_raise_numpy_axis_error(call):
+    with pytest.raises(AxisError):
+        call(M)
+    with pytest.raises(AxisError):
+        traced_value(call, M)

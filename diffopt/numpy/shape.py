@@ -786,6 +786,7 @@ def delete(arr, obj, axis=None):
     _static(obj, "delete: obj")
     if not _traced(arr):
         return np.delete(arr, obj, axis)
+    arr = as_array(arr)
     if axis is None:
         arr, axis = ravel(arr), 0
     shape = _shape(arr)
