@@ -559,3 +559,35 @@ def test_bad_axes_raise_numpy_axis_error(call):
         call(M)
     with pytest.raises(AxisError):
         traced_value(call, M)
+
+
+# --- array-API names: concat, permute_dims, matrix_transpose; concatenate's dtype -----------------
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_concat(axis):
+    check(lambda x, y: dnp.concat([x, y], axis=axis), lambda x, y: np.concat([x, y], axis=axis),
+          M, M[:, ::-1])
+
+
+def test_concatenate_dtype_and_casting():
+    ints = np.arange(3)
+    for dtype, casting in [(np.float32, "same_kind"), (np.int8, "unsafe"), (complex, "safe")]:
+        want = np.concatenate([ints, ints], dtype=dtype, casting=casting)
+        _same(dnp.concatenate([ints, ints], dtype=dtype, casting=casting), want)
+    check(lambda x: dnp.concatenate([x, x], dtype=np.complex128),
+          lambda x: np.concatenate([x, x], dtype=np.complex128), V)
+    with pytest.raises(TypeError, match="same_kind"):
+        traced_value(lambda x: dnp.concat([x], dtype=int), V)
+    with pytest.raises(TypeError, match="out="):
+        dnp.concatenate([V], out=np.zeros(6))
+
+
+@pytest.mark.parametrize("axes", [None, (2, 0, 1), (-1, 0, 1)])
+def test_permute_dims(axes):
+    check(lambda a: dnp.permute_dims(a, axes), lambda a: np.permute_dims(a, axes), X)
+
+
+def test_matrix_transpose():
+    check(dnp.matrix_transpose, np.matrix_transpose, X)
+    check(dnp.matrix_transpose, np.matrix_transpose, Z)
+    with pytest.raises(ValueError, match="at least 2-dimensional"):
+        traced_value(dnp.matrix_transpose, V)

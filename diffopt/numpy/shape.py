@@ -181,6 +181,27 @@ def moveaxis(a, source, destination):
     return transpose(a, order)
 
 
+def permute_dims(a, axes=None):
+    """Differentiable ``numpy.permute_dims`` (the array-API name of ``transpose``).
+
+    >>> permute_dims(np.ones((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
+    return transpose(a, axes)
+
+
+def matrix_transpose(x, /):
+    """Differentiable ``numpy.matrix_transpose``: the last two axes swapped.
+
+    >>> matrix_transpose(np.ones((5, 2, 3))).shape
+    (5, 3, 2)
+    """
+    x = as_array(x)
+    if _ndim(x) < 2:
+        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_ndim(x)}")
+    return swapaxes(x, -1, -2)
+
+
 # --- broadcast_to ---------------------------------------------------------------------------------
 def _broadcast_batch(trace, prim, vals, batched, params):
     (x,) = vals
@@ -235,13 +256,26 @@ _concatenate.defvjp_all(_concat_vjp)
 _concatenate.defbatch(_concat_batch)
 
 
-def concatenate(arrays, axis: int = 0):
-    """Differentiable ``numpy.concatenate``.
+def concatenate(arrays, axis: int = 0, out=None, *, dtype=None, casting: str = "same_kind"):
+    """Differentiable ``numpy.concatenate`` (``dtype``: each array cast first, under ``casting``).
 
     >>> concatenate([np.ones(2), np.zeros(1)], axis=0)
     array([1., 1., 0.])
     """
+    if out is not None:
+        from .reductions import _no_out
+
+        _no_out(out, "concatenate")
     arrays = [as_array(a) for a in arrays]
+    if dtype is not None:
+        from .elementwise import astype
+
+        dtype = np.dtype(dtype)
+        for a in arrays:
+            if not np.can_cast(a.dtype, dtype, casting=casting):
+                raise TypeError(f"Cannot cast array data from {a.dtype!r} to {dtype!r} "
+                                f"according to the rule {casting!r}")
+        arrays = [astype(a, dtype) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     if axis is None:
@@ -251,6 +285,15 @@ def concatenate(arrays, axis: int = 0):
     if nd == 0:
         raise ValueError("zero-dimensional arrays cannot be concatenated")
     return _concatenate.bind(*arrays, axis=normalize_axis(axis, nd))
+
+
+def concat(arrays, /, axis: int = 0, out=None, *, dtype=None, casting: str = "same_kind"):
+    """Differentiable ``numpy.concat`` (the array-API name of ``concatenate``).
+
+    >>> concat([np.ones(2), np.zeros(1)])
+    array([1., 1., 0.])
+    """
+    return concatenate(arrays, axis, out, dtype=dtype, casting=casting)
 
 
 def stack(arrays, axis: int = 0):
@@ -1068,4 +1111,5 @@ __all__ = ["reshape", "ravel", "expand_dims", "squeeze", "transpose", "swapaxes"
     "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit", "dsplit",
     "tile", "repeat", "flip", "fliplr", "flipud", "rot90", "roll", "pad", "append", "insert",
     "delete", "block", "broadcast_shapes", "broadcast_arrays", "copy", "resize", "rollaxis",
-    "trim_zeros", "unstack", "apply_along_axis", "apply_over_axes", "ediff1d", "fromfunction"]
+    "trim_zeros", "unstack", "apply_along_axis", "apply_over_axes", "ediff1d", "fromfunction",
+    "concat", "permute_dims", "matrix_transpose"]
