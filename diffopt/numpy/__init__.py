@@ -17,6 +17,8 @@ from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
+from .index_tricks import *  # noqa: F403
+from .index_tricks import __all__ as _index_tricks_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
 from .io import *  # noqa: F403
@@ -38,9 +40,9 @@ from .sorting import *  # noqa: F403
 from .sorting import __all__ as _sorting_all
 
 __all__ = [
-    "fft", "linalg", *_aliases_all, *_creation_all, *_elementwise_all, *_indexing_all, *_io_all,
-    *_predicates_all, *_products_all, *_ranges_all, *_reductions_all, *_sets_all, *_shape_all,
-    *_sorting_all,
+    "fft", "linalg", *_aliases_all, *_creation_all, *_elementwise_all, *_index_tricks_all,
+    *_indexing_all, *_io_all, *_predicates_all, *_products_all, *_ranges_all, *_reductions_all,
+    *_sets_all, *_shape_all, *_sorting_all,
 ]
 
 _vspace.add = add  # noqa: F405

@@ -557,5 +557,177 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return _sort.bind(a, axis=axis)[0]
 
 
+# --- selections: choose, compress, extract, diagflat; indices of non-zeros -----------------------
+def choose(a, choices, out=None, mode: str = "raise"):
+    """Differentiable ``numpy.choose`` (in ``choices``): ``choices[a[i]][i]`` for each ``i``, all
+    broadcast together; ``a`` may be traced integers (for example from argmax under vmap).
+
+    >>> choose([1, 0, 1], [np.zeros(3), np.ones(3)])
+    array([1., 0., 1.])
+    """
+    from .reductions import _no_out
+
+    _no_out(out, "choose")
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    if not _has_tracer((a, choices)):
+        return np.choose(a, choices, mode=mode)
+    from .shape import broadcast_to, stack
+
+    a = _static_indices(a)
+    options = [as_array(c) for c in choices]
+    n = len(options)
+    if mode == "raise":
+        ca = concrete(a)
+        if ca.size and (ca.min() < 0 or ca.max() >= n):
+            raise ValueError("invalid entry in choice array")
+    elif mode == "wrap":
+        a = a % n
+    else:
+        from .elementwise import clip
+
+        a = clip(a, 0, n - 1) if isinstance(a, Tracer) else np.clip(a, 0, n - 1)
+    shape = np.broadcast_shapes(vspace.shape_of(a), *(vspace.shape_of(c) for c in options))
+    stacked = stack([broadcast_to(c, shape) for c in options])
+    index = reshape(broadcast_to(a, shape), (1,) + shape)
+    return reshape(_gather.bind(stacked, index, axis=0, unique=False), shape)
+
+
+def _plain_condition(condition, name: str):
+    if _has_tracer(condition):
+        raise TypeError(f"{name}: the condition must be a plain array (under vmap it would give "
+                        "each batch element a different length); use where() to keep shapes")
+    return np.asarray(condition)
+
+
+def compress(condition, a, axis=None, out=None):
+    """Differentiable ``numpy.compress``: the slices of ``a`` along ``axis`` (the flattened
+    array when None) where the plain 1-D ``condition`` is true.
+
+    >>> compress([True, False, True], np.array([1.0, 2.0, 3.0]))
+    array([1., 3.])
+    """
+    from .reductions import _no_out
+
+    _no_out(out, "compress")
+    condition = _plain_condition(condition, "compress")
+    if not _has_tracer(a):
+        return np.compress(condition, a, axis)
+    if condition.ndim != 1:
+        raise ValueError("condition must be a 1-d array")
+    return take(a, np.nonzero(condition)[0], axis=axis)
+
+
+def extract(condition, arr):
+    """Differentiable ``numpy.extract``: the elements of the ravelled ``arr`` where the ravelled
+    plain ``condition`` is non-zero.
+
+    >>> extract(np.array([[1, 0], [0, 1]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([1., 4.])
+    """
+    condition = _plain_condition(condition, "extract")
+    if not _has_tracer(arr):
+        return np.extract(condition, arr)
+    return take(ravel(arr), np.nonzero(np.ravel(condition))[0])
+
+
+def diagflat(v, k: int = 0):
+    """Differentiable ``numpy.diagflat``: the ravelled ``v`` on diagonal ``k`` of a square matrix.
+
+    >>> diagflat(np.array([[1.0, 2.0]]))
+    array([[1., 0.],
+           [0., 2.]])
+    """
+    if not _has_tracer(v):
+        return np.diagflat(v, k)
+    return diag(ravel(as_array(v)), k)
+
+
+def _nondiff_public(name: str, impl, doc: str):
+    """A function of the values' non-zero pattern: NumPy's result, no derivative; under ``vmap``
+    one call per batch element (stacked, so equal lengths are needed)."""
+    prim = Primitive(name, impl, differentiable=False)
+
+    def fn(a):
+        return prim.bind(as_array(a))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+flatnonzero = _nondiff_public("flatnonzero", np.flatnonzero, """``numpy.flatnonzero`` on plain and
+    traced values: the indices of the non-zeros of the ravelled array (no derivative).
+
+    >>> flatnonzero(np.array([0.0, 2.0, 0.0, 1.0]))
+    array([1, 3])
+    """)
+argwhere = _nondiff_public("argwhere", np.argwhere, """``numpy.argwhere`` on plain and traced
+    values: the indices of the non-zeros, one row each (no derivative).
+
+    >>> argwhere(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    array([[0, 1],
+           [1, 0]])
+    """)
+
+
+# --- NumPy's in-place writers: plain arrays only ----------------------------------------------
+def _in_place(name: str, instead: str, *args):
+    """Refuse traced arguments of a function that writes into its first argument."""
+    if _has_tracer(args):
+        raise TypeError(f"{name} writes into its array in place, and traced arrays are "
+                        f"immutable; use the functional form {instead}")
+
+
+def fill_diagonal(a, val, wrap: bool = False) -> None:
+    """``numpy.fill_diagonal`` on a plain array (in place, returns None); traced arrays are
+    refused: write ``a = a.at[diag_indices(min(a.shape), a.ndim)].set(val)`` instead.
+
+    >>> a = np.zeros((2, 2)); fill_diagonal(a, 5.0); a
+    array([[5., 0.],
+           [0., 5.]])
+    """
+    _in_place("fill_diagonal", "a = a.at[diffopt.numpy.diag_indices(min(a.shape), a.ndim)]"
+              ".set(val)", a, val)
+    np.fill_diagonal(a, val, wrap)
+
+
+def place(arr, mask, vals) -> None:
+    """``numpy.place`` on a plain array (in place, returns None); traced arrays are refused:
+    write ``arr = arr.at[mask].set(resize(vals, count_nonzero(mask)))`` instead.
+
+    >>> a = np.zeros(4); place(a, [True, False, True, False], [1.0, 2.0]); a
+    array([1., 0., 2., 0.])
+    """
+    _in_place("place", "arr = arr.at[mask].set(diffopt.numpy.resize(vals, "
+              "numpy.count_nonzero(mask)))", arr, mask, vals)
+    np.place(arr, mask, vals)
+
+
+def put(a, ind, v, mode: str = "raise") -> None:
+    """``numpy.put`` on a plain array (in place, returns None); traced arrays are refused:
+    write ``a = a.ravel().at[ind].set(v).reshape(a.shape)`` instead.
+
+    >>> a = np.zeros(3); put(a, [0, 2], [1.0, 2.0]); a
+    array([1., 0., 2.])
+    """
+    _in_place("put", "a = a.ravel().at[ind].set(v).reshape(a.shape)", a, ind, v)
+    np.put(a, ind, v, mode)
+
+
+def put_along_axis(arr, indices, values, axis) -> None:
+    """``numpy.put_along_axis`` on a plain array (in place, returns None); traced arrays are
+    refused: write ``arr = arr.at[idx].set(values)`` with ``idx`` the index tuple of
+    ``take_along_axis`` (``indices`` on ``axis``, broadcast aranges on the other axes).
+
+    >>> a = np.zeros((1, 3)); put_along_axis(a, np.array([[2]]), 7.0, axis=1); a
+    array([[0., 0., 7.]])
+    """
+    _in_place("put_along_axis", "arr = arr.at[idx].set(values), idx the index tuple that "
+              "take_along_axis uses (indices on axis, aranges elsewhere)", arr, indices, values)
+    np.put_along_axis(arr, indices, values, axis)
+
+
 __all__ = ["getitem", "at", "take", "take_along_axis", "diagonal", "diag", "triu",
-    "tril", "sort"]
+    "tril", "sort", "choose", "compress", "extract", "diagflat", "flatnonzero", "argwhere",
+    "fill_diagonal", "place", "put", "put_along_axis"]

@@ -181,6 +181,18 @@ def moveaxis(a, source, destination):
     return transpose(a, order)
 
 
+def matrix_transpose(x, /):
+    """Differentiable ``numpy.matrix_transpose``: the last two axes swapped.
+
+    >>> matrix_transpose(np.ones((5, 2, 3))).shape
+    (5, 3, 2)
+    """
+    x = as_array(x)
+    if _ndim(x) < 2:
+        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_ndim(x)}")
+    return swapaxes(x, -1, -2)
+
+
 # --- broadcast_to ---------------------------------------------------------------------------------
 def _broadcast_batch(trace, prim, vals, batched, params):
     (x,) = vals
@@ -235,13 +247,26 @@ _concatenate.defvjp_all(_concat_vjp)
 _concatenate.defbatch(_concat_batch)
 
 
-def concatenate(arrays, axis: int = 0):
-    """Differentiable ``numpy.concatenate``.
+def concatenate(arrays, axis: int = 0, out=None, *, dtype=None, casting: str = "same_kind"):
+    """Differentiable ``numpy.concatenate`` (``dtype``: each array cast first, under ``casting``).
 
     >>> concatenate([np.ones(2), np.zeros(1)], axis=0)
     array([1., 1., 0.])
     """
+    if out is not None:
+        from .reductions import _no_out
+
+        _no_out(out, "concatenate")
     arrays = [as_array(a) for a in arrays]
+    if dtype is not None:
+        from .elementwise import astype
+
+        dtype = np.dtype(dtype)
+        for a in arrays:
+            if not np.can_cast(a.dtype, dtype, casting=casting):
+                raise TypeError(f"Cannot cast array data from {a.dtype!r} to {dtype!r} "
+                                f"according to the rule {casting!r}")
+        arrays = [astype(a, dtype) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     if axis is None:
@@ -712,7 +737,361 @@ def _pad_traced_value(array, width, cv):
     return where(inside, _pad.bind(array, pad_width=width, constant_values=0), cv)
 
 
+# --- assembly by numbered positions ---------------------------------------------------------------
+def _traced(*values) -> bool:
+    return any(_has_tracer(v) for v in values)
+
+
+def _numbered(arrays) -> list:
+    """Each array's elements numbered by their position in the ravelled concatenation of all."""
+    out, start = [], 0
+    for a in arrays:
+        n = math.prod(_shape(a))
+        out.append(np.arange(start, start + n, dtype=np.intp).reshape(_shape(a)))
+        start += n
+    return out
+
+
+def _assemble(arrays, layout):
+    """What NumPy's ``layout`` builds from ``arrays``, as one differentiable gather.
+
+    ``layout`` runs on the arrays' element numbers (plain integers), so NumPy itself decides the
+    result's shape and arrangement, errors included; each number is then replaced by its element.
+    """
+    labels = layout(*_numbered(arrays))
+    return _getitem(concatenate([ravel(a) for a in arrays]), labels)
+
+
+def _asarray(a):
+    from .creation import asarray
+
+    return asarray(a)
+
+
+def append(arr, values, axis=None):
+    """Differentiable ``numpy.append``: ``values`` joined to the end of ``arr`` (both ravelled
+    when ``axis`` is None).
+
+    >>> append(np.array([1.0, 2.0]), [[3.0], [4.0]])
+    array([1., 2., 3., 4.])
+    """
+    arr, values = as_array(arr), as_array(values)
+    if axis is None:
+        if _ndim(arr) != 1:
+            arr = ravel(arr)
+        values, axis = ravel(values), _ndim(arr) - 1
+    return concatenate([arr, values], axis=axis)
+
+
+def insert(arr, obj, values, axis=None):
+    """Differentiable ``numpy.insert``: ``values`` (cast to ``arr``'s dtype) placed before the
+    index or indices ``obj`` (an int, a slice or a sequence: plain values) along ``axis``
+    (the flattened array when None).
+
+    >>> insert(np.array([1.0, 2.0, 3.0]), 1, [8.0, 9.0])
+    array([1., 8., 9., 2., 3.])
+    """
+    _static(obj, "insert: obj")
+    if not _traced(arr, values):
+        return np.insert(arr, obj, values, axis)
+    from .elementwise import astype
+
+    arr = as_array(arr)
+    values = astype(as_array(values), arr.dtype)
+    return _assemble([arr, values], lambda a, v: np.insert(a, obj, v, axis))
+
+
+def delete(arr, obj, axis=None):
+    """Differentiable ``numpy.delete``: ``arr`` without the entries ``obj`` (an int, a slice, an
+    integer or boolean sequence: plain values) along ``axis`` (the flattened array when None).
+
+    >>> delete(np.arange(5.0), [0, 3])
+    array([1., 2., 4.])
+    """
+    _static(obj, "delete: obj")
+    if not _traced(arr):
+        return np.delete(arr, obj, axis)
+    arr = as_array(arr)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    shape = _shape(arr)
+    axis = normalize_axis(axis, len(shape))
+    kept = np.delete(np.arange(shape[axis]), obj)
+    return _getitem(arr, (slice(None),) * axis + (kept,))
+
+
+def _leaves(nested, path: str = "arrays") -> list:
+    """The blocks of a ``block`` argument in order; tuples refused, as NumPy refuses them."""
+    if isinstance(nested, tuple):
+        raise TypeError(f"{path} is a tuple. Only lists can be used to arrange blocks, and "
+                        "np.block does not allow implicit conversion from tuple to ndarray.")
+    if isinstance(nested, list):
+        return [leaf for i, item in enumerate(nested) for leaf in _leaves(item, f"{path}[{i}]")]
+    return [nested]
+
+
+def block(arrays):
+    """Differentiable ``numpy.block``: an array assembled from nested lists of blocks (the
+    innermost lists join along the last axis).
+
+    >>> block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 3))]])
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [1., 1., 1.]])
+    """
+    if not _traced(arrays):
+        return np.block(arrays)
+    if isinstance(arrays, Tracer):
+        return arrays
+    leaves = [as_array(a) if isinstance(a, Tracer) else np.asarray(a) for a in _leaves(arrays)]
+
+    def layout(*labels):
+        it = iter(labels)
+
+        def rebuild(nested):
+            return [rebuild(item) for item in nested] if isinstance(nested, list) else next(it)
+
+        return np.block(rebuild(arrays))
+
+    return _assemble(leaves, layout)
+
+
+def broadcast_shapes(*args) -> tuple:
+    """``numpy.broadcast_shapes``: the shape the given shapes broadcast to.
+
+    >>> broadcast_shapes((2, 1), (3,))
+    (2, 3)
+    """
+    return np.broadcast_shapes(*args)
+
+
+def broadcast_arrays(*args, subok: bool = False) -> tuple:
+    """Differentiable ``numpy.broadcast_arrays``: each argument broadcast to their common shape.
+
+    >>> [a.shape for a in broadcast_arrays(np.ones((2, 1)), np.ones(3))]
+    [(2, 3), (2, 3)]
+    """
+    if subok:
+        raise NotImplementedError("broadcast_arrays: subok=True (array subclasses) is not "
+                                  "supported")
+    arrays = [as_array(a) for a in args]
+    shape = np.broadcast_shapes(*(_shape(a) for a in arrays))
+    return tuple(broadcast_to(a, shape) for a in arrays)
+
+
+def copy(a, order: str = "K", subok: bool = False):
+    """``numpy.copy``; a traced value is returned as it is (traced values are immutable).
+
+    >>> copy([1.0, 2.0])
+    array([1., 2.])
+    """
+    if isinstance(a, Tracer):
+        return a
+    if _has_tracer(a):
+        return _asarray(a)
+    return np.copy(a, order=order, subok=subok)
+
+
+def resize(a, new_shape):
+    """Differentiable ``numpy.resize``: ``a`` ravelled and repeated cyclically to fill
+    ``new_shape``.
+
+    >>> resize(np.array([1.0, 2.0, 3.0]), (2, 2))
+    array([[1., 2.],
+           [3., 1.]])
+    """
+    _static(new_shape, "resize: new_shape")
+    if not _traced(a):
+        return np.resize(a, new_shape)
+    a = as_array(a)
+    shape = (new_shape,) if np.ndim(new_shape) == 0 else tuple(new_shape)
+    shape = tuple(operator.index(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise ValueError("all elements of `new_shape` must be non-negative")
+    size = math.prod(_shape(a))
+    if size == 0:
+        return np.zeros(shape, dtype=a.dtype)
+    return _getitem(ravel(a), np.arange(math.prod(shape)).reshape(shape) % size)
+
+
+def rollaxis(a, axis: int, start: int = 0):
+    """Differentiable ``numpy.rollaxis``: ``axis`` moved to lie before position ``start``.
+
+    >>> rollaxis(np.ones((3, 4, 5)), 2).shape
+    (5, 3, 4)
+    """
+    a = as_array(a)
+    n = _ndim(a)
+    axis = normalize_axis(axis, n)
+    start = operator.index(start)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        from ..core.axes import AxisError
+
+        raise AxisError(f"'start' arg requires {-n} <= start < {n + 1}, but {start} was "
+                        "passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    axes = [d for d in range(n) if d != axis]
+    axes.insert(start, axis)
+    return transpose(a, axes)
+
+
+def _trim_bounds_impl(x):
+    """``(start, stop)`` per axis of the bounding box of ``x``'s non-zeros (all 0 if none)."""
+    nz = np.nonzero(x)
+    if not nz or nz[0].size == 0:
+        return np.zeros((2, np.ndim(x)), dtype=np.intp)
+    return np.array([[i.min() for i in nz], [i.max() + 1 for i in nz]], dtype=np.intp)
+
+
+_trim_bounds = Primitive("trim_bounds", _trim_bounds_impl, differentiable=False)
+
+
+def trim_zeros(filt, trim: str = "fb", axis=None):
+    """Differentiable ``numpy.trim_zeros``: the zeros at the front (``'f'``) and back (``'b'``)
+    of ``filt`` cut away along ``axis`` (None: every axis, the bounding box of the non-zeros).
+
+    >>> trim_zeros(np.array([0.0, 1.0, 0.0, 2.0, 0.0]))
+    array([1., 0., 2.])
+    """
+    if not _traced(filt):
+        return np.trim_zeros(filt, trim, axis)
+    filt = as_array(filt)
+    nd = _ndim(filt)
+    trim = trim.lower()
+    if trim not in {"fb", "bf", "f", "b"}:
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    axes = range(nd) if axis is None else normalize_axes(axis, nd)
+    if not axes:
+        return filt
+    bounds = _trim_bounds.bind(filt)
+    if isinstance(bounds, Tracer):
+        raise TypeError("trim_zeros: the trimmed length depends on the values, so it cannot be "
+                        "batched with vmap; loop over the batch instead")
+    start, stop = bounds.tolist()
+    empty = not any(stop)
+    sl = tuple(slice(start[d] if empty or "f" in trim else None,
+                     stop[d] if empty or "b" in trim else None) if d in axes else slice(None)
+               for d in range(nd))
+    return _getitem(filt, sl)
+
+
+def unstack(x, /, *, axis: int = 0) -> tuple:
+    """Differentiable ``numpy.unstack``: the slices of ``x`` along ``axis``, as a tuple.
+
+    >>> unstack(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    (array([1., 3.]), array([2., 4.]))
+    """
+    x = as_array(x)
+    shape = _shape(x)
+    if not shape:
+        raise ValueError("Input array must be at least 1-d.")
+    axis = normalize_axis(axis, len(shape))
+    n = shape[axis]
+    if not n:
+        return ()
+    rest = shape[:axis] + shape[axis + 1:]
+    pieces = _split.bind(x, bounds=tuple((i, i + 1) for i in range(n)), axis=axis)
+    return tuple(reshape(p, rest) for p in pieces)
+
+
+def apply_along_axis(func1d, axis: int, arr, *args, **kwargs):
+    """Differentiable ``numpy.apply_along_axis``: on traced values ``func1d`` (written with
+    diffopt.numpy) is mapped over the 1-D slices with ``vmap``, not a Python loop.
+
+    >>> apply_along_axis(lambda v: v[::-1], 1, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[2., 1.],
+           [4., 3.]])
+    """
+    if not _traced(arr, args, list(kwargs.values())):
+        return np.apply_along_axis(func1d, axis, arr, *args, **kwargs)
+    from ..transforms import vmap
+
+    arr = as_array(arr)
+    shape = _shape(arr)
+    nd = len(shape)
+    axis = normalize_axis(axis, nd)
+    lead = shape[:axis] + shape[axis + 1:]
+    if 0 in lead:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    rows = reshape(moveaxis(arr, axis, -1), (-1, shape[axis]))
+    res = as_array(vmap(lambda row: func1d(row, *args, **kwargs))(rows))
+    rshape = _shape(res)[1:]
+    res = reshape(res, lead + rshape)
+    k = len(rshape)
+    return transpose(res, [*range(axis), *range(nd - 1, nd - 1 + k), *range(axis, nd - 1)])
+
+
+def apply_over_axes(func, a, axes):
+    """``numpy.apply_over_axes``: ``func(a, axis)`` applied for each axis in turn, each result
+    keeping ``a``'s number of dimensions (differentiable when ``func`` is).
+
+    >>> import diffopt.numpy as dnp
+    >>> apply_over_axes(dnp.sum, np.ones((2, 3, 4)), [0, 2])
+    array([[[8.],
+            [8.],
+            [8.]]])
+    """
+    val = as_array(a)
+    n = _ndim(val)
+    for axis in (axes,) if np.ndim(axes) == 0 else axes:
+        if axis < 0:
+            axis = n + axis
+        res = as_array(func(val, axis))
+        if _ndim(res) != _ndim(val):
+            res = expand_dims(res, axis)
+            if _ndim(res) != _ndim(val):
+                raise ValueError("function is not returning an array of the correct shape")
+        val = res
+    return val
+
+
+def ediff1d(ary, to_end=None, to_begin=None):
+    """Differentiable ``numpy.ediff1d``: the differences of the ravelled ``ary``, with
+    ``to_begin`` and ``to_end`` (which may be traced) joined at the ends.
+
+    >>> ediff1d(np.array([1.0, 2.0, 4.0]), to_begin=0.0)
+    array([0., 1., 2.])
+    """
+    if not _traced(ary, to_end, to_begin):
+        return np.ediff1d(ary, to_end, to_begin)
+    from .elementwise import astype, subtract
+
+    ary = ravel(as_array(ary))
+    dtype = ary.dtype
+    parts = [astype(subtract(_getitem(ary, slice(1, None)), _getitem(ary, slice(None, -1))),
+                    dtype)]
+    for name, extra, at in (("to_begin", to_begin, 0), ("to_end", to_end, 1)):
+        if extra is not None:
+            extra = as_array(extra)
+            if not np.can_cast(extra.dtype, dtype, casting="same_kind"):
+                raise TypeError(f"dtype of `{name}` must be compatible with input `ary` under "
+                                "the `same_kind` rule.")
+            parts.insert(len(parts) * at, astype(ravel(extra), dtype))
+    return concatenate(parts)
+
+
+def fromfunction(function, shape, *, dtype=float, like=None, **kwargs):
+    """``numpy.fromfunction``: ``function`` called on the index grids of ``shape``; the result
+    is traced (and differentiable) when ``function`` closes over traced values.
+
+    >>> fromfunction(lambda i, j: i + 10 * j, (2, 2))
+    array([[ 0., 10.],
+           [ 1., 11.]])
+    """
+    if like is not None:
+        raise NotImplementedError("fromfunction: like= (array-API dispatch) is not supported")
+    return function(*np.indices(shape, dtype=dtype), **kwargs)
+
+
 __all__ = ["reshape", "ravel", "expand_dims", "squeeze", "transpose", "swapaxes", "moveaxis",
     "broadcast_to", "concatenate", "stack", "atleast_1d", "atleast_2d", "atleast_3d", "hstack",
     "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit", "dsplit",
-    "tile", "repeat", "flip", "fliplr", "flipud", "rot90", "roll", "pad"]
+    "tile", "repeat", "flip", "fliplr", "flipud", "rot90", "roll", "pad", "append", "insert",
+    "delete", "block", "broadcast_shapes", "broadcast_arrays", "copy", "resize", "rollaxis",
+    "trim_zeros", "unstack", "apply_along_axis", "apply_over_axes", "ediff1d", "fromfunction",
+    "matrix_transpose"]
