@@ -48,7 +48,7 @@ from ..core.primitive import DerivativeError, Primitive
 from ..core.reverse import ReverseTracer
 from ..core.trace import Tracer, concrete
 from .backend import array_module, as_array
-from .elementwise import absolute, conj, imag, real, sqrt, where, zeros_like_value
+from .elementwise import absolute, astype, conj, imag, real, sqrt, where, zeros_like_value
 from .indexing import diagonal as _diagonal
 from .indexing import tril
 from .products import cross as _cross
@@ -689,7 +689,7 @@ def svdvals(x):
 
 
 # --- pinv ----------------------------------------------------------------------------------------
-def _pinv_jvp(t, ans, a, rcond):
+def _pinv_jvp(t, ans, a, **params):
     # d A⁺ = -A⁺ dA A⁺ + A⁺A⁺ᴴ dAᴴ (I - A A⁺) + (I - A⁺A) dAᴴ A⁺ᴴ A⁺   (constant rank)
     p, th = ans, _H(t)
     x = _mm(p, _H(p), th)
@@ -697,7 +697,7 @@ def _pinv_jvp(t, ans, a, rcond):
     return -_mm(p, t, p) + x - _mm(x, a, p) + y - _mm(p, a, y)
 
 
-def _pinv_vjp(g, ans, a, rcond):
+def _pinv_vjp(g, ans, a, **params):
     # The transpose: -A⁺ᵀ G A⁺ᵀ + (I - Ā Ā⁺) Gᴴ Ā⁺ A⁺ᵀ + A⁺ᵀ Ā⁺ Gᴴ (I - Ā⁺ Ā)   (Ā: conj)
     p, gh = ans, _H(g)
     pc, ac = _cj(p), _cj(a)
@@ -706,8 +706,9 @@ def _pinv_vjp(g, ans, a, rcond):
     return -_mm(_T(p), g, _T(p)) + z - _mm(ac, pc, z) + w - _mm(w, pc, ac)
 
 
-def _pinv_impl(a, rcond):
-    return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
+def _pinv_impl(a, rcond, hermitian, rtol):
+    kw = {} if rtol is None else {"rtol": rtol}
+    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, **kw)
 
 
 _pinv = Primitive("pinv", _pinv_impl)
@@ -716,17 +717,23 @@ _pinv.defvjp(_pinv_vjp)
 _pinv.defbatch(_stack_batch)
 
 
-def pinv(a, rcond=None):
+def pinv(a, rcond=None, hermitian: bool = False, *, rtol=None):
     """Differentiable ``numpy.linalg.pinv``: the Moore-Penrose pseudo-inverse.
 
     The derivative (Golub and Pereyra) holds where the rank is locally constant: use it on full-rank
     matrices (at a rank drop the pseudo-inverse is not even continuous). Real or complex.
+    ``rcond``/``rtol`` (the relative cutoff of small singular values) and ``hermitian`` go to NumPy.
 
     >>> pinv(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
     array([[1. , 0. , 0. ],
            [0. , 0.5, 0. ]])
     """
-    return _pinv.bind(_check_matrix(a, "pinv", square=False), rcond=rcond)
+    if rtol is not None and rcond is not None:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    if isinstance(rcond, Tracer) or isinstance(rtol, Tracer):
+        rcond, rtol = concrete(rcond), concrete(rtol)
+    return _pinv.bind(_check_matrix(a, "pinv", square=False), rcond=rcond, hermitian=hermitian,
+                      rtol=rtol)
 
 
 # --- eig and eigvals (general matrices) ----------------------------------------------------------
@@ -942,9 +949,8 @@ def lstsq(a, b, rcond=None):
         rcond = np.finfo(real(a).dtype).eps * max(m, n)
     x = matmul(pinv(a, rcond=rcond), b)
     s = svdvals(a)
-    sv = concrete(s)
-    rank = np.int32(np.sum(sv > rcond * sv[..., :1])) if min(m, n) else np.int32(0)
-    if rank == n and m > n:
+    rank = astype(matrix_rank(a, rtol=rcond), np.int32)
+    if m > n and bool(np.all(concrete(rank) == n)):
         resid = _sum(_abs2(b - matmul(a, x)), axis=0)
         if len(_shape(b)) == 1:
             resid = reshape(resid, (1,))

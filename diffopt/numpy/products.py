@@ -561,7 +561,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     na, nb = vspace.shape_of(a)[-1], vspace.shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
-    if na == 2 and nb == 2:
+    if na == 2 or nb == 2:
         import warnings
 
         warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
