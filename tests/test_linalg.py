@@ -439,13 +439,7 @@ def test_eigvalsh_and_spectral_norm_tolerate_repeated_values():
     np.testing.assert_allclose(g, np.eye(3), atol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [la.cholesky, la.eigvalsh, la.svdvals, la.pinv,
-                                lambda z: la.eigh(z)[0]])
-def test_complex_hermitian_derivatives_are_refused(fn):
-    z = well_conditioned(3, 3, seed=8, complex_=True)
-    z = z @ z.conj().T
-    with pytest.raises(NotImplementedError, match="complex"):
-        jvp(fn, (z,), (np.ones_like(z),))
+# Complex derivatives of cholesky, eigh, eigvalsh, svd, svdvals and pinv: tests/test_linalg_more.py
 
 
 def test_svd_full_matrices_derivative_is_refused():

@@ -439,4 +439,150 @@ def kron(a, b):
     return reshape(a2 * b2, tuple(x * y for x, y in zip(sa, sb, strict=True)))
 
 
-__all__ = ["matmul", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "kron"]
+# --- vector and matrix-vector products (NumPy 2's gufuncs) and cross ---------------------------
+def _no_out(out, name: str) -> None:
+    from .reductions import _no_out as no_out
+
+    no_out(out, name)
+
+
+def _conj_if_complex(x):
+    if vspace.is_complex(x):
+        from .elementwise import conj
+
+        return conj(x)
+    return x
+
+
+def _cast(x, dtype):
+    if dtype is None:
+        return x
+    from .elementwise import astype
+
+    return astype(x, dtype)
+
+
+def matrix_transpose(x, /):
+    """Differentiable ``numpy.matrix_transpose``: swaps the last two axes (stacks of matrices).
+
+    >>> matrix_transpose(np.ones((2, 3))).shape
+    (3, 2)
+    """
+    x = as_array(x)
+    if _nd(x) < 2:
+        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_nd(x)}")
+    return swapaxes(x, -1, -2)
+
+
+def vecdot(x1, x2, /, out=None, *, axis=-1, dtype=None):
+    """Differentiable ``numpy.vecdot``: ``sum(conj(x1) * x2)`` over ``axis``, broadcasting the rest.
+
+    >>> complex(vecdot(np.array([1j, 2.0]), np.array([1j, 3.0])))
+    (7+0j)
+    """
+    _no_out(out, "vecdot")
+    x1, x2 = as_array(x1), as_array(x2)
+    if _nd(x1) == 0 or _nd(x2) == 0:
+        raise ValueError("vecdot: both inputs need at least one dimension (the vector axis)")
+    from .shape import moveaxis
+
+    a = moveaxis(x1, axis, -1)
+    b = moveaxis(x2, axis, -1)
+    if vspace.shape_of(a)[-1] != vspace.shape_of(b)[-1]:
+        raise ValueError(f"vecdot: the vector axes differ in size ({vspace.shape_of(a)[-1]} and "
+                         f"{vspace.shape_of(b)[-1]})")
+    out = squeeze(matmul(expand_dims(_conj_if_complex(a), -2), expand_dims(b, -1)), (-2, -1))
+    return _cast(out, dtype)
+
+
+def matvec(x1, x2, /, out=None, *, dtype=None):
+    """Differentiable ``numpy.matvec``: matrix ``(..., M, N)`` times vector ``(..., N)``.
+
+    >>> matvec(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+    _no_out(out, "matvec")
+    x1, x2 = as_array(x1), as_array(x2)
+    if _nd(x1) < 2 or _nd(x2) < 1:
+        raise ValueError("matvec: x1 must be a (stack of) matrices and x2 a (stack of) vectors")
+    return _cast(squeeze(matmul(x1, expand_dims(x2, -1)), -1), dtype)
+
+
+def vecmat(x1, x2, /, out=None, *, dtype=None):
+    """Differentiable ``numpy.vecmat``: ``conj(vector (..., M))`` times matrix ``(..., M, N)``.
+
+    >>> vecmat(np.array([1.0, 2.0]), np.eye(2))
+    array([1., 2.])
+    """
+    _no_out(out, "vecmat")
+    x1, x2 = as_array(x1), as_array(x2)
+    if _nd(x1) < 1 or _nd(x2) < 2:
+        raise ValueError("vecmat: x1 must be a (stack of) vectors and x2 a (stack of) matrices")
+    return _cast(squeeze(matmul(expand_dims(_conj_if_complex(x1), -2), x2), -2), dtype)
+
+
+def _cross_components(a, b):
+    """The cross product of vectors along the last axes (3 or 2 components each)."""
+    from .shape import broadcast_to, stack
+
+    na, nb = vspace.shape_of(a)[-1], vspace.shape_of(b)[-1]
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    z = a0 * b1 - a1 * b0
+    if na == 2 and nb == 2:
+        return z
+    a2 = a[..., 2] if na == 3 else None
+    b2 = b[..., 2] if nb == 3 else None
+    if a2 is None:  # a = (a0, a1, 0)
+        x, y = a1 * b2, -(a0 * b2)
+    elif b2 is None:  # b = (b0, b1, 0)
+        x, y = -(a2 * b1), a2 * b0
+    else:
+        x, y = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2
+    shape = np.broadcast_shapes(vspace.shape_of(a)[:-1], vspace.shape_of(b)[:-1])
+    return stack([broadcast_to(v, shape) for v in (x, y, z)], axis=-1)
+
+
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Differentiable ``numpy.cross``: the cross product of 3-vectors (or 2-vectors, deprecated in
+    NumPy: their product is the scalar z component) along ``axisa``/``axisb``, result along
+    ``axisc`` (``axis`` sets all three).
+
+    >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
+    if not _traced(a, b):
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    from .shape import moveaxis
+
+    a, b = as_array(a), as_array(b)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    na, nb = vspace.shape_of(a)[-1], vspace.shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        import warnings
+
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                      "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                      DeprecationWarning, stacklevel=2)
+    out = _cross_components(a, b)
+    if na == 2 and nb == 2:
+        return out
+    return moveaxis(out, -1, axisc)
+
+
+def einsum_path(*operands, optimize="greedy", einsum_call=False):
+    """``numpy.einsum_path`` (pass-through: a contraction plan, not a differentiable value); traced
+    operands are read for their shapes.
+
+    >>> einsum_path("ij,jk->ik", np.ones((2, 3)), np.ones((3, 4)))[0]
+    ['einsum_path', (0, 1)]
+    """
+    ops = [concrete(x) if isinstance(x, Tracer) else x for x in operands]
+    return np.einsum_path(*ops, optimize=optimize, einsum_call=einsum_call)
+
+
+__all__ = ["matmul", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "kron",
+           "matrix_transpose", "vecdot", "matvec", "vecmat", "cross", "einsum_path"]
