@@ -53,7 +53,6 @@ from .indexing import diagonal as _diagonal
 from .indexing import tril
 from .products import cross as _cross
 from .products import dot, einsum, matmul, outer, tensordot
-from .products import matrix_transpose as _matrix_transpose
 from .products import vecdot as _vecdot
 from .reductions import _no_out, _prod_others
 from .reductions import all as _all
@@ -61,7 +60,16 @@ from .reductions import max as _max
 from .reductions import min as _min
 from .reductions import sum as _sum
 from .reductions import trace as _np_trace
-from .shape import concatenate, expand_dims, ravel, reshape, squeeze, swapaxes, transpose
+from .shape import (
+    concatenate,
+    expand_dims,
+    matrix_transpose,
+    ravel,
+    reshape,
+    squeeze,
+    swapaxes,
+    transpose,
+)
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
@@ -1124,15 +1132,6 @@ def trace(x, /, *, offset: int = 0, dtype=None):
     3.0
     """
     return _np_trace(_check_matrix(x, "trace", square=False), offset, -2, -1, dtype=dtype)
-
-
-def matrix_transpose(x, /):
-    """Differentiable ``numpy.linalg.matrix_transpose`` (as ``numpy.matrix_transpose``).
-
-    >>> matrix_transpose(np.ones((2, 3))).shape
-    (3, 2)
-    """
-    return _matrix_transpose(x)
 
 
 def vecdot(x1, x2, /, *, axis: int = -1):

@@ -462,18 +462,6 @@ def _cast(x, dtype):
     return astype(x, dtype)
 
 
-def matrix_transpose(x, /):
-    """Differentiable ``numpy.matrix_transpose``: swaps the last two axes (stacks of matrices).
-
-    >>> matrix_transpose(np.ones((2, 3))).shape
-    (3, 2)
-    """
-    x = as_array(x)
-    if _nd(x) < 2:
-        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_nd(x)}")
-    return swapaxes(x, -1, -2)
-
-
 def vecdot(x1, x2, /, out=None, *, axis=-1, dtype=None):
     """Differentiable ``numpy.vecdot``: ``sum(conj(x1) * x2)`` over ``axis``, broadcasting the rest.
 
@@ -585,4 +573,4 @@ def einsum_path(*operands, optimize="greedy", einsum_call=False):
 
 
 __all__ = ["matmul", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "kron",
-           "matrix_transpose", "vecdot", "matvec", "vecmat", "cross", "einsum_path"]
+           "vecdot", "matvec", "vecmat", "cross", "einsum_path"]
