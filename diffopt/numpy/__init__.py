@@ -11,12 +11,16 @@ array([0.        , 0.47942554, 0.84147098])
 from ..core import vspace as _vspace
 from . import fft, linalg
 from . import methods as _methods  # noqa: F401 - installs operators on tracers
+from .calculus import *  # noqa: F403
+from .calculus import __all__ as _calculus_all
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise_all
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
+from .polynomial import *  # noqa: F403
+from .polynomial import __all__ as _polynomial_all
 from .products import *  # noqa: F403
 from .products import __all__ as _products_all
 from .ranges import *  # noqa: F403
@@ -26,10 +30,12 @@ from .reductions import __all__ as _reductions_all
 from .reductions import sum_axes as _sum_axes
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
+from .windows import *  # noqa: F403
+from .windows import __all__ as _windows_all
 
 __all__ = [
-    "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_ranges_all, *_reductions_all, *_shape_all,
+    "fft", "linalg", *_calculus_all, *_creation_all, *_elementwise_all, *_indexing_all,
+    *_polynomial_all, *_products_all, *_ranges_all, *_reductions_all, *_shape_all, *_windows_all,
 ]
 
 _vspace.add = add  # noqa: F405
