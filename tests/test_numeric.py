@@ -304,7 +304,10 @@ INTERP = [(XQ, XP, FP, {}), (XQ.reshape(2, 5), XP, FP, {}), (0.3, XP, FP, {}),
           (XQ, XP, FP, {"left": -7.0, "right": 9.0}), (XQ, XP, FP + 1j * XP, {}),
           (XQ, XP, FP + 1j * XP, {"left": 1j}), (XQ, [1.0], [2.0], {}),
           (XQ * 3, XP, FP, {"period": 2.5}), (XQ, XP[::-1] * 2, FP, {"period": -4.0}),
-          ([1, 2], [0, 3], [0, 6], {}), (XQ.astype(np.float32), XP, FP.astype(np.float32), {})]
+          ([1, 2], [0, 3], [0, 6], {}), (XQ, XP, [0.0, np.inf, 1.0, -np.inf, 2.0], {}),
+          (XQ, XP, [np.inf, np.inf, 1.0, 1.0, 2.0], {}),
+          (XQ, XP, np.array([0.0, np.inf, 1.0, 1.0, 2.0]) * (1 + 1j), {}),
+          (XQ.astype(np.float32), XP, FP.astype(np.float32), {})]
 
 
 @pytest.mark.parametrize("x,xp,fp,kw", INTERP)
@@ -351,6 +354,9 @@ def test_unwrap_derivatives_and_vmap():
     p = PHASE.reshape(3, 4)
     grads(lambda p: dnp.unwrap(p, axis=0) ** 2, p)
     grads(lambda p: dnp.unwrap(p, period=5.0), PHASE)
+    grads(lambda p, t: dnp.unwrap(p, period=t), PHASE, 5.0)
+    same(grad(lambda t: dnp.unwrap(PHASE, period=t)[-1])(5.0),
+         np.rint((np.unwrap(PHASE, period=5.0) - PHASE)[-1] / 5.0))
     same(vmap(dnp.unwrap)(p), np.unwrap(p, axis=1))
     with pytest.raises(np.exceptions.AxisError):
         dnp.unwrap(PHASE, axis=1)
@@ -381,6 +387,17 @@ def test_piecewise_derivatives_and_errors():
     grads(lambda x: dnp.piecewise(x, [x < 0], [lambda v: dnp.sin(v) * v, dnp.exp]), 0.4)
     with pytest.raises(ValueError, match="with 2 condition"):
         dnp.piecewise(X1, [X1 < 0, X1 > 1], [1.0])
+
+
+def test_piecewise_select_vmap():
+    def f(x):
+        conds, funcs = _pieces(x)
+        return dnp.piecewise(x, conds, funcs)
+
+    same(vmap(f)(X2), np.stack([np.piecewise(x, *_pieces(x)) for x in X2]))
+    g = lambda x: dnp.select([x > 0, x < -1], [x**2, 5.0], -1.0)  # noqa: E731
+    same(vmap(g)(X2), np.stack([np.select([x > 0, x < -1], [x**2, 5.0], -1.0) for x in X2]))
+    check_grads(vmap(g), (X2,), order=2)
 
 
 @pytest.mark.parametrize("default", [0, -5.0, np.arange(7.0)])

@@ -14,12 +14,12 @@ import numpy as np
 
 from ..core import vspace
 from ..core.axes import normalize_axes, normalize_axis
-from ..core.batching import batch_axis_param
+from ..core.batching import batch_axis_param, batch_elementwise
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
 from .backend import as_array
 from .creation import ones_like, zeros_like
-from .elementwise import astype, conj, remainder, where
+from .elementwise import astype, conj, imag, isnan, real, remainder, rint, where
 from .indexing import at, take
 from .reductions import cumprod, diff, sum
 from .shape import broadcast_to, concatenate, flip, pad, reshape
@@ -175,6 +175,34 @@ def _interval_impl(x, xp):
 _interval = Primitive("interp_interval", _interval_impl, differentiable=False)
 
 
+def _lerp(x, x0, x1, f0, f1):
+    """NumPy's ``slope (x - x0) + f0`` where that is a number; where it is NaN (infinite values):
+    ``f0`` at ``x0``, else the same from the right end, else ``f0`` if ``f0 == f1``."""
+    with np.errstate(invalid="ignore"):  # NumPy's interp computes the NaN silently too
+        slope = (f1 - f0) / (x1 - x0)
+        y = slope * (x - x0) + f0
+        nan = isnan(y)
+        if not np.any(concrete(nan)):
+            return y
+        y1 = slope * (x - x1) + f1
+        fallback = where(x == x0, f0, where(isnan(y1) & (f0 == f1), f0, y1))
+        return where(nan, fallback, y)
+
+
+def _complex_impl(re, im):
+    out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)), np.complex128)
+    out.real, out.imag = re, im
+    return out
+
+
+# ``re + 1j * im`` without its ``0 * inf``: the parts as they are
+_complex = Primitive("complex", _complex_impl)
+_complex.defjvp(lambda t, ans, re, im: _complex.bind(t, zeros_like(t)),
+                lambda t, ans, re, im: _complex.bind(zeros_like(t), t))
+_complex.defvjp(lambda g, ans, re, im: real(g), lambda g, ans, re, im: -imag(g))
+_complex.defbatch(batch_elementwise)
+
+
 def interp(x, xp, fp, left=None, right=None, period=None):
     """Differentiable ``numpy.interp``: piecewise-linear interpolation, in ``x``, ``fp``, ``xp``,
     ``left``, ``right`` and ``period`` (at a sample point, the slope of the interval to its right).
@@ -213,7 +241,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     else:
         j = _interval.bind(x, xp)
         x0, x1, f0, f1 = take(xp, j), take(xp, j + 1), take(fp, j), take(fp, j + 1)
-        inside = where(x == xp[-1], fp[-1], (f1 - f0) / (x1 - x0) * (x - x0) + f0)
+        if ftype is np.complex128:  # NumPy interpolates the two parts separately
+            inside = _complex.bind(_lerp(x, x0, x1, real(f0), real(f1)),
+                                   _lerp(x, x0, x1, imag(f0), imag(f1)))
+        else:
+            inside = _lerp(x, x0, x1, f0, f1)
+        inside = where(x == xp[-1], fp[-1], inside)
     return where(x < xp[0], left, where(x > xp[-1], right, inside))
 
 
@@ -242,7 +275,8 @@ _unwrap_correction.defbatch(batch_axis_param("axis"))
 
 def unwrap(p, discont=None, axis: int = -1, *, period=2 * np.pi):
     """Differentiable ``numpy.unwrap``: ``p`` plus multiples of ``period`` that remove jumps larger
-    than ``discont`` (a piecewise constant correction, so the derivative is the identity).
+    than ``discont`` (a piecewise constant correction, so the derivative is the identity; in a
+    traced ``period``, the number of periods added).
 
     >>> unwrap(np.array([0.0, 4.0, 8.0]))
     array([ 0.        , -2.28318531, -4.56637061])
@@ -250,18 +284,38 @@ def unwrap(p, discont=None, axis: int = -1, *, period=2 * np.pi):
     p = as_array(p)
     axis = normalize_axis(axis, p.ndim)
     dtype = np.result_type(np.diff(concrete(p)[(slice(None),) * axis + (slice(0, 2),)],
-                                   axis=axis), period)
+                                   axis=axis), concrete(period))
     corr = _unwrap_correction.bind(p, discont=concrete(discont), axis=axis,
                                    period=concrete(period))
+    if isinstance(period, Tracer):  # corr is (numerically) k * period: add 0 * k, with its slope
+        corr = corr + (period - concrete(period)) * rint(corr / concrete(period))
     up = concatenate([_along(p, axis, slice(0, 1)),
                       _along(p, axis, slice(1, None)) + corr], axis=axis)
     return astype(up, dtype)
 
 
 # --- piecewise, select ---------------------------------------------------------------------------
+def _piecewise_where(x, cond: list, funclist, args, kw):
+    """``piecewise`` with traced conditions: each function on all of ``x``, chosen by ``where``."""
+    n, n2 = len(cond), len(funclist)
+    if n == n2 - 1:
+        none = ~cond[0]
+        for c in cond[1:]:
+            none = none & ~c
+        cond = [*cond, none]
+    elif n != n2:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    y = zeros_like(x)
+    for c, func in zip(cond, funclist, strict=True):
+        vals = func(x, *args, **kw) if callable(func) else func
+        y = where(c, astype(as_array(vals), _dtype(x)), y)
+    return y
+
+
 def piecewise(x, condlist, funclist, *args, **kw):
     """Differentiable ``numpy.piecewise``: each function is evaluated only where its condition
-    holds (later conditions win); the result has ``x``'s dtype, as in NumPy.
+    holds (later conditions win); the result has ``x``'s dtype, as in NumPy. Under ``vmap``
+    (conditions traced) each function sees all of ``x`` and ``where`` chooses.
 
     >>> x = np.array([-2.0, 0.5, 3.0])
     >>> piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v**2])
@@ -269,9 +323,11 @@ def piecewise(x, condlist, funclist, *args, **kw):
     """
     x = as_array(x)
     nd = x.ndim
-    cond = concrete(condlist)
-    if np.isscalar(cond) or (not isinstance(cond[0], (list, np.ndarray)) and nd != 0):
+    cond = condlist
+    if np.isscalar(cond) or (not isinstance(cond[0], (list, np.ndarray, Tracer)) and nd != 0):
         cond = [cond]
+    if any(isinstance(c, Tracer) for c in cond):  # conditions batched by vmap: no indexing
+        return _piecewise_where(x, [as_array(c) for c in cond], funclist, args, kw)
     cond = np.asarray(cond, dtype=bool)
     n, n2 = len(cond), len(funclist)
     if n == n2 - 1:  # the last function: where no condition holds
@@ -304,17 +360,17 @@ def select(condlist, choicelist, default=0):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(condlist) == 0:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [concrete(c) for c in condlist]
+    conds = [c if isinstance(c, Tracer) else np.asarray(c) for c in condlist]
     for i, c in enumerate(conds):
-        if np.asarray(c).dtype.type is not np.bool_:
+        if c.dtype.type is not np.bool_:
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
-    dtype = np.result_type(*[concrete(as_array(c)) if not isinstance(c, (int, float, complex))
-                             else c for c in (*choicelist, default)])
-    shape = np.broadcast_shapes(*[np.shape(c) for c in conds],
-                                *[_shape(as_array(c)) for c in (*choicelist, default)])
-    result = broadcast_to(astype(as_array(default), dtype), shape)
-    for c, choice in zip(conds[::-1], choicelist[::-1], strict=True):
-        result = where(c, astype(as_array(choice), dtype), result)
+    values = [as_array(c) for c in (*choicelist, default)]
+    dtype = np.result_type(*[c if isinstance(c, (int, float, complex)) else concrete(v)
+                             for c, v in zip((*choicelist, default), values, strict=True)])
+    shape = np.broadcast_shapes(*[_shape(c) for c in (*conds, *values)])
+    result = broadcast_to(astype(values[-1], dtype), shape)
+    for c, choice in zip(conds[::-1], values[-2::-1], strict=True):
+        result = where(c, astype(choice, dtype), result)
     return result
 
 
