@@ -172,6 +172,13 @@ def test_roots_values(p):
     same(out, np.roots(p))
 
 
+def test_roots_vmap():
+    p = np.array([[1.0, -3.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, -1.0]])
+    same(vmap(dnp.roots)(np.hstack([np.zeros((3, 1)), p])), np.stack([np.roots(q) for q in p]))
+    with pytest.raises(NotImplementedError, match="leading zero"):
+        vmap(dnp.roots)(np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 2.0]]))
+
+
 @pytest.mark.parametrize("p", [np.array([1.0, -3.0, 2.0]), np.array([1.0, 0.0, 1.0]), P5, PZ,
                                np.array([1.0, 2.0, 3.0, 4.0])], ids=range(5))
 def test_roots_derivatives(p):

@@ -3,9 +3,10 @@
 ``correlate``.
 
 Each is written with differentiable diffopt.numpy functions (slices, ``where``, ``take``,
-``cumprod``...), so its derivatives of every order come from theirs. Two primitives of its own:
-``correlate``'s valid-mode core (its transposes are correlations again), and the piecewise
-constant corrections of ``unwrap`` and the interval search of ``interp`` (no derivative).
+``cumprod``...), so its derivatives of every order come from theirs. The primitives of its own:
+``correlate``'s valid-mode core (its transposes are correlations again), ``interp``'s complex
+result from its two parts, and, without derivative, ``interp``'s interval search and ``unwrap``'s
+piecewise constant corrections.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _along(x, axis: int, s: slice):
 
 
 def _dtype(x):
-    return np.dtype(getattr(x, "dtype", None) or np.result_type(x))
+    dtype = getattr(x, "dtype", None)
+    return np.result_type(x) if dtype is None else np.dtype(dtype)
 
 
 # --- gradient ------------------------------------------------------------------------------------

@@ -222,12 +222,16 @@ def roots(p):
     p = _coeffs(p, "roots")
     if p.ndim != 1:
         raise ValueError("Input must be a rank-1 array.")
-    nonzero = np.nonzero(concrete(p))[0]
-    if len(nonzero) == 0 or len(nonzero) == 1 and nonzero[0] == _length(p) - 1:
-        return np.roots(concrete(p))
-    if p.dtype.kind not in "fc":
-        p = astype(p, np.float64)
-    return _roots.bind(p[int(nonzero[0]):])
+    vals = concrete(p)  # (under vmap: one row per batch element)
+    leads = {int(np.argmax(row != 0)) if row.any() else None
+             for row in vals.reshape(-1, vals.shape[-1])}
+    if len(leads) > 1:
+        raise NotImplementedError("diffopt.numpy.roots under vmap: the leading zero coefficients "
+                                  "must be the same in every batch element")
+    (lead,) = leads
+    if lead is None or lead == _length(p) - 1:  # a constant: no roots
+        return np.zeros(0)
+    return _roots.bind(p[lead:])
 
 
 # --- polyfit -------------------------------------------------------------------------------------
