@@ -13,6 +13,8 @@ from . import fft, linalg
 from . import methods as _methods  # noqa: F401 - installs operators on tracers
 from .aliases import *  # noqa: F403
 from .aliases import __all__ as _aliases_all
+from .calculus import *  # noqa: F403
+from .calculus import __all__ as _calculus_all
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation_all
 from .elementwise import *  # noqa: F403
@@ -23,6 +25,8 @@ from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing_all
 from .io import *  # noqa: F403
 from .io import __all__ as _io_all
+from .polynomial import *  # noqa: F403
+from .polynomial import __all__ as _polynomial_all
 from .predicates import *  # noqa: F403
 from .predicates import __all__ as _predicates_all
 from .products import *  # noqa: F403
@@ -38,11 +42,14 @@ from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
 from .sorting import *  # noqa: F403
 from .sorting import __all__ as _sorting_all
+from .windows import *  # noqa: F403
+from .windows import __all__ as _windows_all
 
 __all__ = [
-    "fft", "linalg", *_aliases_all, *_creation_all, *_elementwise_all, *_index_tricks_all,
-    *_indexing_all, *_io_all, *_predicates_all, *_products_all, *_ranges_all, *_reductions_all,
-    *_sets_all, *_shape_all, *_sorting_all,
+    "fft", "linalg", *_aliases_all, *_calculus_all, *_creation_all, *_elementwise_all,
+    *_index_tricks_all, *_indexing_all, *_io_all, *_polynomial_all, *_predicates_all,
+    *_products_all, *_ranges_all, *_reductions_all, *_sets_all, *_shape_all, *_sorting_all,
+    *_windows_all,
 ]
 
 _vspace.add = add  # noqa: F405
