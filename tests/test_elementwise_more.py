@@ -407,6 +407,38 @@ def test_fromfile(tmp_path):
 
 
 # --- casts of traced values ----------------------------------------------------------------------
+BITS = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 0, 1], [1, 1, 1, 1, 1]])
+
+
+@pytest.mark.parametrize("kwargs",
+                         [{}, {"axis": 0}, {"axis": 1}, {"axis": -1, "bitorder": "little"}])
+def test_packbits_and_unpackbits_match_numpy(kwargs):
+    for a in (BITS, BITS.astype(bool), np.array(1), np.array([], dtype=np.uint8)):
+        if "axis" in kwargs and not -a.ndim <= kwargs["axis"] < a.ndim:
+            with pytest.raises(np.exceptions.AxisError):
+                dnp.packbits(a, **kwargs)
+            continue
+        packed = dnp.packbits(a, **kwargs)
+        same = np.packbits(a, **kwargs)
+        assert packed.dtype == same.dtype and np.array_equal(packed, same)
+    u = np.packbits(BITS, axis=1)
+    for count in (None, 3, 8, -2):
+        got, want = dnp.unpackbits(u, axis=1, count=count), np.unpackbits(u, axis=1, count=count)
+        assert got.shape == want.shape and np.array_equal(got, want)
+    assert np.array_equal(dnp.unpackbits(u), np.unpackbits(u))
+
+
+def test_packbits_on_traced_values_and_under_vmap():
+    u = np.packbits(BITS, axis=1)
+    assert np.array_equal(vmap(dnp.unpackbits)(u), np.stack([np.unpackbits(r) for r in u]))
+    assert np.array_equal(vmap(lambda r: dnp.packbits(r, axis=0))(BITS), np.packbits(BITS, axis=1))
+    # a traced float input (inside grad) is packed by its values, with no derivative
+    g = grad(lambda x: dnp.sum(x) + 0 * dnp.sum(dnp.packbits(x > 0)))(np.array([1.0, -1.0]))
+    assert np.array_equal(g, [1.0, 1.0])
+    with pytest.raises(np.exceptions.AxisError):
+        dnp.packbits(BITS, axis=2)
+
+
 def test_astype_int_inside_grad_is_an_integer_array_without_derivative():
     def f(x):
         k = x.astype(int)

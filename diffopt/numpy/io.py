@@ -1,9 +1,10 @@
-"""Input, output and printing: NumPy's functions, on the values of arrays.
+"""Input, output, printing and bit packing: NumPy's functions, on the values of arrays.
 
 Printing and saving a traced value inside ``grad``/``jvp`` use its value (what the function
 computes there); inside ``vmap`` (the value is the whole batch) or ``jit`` (the value exists only
 while tracing) they refuse, with a message. Reading (``load``, ``frombuffer``...) gives plain
-arrays, constants to any transformation; print options are NumPy's own.
+arrays, constants to any transformation; print options are NumPy's own. ``packbits`` and
+``unpackbits`` (integers, no derivative) run on plain and traced values, under ``vmap`` too.
 
 >>> import diffopt
 >>> import diffopt.numpy as dnp
@@ -16,9 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.axes import normalize_axis
+from ..core.batching import batch_axis_param
 from ..core.forward import JVPTracer
+from ..core.primitive import Primitive
 from ..core.reverse import ReverseTracer
 from ..core.trace import Tracer
+from ..core.vspace import shape_of
+from .backend import as_array
+from .shape import ravel
 
 get_printoptions = np.get_printoptions
 set_printoptions = np.set_printoptions
@@ -150,6 +157,49 @@ def from_dlpack(x, /, **kwargs):
     return np.from_dlpack(x, **kwargs)
 
 
+def _bits_primitive(name: str, impl) -> Primitive:
+    prim = Primitive(name, impl, differentiable=False)
+    prim.defbatch(batch_axis_param("axis"))
+    return prim
+
+
+_packbits = _bits_primitive(
+    "packbits", lambda a, axis, bitorder: np.packbits(a, axis=axis, bitorder=bitorder))
+_unpackbits = _bits_primitive(
+    "unpackbits",
+    lambda a, axis, count, bitorder: np.unpackbits(a, axis=axis, count=count, bitorder=bitorder))
+
+
+def _bits_axis(a, axis):
+    """``(a, axis)`` with NumPy's meaning of ``axis=None`` (the flattened array)."""
+    a = as_array(a)
+    if axis is None:
+        return ravel(a), 0
+    return a, normalize_axis(axis, len(shape_of(a)))
+
+
+def packbits(a, /, axis: int | None = None, bitorder: str = "big"):
+    """``numpy.packbits``: the elements of an integer or boolean array as bits of ``uint8``
+    values, along ``axis`` (``None``: the flattened array); plain or traced, no derivative.
+
+    >>> packbits(np.array([1, 0, 1, 1, 0, 0, 0, 1]))
+    array([177], dtype=uint8)
+    """
+    a, axis = _bits_axis(a, axis)
+    return _packbits.bind(a, axis=axis, bitorder=bitorder)
+
+
+def unpackbits(a, /, axis: int | None = None, count: int | None = None, bitorder: str = "big"):
+    """``numpy.unpackbits``: the bits of a ``uint8`` array, along ``axis`` (``None``: the
+    flattened array), ``count`` of them if given; plain or traced, no derivative.
+
+    >>> unpackbits(np.array([177], dtype=np.uint8))
+    array([1, 0, 1, 1, 0, 0, 0, 1], dtype=uint8)
+    """
+    a, axis = _bits_axis(a, axis)
+    return _unpackbits.bind(a, axis=axis, count=count, bitorder=bitorder)
+
+
 __all__ = ["array_repr", "array_str", "get_printoptions", "set_printoptions", "printoptions",
     "load", "save", "savez", "frombuffer", "fromfile", "fromiter", "fromstring", "frompyfunc",
-    "from_dlpack"]
+    "from_dlpack", "packbits", "unpackbits"]
