@@ -26,6 +26,9 @@ CASES = {
     "beta": ((_u(0.3, 4), _u(0.3, 4)), (0, 1)),
     "betaln": ((_u(0.3, 4), _u(0.3, 4)), (0, 1)),
     "betainc": ((_u(0.5, 4), _u(0.5, 4), _u(0.05, 0.95)), (2,)),
+    "betaincc": ((_u(0.5, 4), _u(0.5, 4), _u(0.05, 0.95)), (2,)),
+    "stdtr": ((np.array([[0.5, 1.0, 2.5], [4.0, 30.0, np.inf]]), 3 * RNG.normal(size=(2, 3))),
+              (1,)),
     "xlogy": ((RNG.normal(size=(2, 3)), _u(0.2, 3)), (0, 1)),
     "xlog1py": ((RNG.normal(size=(2, 3)), _u(-0.8, 3)), (0, 1)),
     "entr": ((_u(0.1, 3),), (0,)),
@@ -196,7 +199,7 @@ def test_vmap_equals_loop():
 
 @pytest.mark.parametrize("name, argnums, arg", [
     ("gammainc", 0, "a"), ("gammaincc", 0, "a"), ("betainc", 0, "a"), ("betainc", 1, "b"),
-    ("zeta", 0, "x")])
+    ("betaincc", 1, "b"), ("stdtr", 0, "df"), ("zeta", 0, "x")])
 def test_refused_derivatives_name_the_argument(name, argnums, arg):
     args = tuple(float(a[0, 0]) for a in CASES[name][0])
     fn = getattr(special, name)

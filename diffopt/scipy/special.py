@@ -27,7 +27,7 @@ from ..core import vspace
 from ..core.batching import move_to_front
 from ..core.primitive import Primitive
 from ..core.trace import concrete
-from ..numpy import abs, broadcast_to, exp, log, log1p, sign, where  # noqa: A004 - NumPy's abs
+from ..numpy import abs, broadcast_to, exp, isfinite, log, log1p, sign, where  # noqa: A004 - NumPy's abs
 from ..numpy import i0 as _i0
 from ..numpy import sum as _sum
 from ..numpy._define import elementwise
@@ -129,10 +129,37 @@ beta = _special(
     "beta", lambda ans, a, b: ans * _dbetaln(a, b), lambda ans, a, b: ans * _dbetaln(b, a),
     example="float(beta(2.0, 3.0))  # 1/12\n0.083333",
 )
+
+
+def _betainc_dx(ans, a, b, x):
+    """d/dx I_x(a, b) = x**(a-1) (1-x)**(b-1) / B(a, b), in logs."""
+    return exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b))
+
+
 betainc = _special(
-    "betainc", _no_derivative("betainc", "a"), _no_derivative("betainc", "b"),
-    lambda ans, a, b, x: exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b)),
+    "betainc", _no_derivative("betainc", "a"), _no_derivative("betainc", "b"), _betainc_dx,
     arg=2, example="float(betainc(1.0, 2.0, 0.5))  # 1 - (1 - x)**2\n0.75",
+)
+betaincc = _special(
+    "betaincc", _no_derivative("betaincc", "a"), _no_derivative("betaincc", "b"),
+    lambda ans, a, b, x: -_betainc_dx(ans, a, b, x),
+    arg=2, example="float(betaincc(1.0, 2.0, 0.5))  # (1 - x)**2\n0.25",
+)
+
+
+def _stdt_logpdf(t, df):
+    """The log density of Student's t with ``df`` degrees of freedom (the normal's at df = inf)."""
+    finite = isfinite(df)
+    dfs = where(finite, df, 1.0)
+    logpdf = (gammaln((dfs + 1) / 2) - gammaln(dfs / 2) - 0.5 * log(dfs * np.pi)
+              - (dfs + 1) / 2 * log1p(t**2 / dfs))
+    return where(finite, logpdf, -0.5 * t**2 - _LOG_SQRT_2PI)
+
+
+# stdtr(df, t): Student's t cdf; d/dt is the density.
+stdtr = _special(
+    "stdtr", _no_derivative("stdtr", "df"), lambda ans, df, t: exp(_stdt_logpdf(t, df)),
+    arg=1, example="float(stdtr(1.0, 1.0))  # Cauchy: 1/2 + arctan(1)/pi\n0.75",
 )
 
 # x * log(y) and x * log1p(y) are 0 where x == 0 (even where log is -inf): their derivative in y,
@@ -184,6 +211,7 @@ kl_div = _special(
 
 # --- the normal distribution and the error function's relatives ---------------------------------
 _INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
+_LOG_SQRT_2PI = float(np.log(np.sqrt(2 * np.pi)))
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
 _SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
 _SQRT_HALF = float(np.sqrt(0.5))
@@ -428,6 +456,6 @@ def log_expit(x):
 
 __all__ = ["expit", "sigmoid", "logit", "log_expit", "erf", "erfc", "gammaln", "digamma", "psi",
            "polygamma", "logsumexp", "softmax", "log_softmax", "gamma", "gammainc", "gammaincc",
-           "beta", "betaln", "betainc", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "ndtr",
-           "log_ndtr", "ndtri", "erfinv", "erfcx", "i0", "i0e", "i1", "i1e", "zeta",
-           "multigammaln", "spence"]
+           "beta", "betaln", "betainc", "betaincc", "stdtr", "xlogy", "xlog1py", "entr",
+           "rel_entr", "kl_div", "ndtr", "log_ndtr", "ndtri", "erfinv", "erfcx", "i0", "i0e", "i1",
+           "i1e", "zeta", "multigammaln", "spence"]
