@@ -93,6 +93,14 @@ def test_betainc_broadcasts_three_arguments():
     check_grads(lambda x: special.betainc(a, b, x), (np.full((2, 3), 0.3),), order=2)
 
 
+@pytest.mark.parametrize("name", ["gamma", "gammainc", "betainc", "xlogy", "kl_div", "log_ndtr",
+                                  "ndtri", "i1e", "zeta", "spence", "stdtr"])
+def test_third_order(name):
+    # the rules are written with differentiable functions: every order follows
+    args, diff = CASES[name]
+    check_grads(_partial(getattr(special, name), args, diff[-1]), (args[diff[-1]],), order=3)
+
+
 def test_worked_derivatives():
     assert diffopt.grad(special.gamma)(3.0) == pytest.approx(2 * (1.5 - np.euler_gamma))
     assert diffopt.grad(lambda x: special.gammainc(1.0, x))(2.0) == pytest.approx(np.exp(-2.0))

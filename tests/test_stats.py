@@ -256,6 +256,15 @@ def test_frozen_equals_unfrozen():
     assert g == pytest.approx((1 / 4 - 1) / 2)
 
 
+def test_frozen_copies_and_pickles():
+    import copy
+    import pickle
+
+    frozen = stats.norm(1.0, 2.0)
+    for clone in (copy.deepcopy(frozen), pickle.loads(pickle.dumps(frozen))):
+        assert clone.logpdf(0.5) == frozen.logpdf(0.5)
+
+
 def test_argument_errors():
     with pytest.raises(TypeError, match="missing required argument 'a'"):
         stats.gamma.logpdf(1.0)

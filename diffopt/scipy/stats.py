@@ -93,6 +93,8 @@ class _Frozen:
         self.dist, self.args, self.kwds = dist, args, kwds
 
     def __getattr__(self, name):
+        if name.startswith("_"):  # copy and pickle look for these before __init__ has run
+            raise AttributeError(name)
         method = getattr(self.dist, name)
         return lambda x, **extra: method(x, *self.args, **self.kwds, **extra)
 
