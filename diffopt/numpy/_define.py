@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
 
@@ -19,9 +21,19 @@ def public(prim: Primitive, name: str | None = None, doc: str | None = None, nar
         def fn(*args):
             return bind(*args)
     fn.__name__ = fn.__qualname__ = name or prim.name
+    fn.__module__ = _defining_module()  # where doctest looks for the docstring's examples
     fn.__doc__ = doc
     fn.primitive = prim
     return fn
+
+
+def _defining_module() -> str:
+    """The name of the module whose rule table called in here (the first caller outside this
+    file)."""
+    frame = sys._getframe(1)
+    while frame.f_globals["__name__"] == __name__:
+        frame = frame.f_back
+    return frame.f_globals["__name__"]
 
 
 def _scaled_rule(deriv):
@@ -33,6 +45,15 @@ def _scaled_rule(deriv):
     if isinstance(deriv, (int, float)) and deriv == -1:
         return lambda t, ans, *args, **params: -t
     return lambda t, ans, *args, **params: t * deriv(ans, *args, **params)
+
+
+def example_doc(example: str | None) -> str:
+    """A docstring's example from a table row's ``"call  # result"``: a doctest printing the
+    call's result (none without an example)."""
+    if not example:
+        return ""
+    call, _, result = example.partition("  # ")
+    return f"\n\n>>> print({call})\n{result}"
 
 
 def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str | None = None):
@@ -49,7 +70,6 @@ def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str |
     prim.defbatch(batch_elementwise)
     if doc is None:
         doc = f"Differentiable ``numpy.{name}``, elementwise."
-        if example:
-            doc += f"\n\n>>> {example}"
+        doc += example_doc(example)
     return public(prim, name, doc, nargs=len(derivs))
 

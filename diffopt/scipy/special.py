@@ -22,7 +22,7 @@ from ..core.batching import move_to_front
 from ..core.primitive import Primitive
 from ..numpy import broadcast_to, exp, log1p, where
 from ..numpy import sum as _sum
-from ..numpy._define import elementwise
+from ..numpy._define import elementwise, example_doc
 from ..numpy.backend import array_module
 from ..numpy.reductions import _normalize_axis, expand_reduced, keepdims_shape
 
@@ -50,7 +50,7 @@ def _impl(name: str, arg: int = 0):
 
 def _special(name: str, *derivs, example: str, arg: int = 0):
     """A row of the table: ``scipy.special.name`` with its partial derivatives ``d(ans, *args)``."""
-    doc = f"Differentiable ``scipy.special.{name}``, elementwise.\n\n>>> {example}"
+    doc = f"Differentiable ``scipy.special.{name}``, elementwise." + example_doc(example)
     return elementwise(name, _impl(name, arg), *derivs, doc=doc)
 
 
@@ -67,13 +67,13 @@ erfc = _special(
 # polygamma(n, x): the n-th derivative of digamma; the integer order n has no derivative.
 polygamma = _special(
     "polygamma", None, lambda ans, n, x: polygamma(n + 1, x), arg=1,
-    example="polygamma(1, 1.0)  # pi**2 / 6",
+    example="polygamma(1, 1.0)  # 1.6449...",
 )
 digamma = _special(
     "digamma", lambda ans, x: polygamma(1, x), example="digamma(1.0)  # -0.5772..."
 )
 psi = digamma
-gammaln = _special("gammaln", lambda ans, x: digamma(x), example="gammaln(4.0)  # log(6)")
+gammaln = _special("gammaln", lambda ans, x: digamma(x), example="gammaln(4.0)  # 1.7917...")
 
 
 # --- log-sum-exp and the softmax family ----------------------------------------------------------
