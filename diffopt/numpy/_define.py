@@ -8,19 +8,45 @@ from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
 
 
+def no_out(out, name: str) -> None:
+    """Refuse NumPy's ``out=`` (``name``: the function), saying what to do instead."""
+    if out is not None:
+        raise TypeError(
+            f"diffopt.numpy.{name} does not support out=: arrays are not written in place (traced "
+            "values are immutable). Use the returned array instead."
+        )
+
+
+def _refuse_ufunc_keywords(name: str, out, keywords: dict) -> None:
+    no_out(out, name)
+    key = next(iter(keywords))
+    advice = {"where": f"use diffopt.numpy.where(condition, {name}(...), other)",
+              "dtype": "cast the arguments (or the result) with astype"}
+    raise TypeError(f"diffopt.numpy.{name} does not support NumPy's ufunc keyword {key}=; "
+                    + advice.get(key, "call it with the arrays alone"))
+
+
 def public(prim: Primitive, name: str | None = None, doc: str | None = None, nargs: int = 1):
-    """The public function for a primitive whose parameters are all positional arguments."""
+    """The public function for a primitive whose parameters are all positional arguments (NumPy's
+    ufunc keywords, ``out=``, ``where=``, ``dtype=``..., are refused with a message)."""
     bind = prim.bind
+    name = name or prim.name
     if nargs == 1:
-        def fn(x):
+        def fn(x, /, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(x)
     elif nargs == 2:
-        def fn(x, y):
+        def fn(x, y, /, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(x, y)
     else:
-        def fn(*args):
+        def fn(*args, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(*args)
-    fn.__name__ = fn.__qualname__ = name or prim.name
+    fn.__name__ = fn.__qualname__ = name
     fn.__module__ = _defining_module()  # where doctest looks for the docstring's examples
     fn.__doc__ = doc
     fn.primitive = prim

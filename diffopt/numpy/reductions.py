@@ -23,6 +23,7 @@ from ..core import vspace
 from ..core.axes import normalize_axes, normalize_axis
 from ..core.batching import batch_axis_param
 from ..core.primitive import Primitive
+from ._define import no_out as _no_out
 from .backend import as_array
 from .creation import ones_like
 from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract
@@ -60,14 +61,6 @@ def _count(shape: tuple, axis) -> int:
     if axis is None:
         return int(np.prod(shape, dtype=np.int64))
     return int(np.prod([shape[a] for a in axis], dtype=np.int64))
-
-
-def _no_out(out, name: str) -> None:
-    if out is not None:
-        raise TypeError(
-            f"diffopt.numpy.{name} does not support out=: arrays are not written in place (traced "
-            "values are immutable). Use the returned array instead."
-        )
 
 
 _batch_axis = batch_axis_param("axis")
