@@ -26,10 +26,12 @@ from .reductions import __all__ as _reductions_all
 from .reductions import sum_axes as _sum_axes
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
+from .statistics import *  # noqa: F403
+from .statistics import __all__ as _statistics_all
 
 __all__ = [
     "fft", "linalg", *_creation_all, *_elementwise_all, *_indexing_all, *_products_all,
-    *_ranges_all, *_reductions_all, *_shape_all,
+    *_ranges_all, *_reductions_all, *_shape_all, *_statistics_all,
 ]
 
 _vspace.add = add  # noqa: F405
