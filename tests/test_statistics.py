@@ -576,3 +576,31 @@ def test_vmap_matches_loop(fn):
     out = quiet(vmap(fn), x)
     looped = np.stack([quiet(fn, v) for v in x])
     np.testing.assert_allclose(out, looped, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+# --- edge cases: empty slices, 0-d results, lists -------------------------------------------
+@pytest.mark.parametrize("name,args,kw", [
+    ("median", (np.array([]),), {}), ("nanmedian", (np.array([]),), {}),
+    ("nanquantile", (np.ones((0, 3)), 0.5), {"axis": 0}),
+    ("nanpercentile", (np.ones((0, 3)), [10, 60]), {"axis": 0, "keepdims": True}),
+    ("median", (np.ones((0, 3)),), {"axis": 1}), ("quantile", (np.ones((0, 3)), 0.5), {"axis": 1}),
+    ("nanmax", (np.array(np.nan),), {}), ("nanmean", (np.ones(0),), {}),
+    ("nanvar", (np.array([1 + 1j, np.nan, 2 - 1j]),), {}), ("std", (np.array([1.0, 2.0]),), {}),
+    ("nanstd", (np.array([1.0, 2.0]),), {}), ("bincount", ([0, 1, 1],), {}),
+    ("nansum", ([1.0, np.nan],), {}), ("average", ([1.0, 2.0],), {"weights": [1, 3]}),
+    ("ptp", ([1, 5, 2],), {}), ("count_nonzero", ([[0, 1], [2, 0]],), {}),
+    ("cov", ([1.0, 2.0, 4.0], [2.0, 1.0, 0.0]), {}), ("corrcoef", ([1.0, 2.0, 4.0],), {}),
+    ("digitize", ([0.5, 2.0], [0.0, 1.0, 2.0]), {}), ("quantile", (np.array(3.0), 0.5), {}),
+])
+def test_edge_cases_match_numpy(name, args, kw):
+    expected = quiet(getattr(np, name), *args, **kw)
+    out = quiet(getattr(dnp, name), *args, **kw)
+    same(out, expected)
+    assert type(out) is type(expected)
+
+
+def test_quantile_of_an_empty_array_raises_as_numpy():
+    with pytest.raises(IndexError):
+        dnp.quantile(np.array([]), 0.5)
+    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+        dnp.median(np.array([]))

@@ -348,12 +348,17 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
     return sum(sq, axis=axis, keepdims=keepdims) / builtins.max(_count(shape, axis) - ddof, 0)
 
 
+def scalar_if_0d(x):
+    """A plain 0-d array as a NumPy scalar, as NumPy reductions return it (tracers as they are)."""
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
 def safe_sqrt(v):
     """``sqrt(v)`` for ``v >= 0`` whose derivatives of every order are 0 where ``v`` is 0 (not
     infinite): the square root is taken of ``where(v > 0, v, 1)``, so no branch divides by zero,
     and ``0 * v`` stands in where ``v`` is 0 (NaN stays NaN)."""
     positive = v > 0
-    return where(positive, sqrt(where(positive, v, 1)), 0 * v)
+    return scalar_if_0d(where(positive, sqrt(where(positive, v, 1)), 0 * v))
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):

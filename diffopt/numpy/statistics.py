@@ -65,6 +65,7 @@ from .reductions import (
     min,
     prod,
     safe_sqrt,
+    scalar_if_0d,
     sum,
 )
 from .shape import (
@@ -89,6 +90,8 @@ def _traced(*xs) -> bool:
 
 def _exact(x, name: str):
     """The plain value of ``x`` for index computations (refused where ``x`` is batched)."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)
     c = concrete(x)
     if np.shape(c) != _shape(x):
         raise NotImplementedError(f"diffopt.numpy.{name}: its counts and bin indices come from "
@@ -210,9 +213,13 @@ def _quantile(a, q, axis, method, keepdims, *, ignore_nan, name, weights=None, s
         nxt = _select(vi >= last, last, _select(vi < 0, 0, prev + 1))
         prev = _select(vi >= last, last, _select(vi < 0, 0, prev))
         gamma = vi - prev if fix == "as is" else fix(vi - prev, vi)
-    srt = arr if size == 0 else sort(arr, axis=0)
     full = qshape + rest
     flat = (int(np.prod(qshape, dtype=np.int64)),) + rest
+    if size == 0:
+        # (NumPy's nan* forms give empty slices the shape of a mean: q's axes are left out)
+        reduced = keepdims_shape(shape, axis) if keepdims else rest
+        return _empty_quantile(name, reduced if ignore_nan else qshape + reduced, dtype)
+    srt = sort(arr, axis=0)
 
     def gather(index):
         index = clip(astype(index, np.intp), 0, builtins.max(size - 1, 0))
@@ -220,13 +227,25 @@ def _quantile(a, q, axis, method, keepdims, *, ignore_nan, name, weights=None, s
         return reshape(take_along_axis(srt, index, axis=0), full)
 
     out = gather(prev) if fix is None else _lerp(gather(prev), gather(nxt), gamma)
-    if inexact and not ignore_nan and size:
+    if inexact and not ignore_nan:
         tail = srt[-1]  # NaN sorts last: any NaN in a slice makes its quantiles NaN
         out = _select(isnan(tail), tail, out)
     out = astype(out, dtype)
     if keepdims:
         out = reshape(out, qshape + keepdims_shape(shape, axis))
-    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+    return scalar_if_0d(out)
+
+
+def _empty_quantile(name, shape, dtype):
+    """NumPy's order statistics of empty slices: an IndexError for ``quantile`` and
+    ``percentile``, NaN with a warning for the others (nothing to say for an empty result)."""
+    dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    if int(np.prod(shape, dtype=np.int64)) == 0:
+        return np.empty(shape, dtype)
+    if name in ("quantile", "percentile"):
+        raise IndexError("index -1 is out of bounds for axis 0 with size 0")
+    _warn("Mean of empty slice")
+    return scalar_if_0d(np.full(shape, np.nan, dtype))
 
 
 def _order_statistic(name: str, *, ignore_nan: bool, scale: int, doc: str):
@@ -388,7 +407,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     empty = cnt == 0
     if np.any(concrete(empty)):
         _warn("Mean of empty slice")
-    return astype(_divide_valid(total, cnt, empty), out_dtype)
+    return scalar_if_0d(astype(_divide_valid(total, cnt, empty), out_dtype))
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
@@ -419,7 +438,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     if np.any(concrete(bad)):
         _warn("Degrees of freedom <= 0 for slice.")
     real_dtype = np.finfo(out_dtype).dtype if out_dtype.kind in "fc" else out_dtype
-    return astype(_divide_valid(sum(sq, axis=axis, keepdims=keepdims), dof, bad), real_dtype)
+    return scalar_if_0d(astype(_divide_valid(sum(sq, axis=axis, keepdims=keepdims), dof, bad),
+                               real_dtype))
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
@@ -457,7 +477,7 @@ def _nan_extremum(name, reduce, combine, top, a, axis, out, keepdims, initial, w
         if np.any(concrete(empty)):
             _warn("All-NaN slice encountered")
             r = _select(empty, np.nan, r)
-    return r
+    return scalar_if_0d(r)
 
 
 def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=True):
@@ -520,9 +540,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     nax = _normalize_axis(axis, len(shape), strict=True)
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keepdims)
-        scl = np.asarray(a.size / builtins.max(np.prod(_shape(avg), dtype=np.int64), 1)
-                         if _shape(avg) else _count(shape, nax), dtype=avg.dtype)
-        scl = scl[()] if not _shape(avg) else scl
+        scl = avg.dtype.type(_count(shape, nax))
     else:
         w = as_array(weights)
         result_dtype = np.result_type(a.dtype, w.dtype, *(() if _inexact(a) else ("f8",)))
