@@ -140,10 +140,62 @@ def test_order_statistic_errors():
     for fn in (dnp.quantile, dnp.percentile, dnp.nanquantile, dnp.nanpercentile):
         with pytest.raises(TypeError, match="out="):
             fn(x, 0.5, out=np.empty(()))
-        with pytest.raises(NotImplementedError, match="weights"):
-            fn(x, 0.5, weights=np.ones_like(x), method="inverted_cdf")
+        with pytest.raises(ValueError, match="Only method 'inverted_cdf' supports weights"):
+            fn(x, 0.5, weights=np.ones_like(x))
+        with pytest.raises(ValueError, match="Weights must be non-negative"):
+            fn(x, 0.5, weights=-np.ones_like(x), method="inverted_cdf")
+        with pytest.raises(ValueError, match="all zero"):
+            fn(x, 0.5, weights=np.zeros_like(x), method="inverted_cdf")
+        with pytest.raises(TypeError, match="Axis must be specified"):
+            fn(x, 0.5, weights=np.ones(4), method="inverted_cdf")
+        with pytest.raises(ValueError, match="Shape of weights"):
+            fn(x, 0.5, axis=0, weights=np.ones(4), method="inverted_cdf")
     with pytest.raises(TypeError, match="out="):
         dnp.median(x, out=np.empty(()))
+
+
+WEIGHT_CASES = [((7,), None, (7,)), ((7,), 0, (7,)), ((4, 5), 1, (5,)), ((4, 5), 0, (4,)),
+                ((4, 5), 1, (4, 5)), ((3, 4, 5), (0, 2), (3, 5)), ((3, 4, 5), (2, 0), (5, 3)),
+                ((3, 4, 5), None, (3, 4, 5))]
+
+
+@pytest.mark.parametrize("shape,axis,wshape", WEIGHT_CASES)
+def test_weighted_inverted_cdf_matches_numpy(shape, axis, wshape):
+    r = np.random.default_rng(42)
+    nan_data = np.where(r.random(shape) < 0.3, np.nan, r.standard_normal(shape))
+    for a in (r.standard_normal(shape), r.integers(0, 5, shape), nan_data,
+              r.standard_normal(shape).astype(np.float32)):
+        for w in (r.random(wshape), r.integers(0, 3, wshape) + (r.random(wshape) < 0.1)):
+            # NumPy's nan* forms fail (IndexError) on weights along the axis: compare those
+            # with the same weights broadcast to the data's shape
+            full = w if w.shape == shape else _spread(w, shape, axis)
+            for q in (0.3, 0.0, 1.0, np.array([0.1, 0.5, 0.99]), 0, np.float32(0.4)):
+                for keepdims in (False, True):
+                    for name, scale in (("quantile", 1), ("percentile", 100),
+                                        ("nanquantile", 1), ("nanpercentile", 100)):
+                        kw = dict(axis=axis, method="inverted_cdf", keepdims=keepdims)
+                        ref_w = full if name.startswith("nan") else w
+                        expected = quiet(getattr(np, name), a, q * scale, weights=ref_w, **kw)
+                        out = quiet(getattr(dnp, name), a, q * scale, weights=w, **kw)
+                        same(out, expected)
+
+
+def _spread(w, shape, axis):
+    """Weights along ``axis`` broadcast to ``shape`` (NumPy's _weights_are_valid)."""
+    axes = [x % len(shape) for x in ((axis,) if isinstance(axis, int) else axis)]
+    w = np.transpose(w, np.argsort(axes))
+    return np.broadcast_to(w.reshape([s if i in axes else 1 for i, s in enumerate(shape)]), shape)
+
+
+def test_weighted_quantile_derivatives():
+    x, w = randn(3, 8, seed=43), np.abs(randn(8, seed=44)) + 0.1
+    check_grads(lambda v: dnp.quantile(v, [0.2, 0.55], axis=1, weights=w,
+                                       method="inverted_cdf"), (x,), order=2)
+    check_grads(lambda v: dnp.nanpercentile(v, 40, axis=1, weights=np.broadcast_to(w, x.shape),
+                                            method="inverted_cdf"), (x,), order=2)
+    with pytest.warns(UserWarning, match="does not depend on its inputs"):
+        g = grad(lambda u: dnp.quantile(x[0], 0.5, weights=u, method="inverted_cdf"))(w)
+    assert np.all(g == 0)
 
 
 # --- order statistics: derivatives ----------------------------------------------------------

@@ -167,8 +167,6 @@ def _numpy_dtype(name, a_dtype, q_type, method):
 
 def _quantile(a, q, axis, method, keepdims, *, ignore_nan, name, weights=None, scale=1):
     """The quantiles ``q / scale`` of ``a`` (percentile: scale 100), as NumPy computes them."""
-    if weights is not None:
-        raise NotImplementedError(f"diffopt.numpy.{name}: weights= is not supported")
     a = as_array(a)
     if a.dtype.kind == "c":
         raise TypeError("a must be an array of real numbers")
@@ -186,8 +184,10 @@ def _quantile(a, q, axis, method, keepdims, *, ignore_nan, name, weights=None, s
         q = q / scale
         if q.dtype.kind != "f":
             q = astype(q, np.float64)
+    if weights is not None and method != "inverted_cdf":
+        raise ValueError(f"Only method 'inverted_cdf' supports weights. Got: {method}.")
     shape = _shape(a)
-    axis = _normalize_axis(axis, len(shape), strict=True)
+    axis_given, axis = axis, _normalize_axis(axis, len(shape), strict=True)
     arr = _reduced_to_front(a, axis)
     size, rest = _shape(arr)[0], _shape(arr)[1:]
     qshape = _shape(q)
@@ -219,21 +219,60 @@ def _quantile(a, q, axis, method, keepdims, *, ignore_nan, name, weights=None, s
         # (NumPy's nan* forms give empty slices the shape of a mean: q's axes are left out)
         reduced = keepdims_shape(shape, axis) if keepdims else rest
         return _empty_quantile(name, reduced if ignore_nan else qshape + reduced, dtype)
-    srt = sort(arr, axis=0)
+    if weights is not None:
+        w = _weights_like(as_array(weights), shape, axis_given, axis)
+        out, tail = _weighted_inverted_cdf(arr, _reduced_to_front(broadcast_to(w, shape), axis),
+                                           qc if scale == 1 else qc / scale, ignore_nan, name)
+    else:
+        srt = sort(arr, axis=0)
+        tail = srt[-1]
 
-    def gather(index):
-        index = clip(astype(index, np.intp), 0, builtins.max(size - 1, 0))
-        index = reshape(broadcast_to(index, full), flat)
-        return reshape(take_along_axis(srt, index, axis=0), full)
+        def gather(index):
+            index = clip(astype(index, np.intp), 0, builtins.max(size - 1, 0))
+            index = reshape(broadcast_to(index, full), flat)
+            return reshape(take_along_axis(srt, index, axis=0), full)
 
-    out = gather(prev) if fix is None else _lerp(gather(prev), gather(nxt), gamma)
-    if inexact and not ignore_nan:
-        tail = srt[-1]  # NaN sorts last: any NaN in a slice makes its quantiles NaN
+        out = gather(prev) if fix is None else _lerp(gather(prev), gather(nxt), gamma)
+    if inexact and not ignore_nan:  # NaN sorts last: any NaN in a slice makes its quantiles NaN
         out = _select(isnan(tail), tail, out)
+    elif inexact and weights is not None:
+        out = _select(concrete(n) == 0, np.nan, out)
     out = astype(out, dtype)
     if keepdims:
         out = reshape(out, qshape + keepdims_shape(shape, axis))
     return scalar_if_0d(out)
+
+
+def _weighted_inverted_cdf(arr, w, q, ignore_nan, name):
+    """NumPy's weighted ``inverted_cdf``: per slice of ``arr`` (reduced axis first), the first
+    sorted entry whose share of the weight reaches ``q``. The positions come from plain values,
+    so the result is differentiable in ``arr`` (the weights only choose: no derivative)."""
+    ac, wc = _exact(arr, name), np.array(_exact(w, name), dtype=float)
+    if np.any(wc < 0):
+        raise ValueError("Weights must be non-negative.")
+    size, rest = ac.shape[0], ac.shape[1:]
+    perm = np.argsort(ac, axis=0)
+    wc = np.take_along_axis(wc, perm, axis=0)
+    if ignore_nan:
+        nan = np.isnan(np.take_along_axis(ac, perm, axis=0))
+        wc[nan] = 0
+        wc[:, np.all(nan, axis=0)] = 1  # all-NaN slices: NaN, set afterwards
+    cdf = wc.cumsum(axis=0, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cdf /= cdf[-1]
+    if np.isnan(cdf[-1]).any():
+        raise ValueError("Weights included NaN, inf or were all zero.")
+    if q.dtype.kind == "f":
+        cdf = cdf.astype(q.dtype)
+    if np.any(cdf[0] == 0):
+        cdf[cdf == 0] = -1
+    index = np.empty((q.size,) + rest, dtype=np.intp)
+    for k in np.ndindex(rest):
+        at_k = (slice(None),) + k
+        index[at_k] = np.minimum(np.searchsorted(cdf[at_k], q.ravel(), side="left"), size - 1)
+    picked = take_along_axis(arr, np.take_along_axis(perm, index, axis=0), axis=0)
+    tail = take_along_axis(arr, perm[-1:], axis=0)[0]
+    return reshape(picked, q.shape + rest), tail
 
 
 def _empty_quantile(name, shape, dtype):
@@ -262,7 +301,7 @@ def _order_statistic(name: str, *, ignore_nan: bool, scale: int, doc: str):
 
 quantile = _order_statistic("quantile", ignore_nan=False, scale=1, doc="""\
 Differentiable ``numpy.quantile`` (every ``method``), in ``a`` and, for the interpolating methods,
-in ``q``. ``weights=`` is not supported.
+in ``q``; ``weights=`` with ``method="inverted_cdf"`` (as NumPy).
 
 >>> quantile(np.array([1.0, 2.0, 3.0, 4.0]), 0.25)
 np.float64(1.75)
@@ -528,6 +567,22 @@ def nanargmin(a, axis=None, out=None, *, keepdims=False):
     return _nan_arg("nanargmin", argmin, True, a, axis, out, keepdims)
 
 
+def _weights_like(w, shape, axis, nax):
+    """NumPy's ``_weights_are_valid``: weights of ``a``'s shape, or of its ``axis`` dimensions
+    (in ``axis``'s order) shaped to broadcast against ``a``."""
+    if _shape(w) == shape:
+        return w
+    if nax is None:
+        raise TypeError("Axis must be specified when shapes of a and weights differ.")
+    given = tuple(operator.index(x) % len(shape)
+                  for x in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    if _shape(w) != tuple(shape[x] for x in given):
+        raise ValueError("Shape of weights must be consistent with shape of a along specified "
+                         "axis.")
+    w = transpose(w, tuple(int(i) for i in np.argsort(given)))
+    return reshape(w, tuple(s if i in nax else 1 for i, s in enumerate(shape)))
+
+
 # --- average, ptp, count_nonzero, cumulative_sum / cumulative_prod -------------------------------
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """Differentiable ``numpy.average``, in ``a`` and in ``weights``.
@@ -544,17 +599,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     else:
         w = as_array(weights)
         result_dtype = np.result_type(a.dtype, w.dtype, *(() if _inexact(a) else ("f8",)))
-        if _shape(w) != shape:
-            if nax is None:
-                raise TypeError("Axis must be specified when shapes of a and weights differ.")
-            given = tuple(operator.index(x) for x in (axis if isinstance(axis, (tuple, list))
-                                                      else (axis,)))
-            given = tuple(x % len(shape) for x in given)
-            if _shape(w) != tuple(shape[x] for x in given):
-                raise ValueError("Shape of weights must be consistent with shape of a along "
-                                 "specified axis.")
-            w = transpose(w, tuple(int(i) for i in np.argsort(given)))
-            w = reshape(w, tuple(s if i in nax else 1 for i, s in enumerate(shape)))
+        w = _weights_like(w, shape, axis, nax)
         scl = sum(astype(w, result_dtype), axis=nax, keepdims=keepdims)
         if np.any(concrete(scl) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
