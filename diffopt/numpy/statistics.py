@@ -30,7 +30,7 @@ from ..core import vspace
 from ..core.batching import batch_by_loop
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
-from .backend import as_array
+from .backend import array_module, as_array
 from .elementwise import (
     around,
     astype,
@@ -508,7 +508,8 @@ def _nan_extremum(name, reduce, combine, top, a, axis, out, keepdims, initial, w
     if initial is not None:
         return combine(r, initial)
     nd = len(_shape(a))
-    if where is not True and np.any(concrete(~any(broadcast_to(where, _shape(a)), axis=axis))):
+    if where is not True and np.any(concrete(~any(broadcast_to(as_array(where), _shape(a)),
+                                                                axis=axis))):
         raise ValueError(f"reduction operation {'fmin' if top else 'fmax'} has no identity: pass "
                          "initial= where a slice has no where=True entry")
     if _inexact(a):
@@ -644,7 +645,8 @@ def _cumulative(name, scan, identity, x, axis, dtype, out, include_initial):
     if include_initial:
         ax = operator.index(axis) % len(_shape(r))
         edge = tuple(1 if i == ax else s for i, s in enumerate(_shape(r)))
-        r = concatenate([np.full(edge, identity, dtype=r.dtype), r], axis=ax)
+        first = array_module(concrete(r)).full(edge, identity, dtype=r.dtype)
+        r = concatenate([first, r], axis=ax)
     return r
 
 
