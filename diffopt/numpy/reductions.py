@@ -26,7 +26,7 @@ from ..core.primitive import Primitive
 from ._define import no_out as _no_out
 from .backend import as_array
 from .creation import ones_like
-from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract
+from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract, where
 from .indexing import diagonal
 from .shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -341,13 +341,27 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
     return sum(sq, axis=axis, keepdims=keepdims) / builtins.max(_count(shape, axis) - ddof, 0)
 
 
+def scalar_if_0d(x):
+    """A plain 0-d array as a NumPy scalar, as NumPy reductions return it (tracers as they are)."""
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def safe_sqrt(v):
+    """``sqrt(v)`` for ``v >= 0`` whose derivatives of every order are 0 where ``v`` is 0 (not
+    infinite): the square root is taken of ``where(v > 0, v, 1)``, so no branch divides by zero,
+    and ``0 * v`` stands in where ``v`` is 0 (NaN stays NaN)."""
+    positive = v > 0
+    return scalar_if_0d(where(positive, sqrt(where(positive, v, 1)), 0 * v))
+
+
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
-    """Differentiable ``numpy.std``: the square root of ``var`` (infinite derivative where it is 0).
+    """Differentiable ``numpy.std``: the square root of ``var``. Where the variance is 0 (one
+    element, or a constant slice) the derivative is taken as 0 (to every order), not infinite.
 
     >>> float(std(np.array([1.0, 3.0])))
     1.0
     """
-    return sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
+    return safe_sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
 
 
 # --- trace, diff ---------------------------------------------------------------------------------
