@@ -470,3 +470,15 @@ def test_python_number_of_a_traced_value_says_what_to_do(cast):
         assert "x.astype(int)" in msg and "not transformed" in msg
     with pytest.raises(TypeError, match="int\\(\\) of a traced value"):
         grad(lambda x: x * int(x.astype(int)))(1.5)  # an integer traced value is no different
+
+
+@pytest.mark.parametrize("fn,args", [(dnp.sin, (0.5,)), (dnp.add, (1.0, 2.0)),
+                                     (dnp.copysign, (1.0, -1.0)), (dnp.i0, (0.5,))])
+def test_ufunc_keywords_are_refused_with_a_message(fn, args):
+    with pytest.raises(TypeError, match="does not support out="):
+        fn(*args, out=np.empty(()))
+    with pytest.raises(TypeError, match=r"keyword where=; use diffopt.numpy.where"):
+        fn(*args, where=np.True_)
+    with pytest.raises(TypeError, match=r"keyword dtype=; cast"):
+        fn(*args, dtype=np.float32)
+    assert fn(*args) == getattr(np, fn.__name__)(*args)

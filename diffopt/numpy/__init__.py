@@ -42,6 +42,8 @@ from .shape import *  # noqa: F403
 from .shape import __all__ as _shape_all
 from .sorting import *  # noqa: F403
 from .sorting import __all__ as _sorting_all
+from .statistics import *  # noqa: F403
+from .statistics import __all__ as _statistics_all
 from .windows import *  # noqa: F403
 from .windows import __all__ as _windows_all
 
@@ -49,7 +51,7 @@ __all__ = [
     "fft", "linalg", *_aliases_all, *_calculus_all, *_creation_all, *_elementwise_all,
     *_index_tricks_all, *_indexing_all, *_io_all, *_polynomial_all, *_predicates_all,
     *_products_all, *_ranges_all, *_reductions_all, *_sets_all, *_shape_all, *_sorting_all,
-    *_windows_all,
+    *_statistics_all, *_windows_all,
 ]
 
 _vspace.add = add  # noqa: F405

@@ -2,26 +2,64 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
 
 
+def no_out(out, name: str) -> None:
+    """Refuse NumPy's ``out=`` (``name``: the function), saying what to do instead."""
+    if out is not None:
+        raise TypeError(
+            f"diffopt.numpy.{name} does not support out=: arrays are not written in place (traced "
+            "values are immutable). Use the returned array instead."
+        )
+
+
+def _refuse_ufunc_keywords(name: str, out, keywords: dict) -> None:
+    no_out(out, name)
+    key = next(iter(keywords))
+    advice = {"where": f"use diffopt.numpy.where(condition, {name}(...), other)",
+              "dtype": "cast the arguments (or the result) with astype"}
+    raise TypeError(f"diffopt.numpy.{name} does not support NumPy's ufunc keyword {key}=; "
+                    + advice.get(key, "call it with the arrays alone"))
+
+
 def public(prim: Primitive, name: str | None = None, doc: str | None = None, nargs: int = 1):
-    """The public function for a primitive whose parameters are all positional arguments."""
+    """The public function for a primitive whose parameters are all positional arguments (NumPy's
+    ufunc keywords, ``out=``, ``where=``, ``dtype=``..., are refused with a message)."""
     bind = prim.bind
+    name = name or prim.name
     if nargs == 1:
-        def fn(x):
+        def fn(x, /, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(x)
     elif nargs == 2:
-        def fn(x, y):
+        def fn(x, y, /, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(x, y)
     else:
-        def fn(*args):
+        def fn(*args, out=None, **keywords):
+            if out is not None or keywords:
+                _refuse_ufunc_keywords(name, out, keywords)
             return bind(*args)
-    fn.__name__ = fn.__qualname__ = name or prim.name
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = _defining_module()  # where doctest looks for the docstring's examples
     fn.__doc__ = doc
     fn.primitive = prim
     return fn
+
+
+def _defining_module() -> str:
+    """The name of the module whose rule table called in here (the first caller outside this
+    file)."""
+    frame = sys._getframe(1)
+    while frame.f_globals["__name__"] == __name__:
+        frame = frame.f_back
+    return frame.f_globals["__name__"]
 
 
 def _scaled_rule(deriv):
@@ -33,6 +71,15 @@ def _scaled_rule(deriv):
     if isinstance(deriv, (int, float)) and deriv == -1:
         return lambda t, ans, *args, **params: -t
     return lambda t, ans, *args, **params: t * deriv(ans, *args, **params)
+
+
+def example_doc(example: str | None) -> str:
+    """A docstring's example from a table row's ``"call  # result"``: a doctest printing the
+    call's result (none without an example)."""
+    if not example:
+        return ""
+    call, _, result = example.partition("  # ")
+    return f"\n\n>>> print({call})\n{result}"
 
 
 def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str | None = None):
@@ -49,7 +96,6 @@ def elementwise(name: str, impl, *derivs, doc: str | None = None, example: str |
     prim.defbatch(batch_elementwise)
     if doc is None:
         doc = f"Differentiable ``numpy.{name}``, elementwise."
-        if example:
-            doc += f"\n\n>>> {example}"
+        doc += example_doc(example)
     return public(prim, name, doc, nargs=len(derivs))
 

@@ -134,7 +134,7 @@ deg2rad = elementwise(
     "deg2rad", np.deg2rad, lambda ans, x: np.pi / 180, example="deg2rad(180.0)  # 3.14159..."
 )
 rad2deg = elementwise(
-    "rad2deg", np.rad2deg, lambda ans, x: 180 / np.pi, example="rad2deg(3.14159...)  # 180.0"
+    "rad2deg", np.rad2deg, lambda ans, x: 180 / np.pi, example="rad2deg(np.pi)  # 180.0"
 )
 radians, degrees = deg2rad, rad2deg
 
@@ -234,11 +234,11 @@ def _fmin_share(ans, x, y):
 
 fmax = elementwise(
     "fmax", np.fmax, _fmax_share, lambda ans, x, y: _fmax_share(ans, y, x),
-    example="fmax(1.0, nan)  # 1.0",
+    example="fmax(1.0, np.nan)  # 1.0",
 )
 fmin = elementwise(
     "fmin", np.fmin, _fmin_share, lambda ans, x, y: _fmin_share(ans, y, x),
-    example="fmin(1.0, nan)  # 1.0",
+    example="fmin(1.0, np.nan)  # 1.0",
 )
 
 # where's derivative selects the tangent (or cotangent) itself rather than multiplying it by 1 or
@@ -299,15 +299,16 @@ around = round
 _real = Primitive("real", np.real)
 _real.defjvp(lambda t, ans, x: real(t)).defvjp(lambda g, ans, x: g)  # g widens back if x is complex
 _real.defbatch(batch_elementwise)
-real = public(_real, doc="Differentiable ``numpy.real``.\n\n>>> real(1 + 2j)  # 1.0")
+real = public(_real, doc="Differentiable ``numpy.real``.\n\n>>> print(real(1 + 2j))\n1.0")
 _imag = Primitive("imag", np.imag)
 _imag.defjvp(lambda t, ans, x: imag(t)).defvjp(lambda g, ans, x: -1j * g)
 _imag.defbatch(batch_elementwise)
-imag = public(_imag, doc="Differentiable ``numpy.imag``.\n\n>>> imag(1 + 2j)  # 2.0")
+imag = public(_imag, doc="Differentiable ``numpy.imag``.\n\n>>> print(imag(1 + 2j))\n2.0")
 _conj = Primitive("conjugate", np.conjugate)
 _conj.defjvp(lambda t, ans, x: conj(t)).defvjp(lambda g, ans, x: conj(g))
 _conj.defbatch(batch_elementwise)
-conj = conjugate = public(_conj, "conj", "Differentiable ``numpy.conj``.\n\n>>> conj(1 + 2j)")
+conj = conjugate = public(_conj, "conj",
+                          "Differentiable ``numpy.conj``.\n\n>>> print(conj(1 + 2j))\n(1-2j)")
 
 
 def _abs_jvp(t, ans, x):  # the zero subgradient at 0 (sign(0) = 0), for complex x too
@@ -324,7 +325,8 @@ def _abs_vjp(g, ans, x):
 
 _abs = Primitive("absolute", np.abs).defjvp(_abs_jvp).defvjp(_abs_vjp)
 _abs.defbatch(batch_elementwise)
-absolute = abs = public(_abs, "absolute", "Differentiable ``numpy.abs``.\n\n>>> abs(-2.0)  # 2.0")
+absolute = abs = public(_abs, "absolute",
+                        "Differentiable ``numpy.abs``.\n\n>>> print(abs(-2.0))\n2.0")
 fabs = absolute
 
 

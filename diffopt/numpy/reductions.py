@@ -23,9 +23,10 @@ from ..core import vspace
 from ..core.axes import normalize_axes, normalize_axis
 from ..core.batching import batch_axis_param
 from ..core.primitive import Primitive
+from ._define import no_out as _no_out
 from .backend import as_array
 from .creation import ones_like
-from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract
+from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract, where
 from .indexing import diagonal
 from .shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -60,14 +61,6 @@ def _count(shape: tuple, axis) -> int:
     if axis is None:
         return int(np.prod(shape, dtype=np.int64))
     return int(np.prod([shape[a] for a in axis], dtype=np.int64))
-
-
-def _no_out(out, name: str) -> None:
-    if out is not None:
-        raise TypeError(
-            f"diffopt.numpy.{name} does not support out=: arrays are not written in place (traced "
-            "values are immutable). Use the returned array instead."
-        )
 
 
 _batch_axis = batch_axis_param("axis")
@@ -348,13 +341,27 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
     return sum(sq, axis=axis, keepdims=keepdims) / builtins.max(_count(shape, axis) - ddof, 0)
 
 
+def scalar_if_0d(x):
+    """A plain 0-d array as a NumPy scalar, as NumPy reductions return it (tracers as they are)."""
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def safe_sqrt(v):
+    """``sqrt(v)`` for ``v >= 0`` whose derivatives of every order are 0 where ``v`` is 0 (not
+    infinite): the square root is taken of ``where(v > 0, v, 1)``, so no branch divides by zero,
+    and ``0 * v`` stands in where ``v`` is 0 (NaN stays NaN)."""
+    positive = v > 0
+    return scalar_if_0d(where(positive, sqrt(where(positive, v, 1)), 0 * v))
+
+
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
-    """Differentiable ``numpy.std``: the square root of ``var`` (infinite derivative where it is 0).
+    """Differentiable ``numpy.std``: the square root of ``var``. Where the variance is 0 (one
+    element, or a constant slice) the derivative is taken as 0 (to every order), not infinite.
 
     >>> float(std(np.array([1.0, 3.0])))
     1.0
     """
-    return sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
+    return safe_sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
 
 
 # --- trace, diff ---------------------------------------------------------------------------------

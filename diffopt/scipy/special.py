@@ -30,7 +30,7 @@ from ..core.trace import concrete
 from ..numpy import abs, broadcast_to, exp, isfinite, log, log1p, sign, where  # noqa: A004 - NumPy's abs
 from ..numpy import i0 as _i0
 from ..numpy import sum as _sum
-from ..numpy._define import elementwise
+from ..numpy._define import elementwise, example_doc
 from ..numpy.backend import array_module
 from ..numpy.elementwise import _i1, _i1_over_x
 from ..numpy.reductions import _normalize_axis, expand_reduced, keepdims_shape
@@ -58,13 +58,10 @@ def _impl(name: str, arg: int = 0):
 
 
 def _special(name: str, *derivs, example: str, arg: int = 0):
-    """A row of the table: ``scipy.special.name`` with its partial derivatives ``d(ans, *args)``.
-
-    ``example`` is a doctest (a call, then its printed result on the next line)."""
-    doc = f"Differentiable ``scipy.special.{name}``, elementwise.\n\n>>> {example}"
-    fn = elementwise(name, _impl(name, arg), *derivs, doc=doc)
-    fn.__module__ = __name__  # so that the doctest runs with this module's tests
-    return fn
+    """A row of the table: ``scipy.special.name`` with its partial derivatives ``d(ans, *args)``;
+    ``example`` is ``"call  # printed result"``."""
+    doc = f"Differentiable ``scipy.special.{name}``, elementwise." + example_doc(example)
+    return elementwise(name, _impl(name, arg), *derivs, doc=doc)
 
 
 def _no_derivative(name: str, arg: str):
@@ -80,26 +77,26 @@ def _no_derivative(name: str, arg: str):
 
 
 # --- the rule table ----------------------------------------------------------------------------
-expit = _special("expit", lambda ans, x: ans * (1 - ans), example="float(expit(0.0))\n0.5")
+expit = _special("expit", lambda ans, x: ans * (1 - ans), example="expit(0.0)  # 0.5")
 sigmoid = expit
-logit = _special("logit", lambda ans, x: 1 / (x * (1 - x)), example="float(logit(0.5))\n0.0")
+logit = _special("logit", lambda ans, x: 1 / (x * (1 - x)), example="logit(0.5)  # 0.0")
 erf = _special(
-    "erf", lambda ans, x: _TWO_OVER_SQRT_PI * exp(-(x**2)), example="float(erf(0.5))\n0.5205"
+    "erf", lambda ans, x: _TWO_OVER_SQRT_PI * exp(-(x**2)), example="erf(0.5)  # 0.5205"
 )
 erfc = _special(
-    "erfc", lambda ans, x: -_TWO_OVER_SQRT_PI * exp(-(x**2)), example="float(erfc(0.5))\n0.4795"
+    "erfc", lambda ans, x: -_TWO_OVER_SQRT_PI * exp(-(x**2)), example="erfc(0.5)  # 0.4795"
 )
 # polygamma(n, x): the n-th derivative of digamma; the integer order n has no derivative.
 polygamma = _special(
     "polygamma", None, lambda ans, n, x: polygamma(n + 1, x), arg=1,
-    example="float(polygamma(1, 1.0))  # pi**2 / 6\n1.644934",
+    example="polygamma(1, 1.0)  # 1.644934",
 )
 digamma = _special(
-    "digamma", lambda ans, x: polygamma(1, x), example="float(digamma(1.0))\n-0.577216"
+    "digamma", lambda ans, x: polygamma(1, x), example="digamma(1.0)  # -0.577216"
 )
 psi = digamma
-gammaln = _special("gammaln", lambda ans, x: digamma(x), example="float(gammaln(4.0))\n1.791759")
-gamma = _special("gamma", lambda ans, x: ans * digamma(x), example="float(gamma(5.0))\n24.0")
+gammaln = _special("gammaln", lambda ans, x: digamma(x), example="gammaln(4.0)  # 1.791759")
+gamma = _special("gamma", lambda ans, x: ans * digamma(x), example="gamma(5.0)  # 24.0")
 
 
 def _gammainc_dx(ans, a, x):
@@ -109,11 +106,11 @@ def _gammainc_dx(ans, a, x):
 
 gammainc = _special(
     "gammainc", _no_derivative("gammainc", "a"), _gammainc_dx,
-    example="float(gammainc(1.0, 2.0))  # 1 - exp(-2)\n0.864665",
+    example="gammainc(1.0, 2.0)  # 0.864665",
 )
 gammaincc = _special(
     "gammaincc", _no_derivative("gammaincc", "a"), lambda ans, a, x: -_gammainc_dx(ans, a, x),
-    example="float(gammaincc(1.0, 2.0))  # exp(-2)\n0.135335",
+    example="gammaincc(1.0, 2.0)  # 0.135335",
 )
 
 
@@ -123,11 +120,11 @@ def _dbetaln(a, b):
 
 betaln = _special(
     "betaln", lambda ans, a, b: _dbetaln(a, b), lambda ans, a, b: _dbetaln(b, a),
-    example="float(betaln(2.0, 3.0))  # log(1/12)\n-2.484907",
+    example="betaln(2.0, 3.0)  # -2.484907",
 )
 beta = _special(
     "beta", lambda ans, a, b: ans * _dbetaln(a, b), lambda ans, a, b: ans * _dbetaln(b, a),
-    example="float(beta(2.0, 3.0))  # 1/12\n0.083333",
+    example="beta(2.0, 3.0)  # 0.083333",
 )
 
 
@@ -138,12 +135,12 @@ def _betainc_dx(ans, a, b, x):
 
 betainc = _special(
     "betainc", _no_derivative("betainc", "a"), _no_derivative("betainc", "b"), _betainc_dx,
-    arg=2, example="float(betainc(1.0, 2.0, 0.5))  # 1 - (1 - x)**2\n0.75",
+    arg=2, example="betainc(1.0, 2.0, 0.5)  # 0.75",
 )
 betaincc = _special(
     "betaincc", _no_derivative("betaincc", "a"), _no_derivative("betaincc", "b"),
     lambda ans, a, b, x: -_betainc_dx(ans, a, b, x),
-    arg=2, example="float(betaincc(1.0, 2.0, 0.5))  # (1 - x)**2\n0.25",
+    arg=2, example="betaincc(1.0, 2.0, 0.5)  # 0.25",
 )
 
 
@@ -159,7 +156,7 @@ def _stdt_logpdf(t, df):
 # stdtr(df, t): Student's t cdf; d/dt is the density.
 stdtr = _special(
     "stdtr", _no_derivative("stdtr", "df"), lambda ans, df, t: exp(_stdt_logpdf(t, df)),
-    arg=1, example="float(stdtr(1.0, 1.0))  # Cauchy: 1/2 + arctan(1)/pi\n0.75",
+    arg=1, example="stdtr(1.0, 1.0)  # 0.75",
 )
 
 # x * log(y) and x * log1p(y) are 0 where x == 0 (even where log is -inf): their derivative in y,
@@ -167,12 +164,12 @@ stdtr = _special(
 xlogy = _special(
     "xlogy", lambda ans, x, y: log(y),
     lambda ans, x, y: x / where((x == 0) & (y == 0), 1.0, y),
-    example="float(xlogy(0.0, 0.0)), float(xlogy(2.0, np.e))\n(0.0, 2.0)",
+    example="xlogy(0.0, 0.0), xlogy(2.0, np.e)  # 0.0 2.0",
 )
 xlog1py = _special(
     "xlog1py", lambda ans, x, y: log1p(y),
     lambda ans, x, y: x / where((x == 0) & (y == -1), 1.0, 1 + y),
-    example="float(xlog1py(0.0, -1.0)), float(xlog1py(2.0, np.e - 1))\n(0.0, 2.0)",
+    example="xlog1py(0.0, -1.0), xlog1py(2.0, np.e - 1)  # 0.0 2.0",
 )
 
 
@@ -182,7 +179,7 @@ def _entr_d(ans, x):
     return where(pos, -(log(where(pos, x, 1.0)) + 1), where(x == 0, np.inf, 0.0))
 
 
-entr = _special("entr", _entr_d, example="float(entr(0.5))  # log(2) / 2\n0.346574")
+entr = _special("entr", _entr_d, example="entr(0.5)  # 0.346574")
 
 
 def _relative_d(x, y, kl: bool):
@@ -201,12 +198,12 @@ def _relative_d(x, y, kl: bool):
 rel_entr = _special(
     "rel_entr", lambda ans, x, y: _relative_d(x, y, False)[0],
     lambda ans, x, y: _relative_d(x, y, False)[1],
-    example="float(rel_entr(1.0, np.e))\n-1.0",
+    example="rel_entr(1.0, np.e)  # -1.0",
 )
 kl_div = _special(
     "kl_div", lambda ans, x, y: _relative_d(x, y, True)[0],
     lambda ans, x, y: _relative_d(x, y, True)[1],
-    example="float(kl_div(1.0, np.e))  # -1 - 1 + e\n0.718282",
+    example="kl_div(1.0, np.e)  # 0.718282",
 )
 
 # --- the normal distribution and the error function's relatives ---------------------------------
@@ -218,7 +215,7 @@ _SQRT_HALF = float(np.sqrt(0.5))
 _SQRT_PI_OVER_2 = float(np.sqrt(np.pi) / 2)
 
 ndtr = _special(
-    "ndtr", lambda ans, x: _INV_SQRT_2PI * exp(-0.5 * x**2), example="float(ndtr(0.0))\n0.5"
+    "ndtr", lambda ans, x: _INV_SQRT_2PI * exp(-0.5 * x**2), example="ndtr(0.0)  # 0.5"
 )
 
 
@@ -233,19 +230,19 @@ def _log_ndtr_d(ans, x):
 
 
 log_ndtr = _special(
-    "log_ndtr", _log_ndtr_d, example="float(log_ndtr(-40.0))  # far below log(1e-300)\n-804.608"
+    "log_ndtr", _log_ndtr_d, example="log_ndtr(-40.0)  # -804.608"
 )
 ndtri = _special(
     "ndtri", lambda ans, p: _SQRT_2PI * exp(0.5 * ans**2),
-    example="float(ndtri(0.975))\n1.959964",
+    example="ndtri(0.975)  # 1.959964",
 )
 erfinv = _special(
     "erfinv", lambda ans, y: _SQRT_PI_OVER_2 * exp(ans**2),
-    example="float(erfinv(erf(0.5)))\n0.5",
+    example="erfinv(erf(0.5))  # 0.5",
 )
 erfcx = _special(
     "erfcx", lambda ans, x: 2 * x * ans - _TWO_OVER_SQRT_PI,
-    example="float(erfcx(30.0))  # exp(900) * erfc(30), finite\n0.018795",
+    example="erfcx(30.0)  # 0.018795",
 )
 
 # --- modified Bessel functions: I0 and I1 are diffopt.numpy's; here their scaled forms ---------
@@ -263,19 +260,19 @@ def _i1e_over_x(x):
 
 # i0e = exp(-|x|) i0: i0e' = i1e - sign(x) i0e; i1e' = i0e - i1e / x - sign(x) i1e.
 i0e = _special(
-    "i0e", lambda ans, x: i1e(x) - sign(x) * ans, example="float(i0e(0.0))\n1.0"
+    "i0e", lambda ans, x: i1e(x) - sign(x) * ans, example="i0e(0.0)  # 1.0"
 )
 i1e = _special(
     "i1e", lambda ans, x: i0e(x) - _i1e_over_x(x) - sign(x) * ans,
-    example="float(i1e(1000.0))  # i1 overflows there, i1e does not\n0.012611",
+    example="i1e(1000.0)  # 0.012611",
 )
 
 # --- zeta, multigammaln, spence -------------------------------------------------------------------
-_riemann_zeta = _special("zeta", _no_derivative("zeta", "x"), example="float(zeta(2.0))\n1.644934")
+_riemann_zeta = _special("zeta", _no_derivative("zeta", "x"), example="zeta(2.0)  # 1.644934")
 # d/dq zeta(x, q) = d/dq sum_n (n + q)**-x = -x zeta(x + 1, q)
 _hurwitz_zeta = _special(
     "zeta", _no_derivative("zeta", "x"), lambda ans, x, q: -x * _hurwitz_zeta(x + 1, q),
-    example="float(zeta(2.0, 1.0))\n1.644934",
+    example="zeta(2.0, 1.0)  # 1.644934",
 )
 
 
@@ -326,7 +323,7 @@ def _spence_d(ans, z):
 
 
 spence = _special(
-    "spence", _spence_d, example="float(spence(1.0)), float(spence(0.0))\n(0.0, 1.644934)"
+    "spence", _spence_d, example="spence(1.0), spence(0.0)  # 0.0 1.644934"
 )
 
 
