@@ -1,4 +1,5 @@
-"""``diffopt.scipy``: differentiable counterparts of SciPy functions (``special`` so far).
+"""``diffopt.scipy``: differentiable counterparts of SciPy functions (``special``, ``linalg``,
+``signal``).
 
 >>> from diffopt.scipy.special import expit, logsumexp
 >>> import numpy as np
@@ -6,6 +7,6 @@
 (0.5, 0.693147)
 """
 
-from . import special
+from . import linalg, signal, special
 
-__all__ = ["special"]
+__all__ = ["linalg", "signal", "special"]
