@@ -340,6 +340,10 @@ def qr(a, overwrite_a: bool = False, lwork=None, mode: str = "full", pivoting: b
             raise NotImplementedError(f"scipy.linalg.qr: {option} is not differentiable here; use "
                                       "pivoting=False and mode 'full', 'economic' or 'r'")
     m, n = _shape(a)[-2:]
+    if mode == "full" and m > n:
+        raise NotImplementedError("scipy.linalg.qr: the derivative with mode='full' of a tall "
+                                  "matrix is not defined (the extra columns of Q are not "
+                                  "unique); use mode='economic'")
     if mode == "economic":
         return tuple(_nl.qr(a, "reduced"))
     if mode == "full":
