@@ -272,12 +272,34 @@ def test_eigh_grads(c):
     check_grads(lambda a: dnp.abs(L.eigh(a, subset_by_index=(2, 2))[1]) ** 2, (a,), order=2)
 
 
+@pytest.mark.parametrize("kind", [1, 2, 3])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("c", REAL_COMPLEX)
+def test_eigh_generalized(kind, lower, c):
+    a, b = randn(4, 4, seed=49, complex_=c), spd(4, seed=50, complex_=c)
+    b = b + (np.triu(randn(4, 4, seed=51), 1) if lower else np.tril(randn(4, 4, seed=51), -1))
+    kw = dict(lower=lower, type=kind)
+    w, v = sl.eigh(a, b, **kw)
+    gw, gv = traced(lambda a, b: L.eigh(a, b, **kw), a, b)
+    np.testing.assert_allclose(gw, w, rtol=1e-10)
+    np.testing.assert_allclose(phase_fixed(np.asarray(gv)), phase_fixed(v), atol=1e-10)
+    got = traced(lambda a, b: L.eigh(a, b, eigvals_only=True, subset_by_index=(1, 2), **kw), a, b)
+    np.testing.assert_allclose(got, w[1:3], rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", [1, 2, 3])
+def test_eigh_generalized_grads(kind):
+    a, b = randn(3, 3, seed=52), spd(3, seed=53)
+    check_grads(lambda a, b: L.eigh(a, b, type=kind, eigvals_only=True), (a, b), order=2)
+    check_grads(lambda a, b: dnp.abs(L.eigh(a, b, type=kind)[1]) ** 2, (a, b), order=2)
+
+
 def test_eigh_options():
     a = spd(3, seed=31)
     w = L.eigh(a, spd(3, seed=32), eigvals_only=True)
     np.testing.assert_allclose(w, sl.eigh(a, spd(3, seed=32), eigvals_only=True))
-    with pytest.raises(NotImplementedError, match="generalized"):
-        jvp(lambda a: L.eigh(a, np.eye(3)), (a,), (a,))
+    with pytest.raises(ValueError, match="type"):
+        jvp(lambda a: L.eigh(a, np.eye(3), type=4), (a,), (a,))
     with pytest.raises(NotImplementedError, match="subset_by_value"):
         jvp(lambda a: L.eigh(a, subset_by_value=(0, 10)), (a,), (a,))
     with pytest.raises(ValueError, match="indices are not valid"):
@@ -399,3 +421,37 @@ def test_everything_is_exported():
     import diffopt.scipy
 
     assert "linalg" in diffopt.scipy.__all__ and diffopt.scipy.linalg is L
+
+
+def test_vmap_over_the_traced_paths():
+    a = np.stack([well(3, 54), well(3, 55)])
+    b = randn(2, 3, seed=56)
+    cases = [
+        (lambda a, b: L.solve_triangular(a, b, lower=True), sl.solve_triangular,
+         dict(lower=True)),
+        (lambda a, b: L.cho_solve(L.cho_factor(a @ a.T), b),
+         lambda a, b: sl.cho_solve(sl.cho_factor(a @ a.T), b), {}),
+        (lambda a, b: L.lu_solve(L.lu_factor(a), b), lambda a, b: sl.lu_solve(sl.lu_factor(a), b),
+         {}),
+        (lambda a, b: L.sqrtm(a @ a.T) @ b, lambda a, b: sl.sqrtm(a @ a.T) @ b, {}),
+        (lambda a, b: L.solve_sylvester(a, a.T, b[:, None] * b), lambda a, b: sl.solve_sylvester(
+            a, a.T, b[:, None] * b), {}),
+    ]
+    for f, ref, kw in cases:
+        got = vmap(f)(a, b)
+        np.testing.assert_allclose(got, [ref(x, y, **kw) for x, y in zip(a, b, strict=True)],
+                                   rtol=1e-10)
+
+
+@pytest.mark.parametrize("trans", [0, 1])
+def test_vmap_with_pivoting_that_differs_per_matrix(trans):
+    a = np.stack([lu_matrix(4, 57), lu_matrix(4, 58)[::-1]])
+    b = randn(2, 4, seed=59)
+    pivs = [sl.lu_factor(m)[1] for m in a]
+    assert not np.array_equal(*pivs)
+    np.testing.assert_array_equal(vmap(lambda m: L.lu_factor(m)[1])(a), pivs)
+    np.testing.assert_array_equal(vmap(lambda m: L.lu(m, p_indices=True)[0])(a),
+                                  [sl.lu(m, p_indices=True)[0] for m in a])
+    got = vmap(lambda m, v: L.lu_solve(L.lu_factor(m), v, trans=trans))(a, b)
+    np.testing.assert_allclose(got, [sl.lu_solve(sl.lu_factor(m), v, trans=trans)
+                                     for m, v in zip(a, b, strict=True)], rtol=1e-10)

@@ -37,7 +37,7 @@ from ..core.trace import Tracer, concrete
 from ..numpy import linalg as _nl
 from ..numpy.backend import as_array
 from ..numpy.elementwise import astype, zeros_like_value
-from ..numpy.indexing import tril, triu
+from ..numpy.indexing import take, tril, triu
 from ..numpy.linalg import (
     _H,
     _T,
@@ -48,6 +48,7 @@ from ..numpy.linalg import (
     _symmetrize,
 )
 from ..numpy.products import matmul
+from ..numpy.reductions import argmax
 from ..numpy.shape import concatenate, expand_dims, pad, squeeze
 
 
@@ -265,9 +266,37 @@ def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool
     p, lo, up = _traced_lu(a, "lu")
     if permute_l:
         return matmul(p, lo), up
-    if p_indices:
-        p = _sl.lu(concrete(a), check_finite=False, p_indices=True)[0]
+    if p_indices:  # a = P L U = L[p] U: p[i] is the column of P's 1 in row i
+        p = astype(argmax(p, axis=-1), np.int32)
     return p, lo, up
+
+
+def _over_stack(fn, x, core: int, dtype):
+    """``fn`` (a vector of integers from a matrix, ``core`` 2, or a vector, ``core`` 1) applied to
+    each of a stack ``x``."""
+    stack = x.shape[:x.ndim - core]
+    out = np.empty(stack + x.shape[-1:], dtype=dtype)
+    for i in np.ndindex(stack):
+        out[i] = fn(x[i])
+    return out
+
+
+def _permutation(piv, inverse: bool = False):
+    """The row order ``perm`` of LAPACK's interchanges ``piv``: Pᵀ b = b[perm] (``inverse``: the
+    order that undoes it, P z = z[inverse])."""
+    perm = np.arange(len(piv))
+    for i, j in enumerate(piv):
+        perm[i], perm[j] = perm[j], perm[i]
+    return np.argsort(perm) if inverse else perm
+
+
+# integers (no derivative), as primitives so that they batch under vmap
+_pivots = Primitive("lu_pivots", lambda a: _over_stack(
+    lambda m: _sl.lu_factor(m, check_finite=False)[1], a, 2, np.int32), differentiable=False)
+_pivots.defbatch(_stack_batch)
+_perm = Primitive("lu_permutation", lambda piv, inverse: _over_stack(
+    lambda v: _permutation(v, inverse), piv, 1, np.intp), differentiable=False)
+_perm.defbatch(_stack_batch)
 
 
 def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
@@ -283,7 +312,7 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
     if not _traced(a):
         return _sl.lu_factor(a, check_finite=False)
     _, lo, up = _traced_lu(a, "lu_factor")
-    return tril(lo, -1) + up, _sl.lu_factor(concrete(a), check_finite=False)[1]
+    return tril(lo, -1) + up, _pivots.bind(a)
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bool = True):
@@ -303,15 +332,14 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bo
     n = _shape(lu_)[-1]
     if _shape(b)[0] != n:
         raise ValueError(f"Shapes of lu {_shape(lu_)} and b {_shape(b)} are incompatible")
-    perm = np.arange(n)
-    for i, j in enumerate(np.asarray(concrete(piv))):  # Pᵀ a = L U, with Pᵀ b = b[perm]
-        perm[i], perm[j] = perm[j], perm[i]
+    piv = as_array(piv)  # Pᵀ a = L U, with Pᵀ b = b[perm]
     if _TRANS[trans] == 0:
-        y = solve_triangular(lu_, b[perm], lower=True, unit_diagonal=True, check_finite=False)
+        pb = take(b, _perm.bind(piv, inverse=False), axis=0)
+        y = solve_triangular(lu_, pb, lower=True, unit_diagonal=True, check_finite=False)
         return solve_triangular(lu_, y, check_finite=False)
     y = solve_triangular(lu_, b, trans, check_finite=False)
     z = solve_triangular(lu_, y, trans, lower=True, unit_diagonal=True, check_finite=False)
-    return z[np.argsort(perm)]
+    return take(z, _perm.bind(piv, inverse=True), axis=0)
 
 
 # --- QR ------------------------------------------------------------------------------------------
@@ -358,10 +386,12 @@ def qr(a, overwrite_a: bool = False, lwork=None, mode: str = "full", pivoting: b
 def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, overwrite_a: bool = False,
          overwrite_b: bool = False, type: int = 1, check_finite: bool = True,  # noqa: A002
          subset_by_index=None, subset_by_value=None, driver=None):
-    """Differentiable ``scipy.linalg.eigh`` (standard problem): eigenvalues, ascending, and
-    eigenvectors of the Hermitian matrix read from one triangle of ``a`` (``lower``);
+    """Differentiable ``scipy.linalg.eigh``: eigenvalues, ascending, and eigenvectors of the
+    Hermitian matrix read from one triangle of ``a`` (``lower``), or of the generalized problem
+    with a positive definite ``b`` (``type`` 1, 2, 3, through its Cholesky factor);
     ``eigvals_only`` and ``subset_by_index`` too. Derivatives as ``diffopt.numpy.linalg.eigh``
-    (the vectors' need distinct eigenvalues); ``b`` and ``subset_by_value`` have values only.
+    (the vectors' need distinct eigenvalues); ``subset_by_value`` has values only, and
+    ``driver`` (LAPACK's routine) makes no difference on traced values.
 
     >>> eigh(np.array([[2.0, 1.0], [1.0, 2.0]]), eigvals_only=True)
     array([1., 3.])
@@ -372,10 +402,11 @@ def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, overwrite
         return _sl.eigh(a, b, lower=lower, eigvals_only=eigvals_only, type=type,
                         check_finite=False, subset_by_index=subset_by_index,
                         subset_by_value=subset_by_value, driver=driver)
-    for option, used in (("b (the generalized problem)", b is not None),
-                         ("subset_by_value", subset_by_value is not None)):
-        if used:
-            raise NotImplementedError(f"scipy.linalg.eigh: {option} is not differentiable here")
+    if subset_by_value is not None:
+        raise NotImplementedError("scipy.linalg.eigh: subset_by_value is not differentiable here "
+                                  "(use subset_by_index)")
+    if type not in (1, 2, 3):
+        raise ValueError("'type' keyword must be 1, 2 or 3")
     n = _shape(a)[-1]
     lo, hi = 0, n - 1
     if subset_by_index is not None:
@@ -384,10 +415,31 @@ def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, overwrite
             raise ValueError(f"Requested eigenvalue indices are not valid. Valid range is "
                              f"[0, {n - 1}] and start <= end, but start={lo}, end={hi} is given")
     h = _hermitian_from(a, lower)
+    if b is not None:
+        factor = _nl.cholesky(_hermitian_from(_check_matrix(b, "eigh"), lower))
+        h, vectors = _standard_form(h, factor, type)
     if eigvals_only:
         return _nl.eigvalsh(h)[..., lo:hi + 1]
     w, v = _nl.eigh(h)
-    return w[..., lo:hi + 1], v[..., lo:hi + 1]
+    v = v[..., lo:hi + 1]
+    return w[..., lo:hi + 1], (v if b is None else vectors(v))
+
+
+def _standard_form(a, factor, kind: int):
+    """The Hermitian C and the map u -> v that turn the generalized problem of type ``kind`` (1:
+    A v = w B v, 2: A B v = w v, 3: B A v = w v; B = L Lᴴ) into C u = w u: C = L⁻¹ A L⁻ᴴ and
+    v = L⁻ᴴ u for type 1, C = Lᴴ A L for the others, with v = L⁻ᴴ u (2) or v = L u (3), so
+    that vᴴ B v = I (type 1, 2) or vᴴ B⁻¹ v = I (type 3), as SciPy normalizes them."""
+    def tri(x, trans=0):
+        return solve_triangular(factor, x, trans, lower=True, check_finite=False)
+
+    if kind == 1:
+        c = tri(_H(tri(a)))
+    else:
+        c = matmul(_H(factor), matmul(a, factor))
+    if kind == 3:
+        return c, lambda u: matmul(factor, u)
+    return c, lambda u: tri(u, 2)
 
 
 # --- Sylvester equations and sqrtm ---------------------------------------------------------------
@@ -438,11 +490,12 @@ def sqrtm(A, disp: bool = True, blocksize: int = 64):  # noqa: N803 - SciPy's na
     array([[2., 0.],
            [0., 3.]])
     """
-    x = _sqrtm.bind(_check_matrix(A, "sqrtm"))
+    A = _check_matrix(A, "sqrtm")
+    x = _sqrtm.bind(A)
     if disp:
         return x
-    err = concrete(x) @ concrete(x) - concrete(A)
-    return x, np.linalg.norm(err, "fro") ** 2 / np.linalg.norm(concrete(A), "fro")
+    fro = (-2, -1)
+    return x, _nl.norm(matmul(x, x) - A, "fro", fro) ** 2 / _nl.norm(A, "fro", fro)
 
 
 # --- Schur (values only) -------------------------------------------------------------------------
