@@ -1,5 +1,6 @@
 """``diffopt.scipy``: differentiable counterparts of SciPy functions: ``special`` (the special
-functions) and ``stats`` (distributions' densities, masses and distribution functions).
+functions), ``stats`` (distributions' densities, masses and distribution functions), ``linalg``
+(matrix functions and factorizations) and ``signal`` (convolutions).
 
 >>> from diffopt.scipy.special import expit, logsumexp
 >>> from diffopt.scipy.stats import norm
@@ -10,6 +11,6 @@ functions) and ``stats`` (distributions' densities, masses and distribution func
 0.5
 """
 
-from . import special, stats
+from . import linalg, signal, special, stats
 
-__all__ = ["special", "stats"]
+__all__ = ["linalg", "signal", "special", "stats"]
