@@ -8,21 +8,21 @@ from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
 
 
-def no_out(out, name: str) -> None:
-    """Refuse NumPy's ``out=`` (``name``: the function), saying what to do instead."""
+def no_out(out, name: str, package: str = "diffopt.numpy") -> None:
+    """Refuse NumPy's ``out=`` (``name``: the function of ``package``), saying what to do."""
     if out is not None:
         raise TypeError(
-            f"diffopt.numpy.{name} does not support out=: arrays are not written in place (traced "
+            f"{package}.{name} does not support out=: arrays are not written in place (traced "
             "values are immutable). Use the returned array instead."
         )
 
 
-def _refuse_ufunc_keywords(name: str, out, keywords: dict) -> None:
-    no_out(out, name)
+def _refuse_ufunc_keywords(name: str, package: str, out, keywords: dict) -> None:
+    no_out(out, name, package)
     key = next(iter(keywords))
     advice = {"where": f"use diffopt.numpy.where(condition, {name}(...), other)",
               "dtype": "cast the arguments (or the result) with astype"}
-    raise TypeError(f"diffopt.numpy.{name} does not support NumPy's ufunc keyword {key}=; "
+    raise TypeError(f"{package}.{name} does not support NumPy's ufunc keyword {key}=; "
                     + advice.get(key, "call it with the arrays alone"))
 
 
@@ -31,23 +31,25 @@ def public(prim: Primitive, name: str | None = None, doc: str | None = None, nar
     ufunc keywords, ``out=``, ``where=``, ``dtype=``..., are refused with a message)."""
     bind = prim.bind
     name = name or prim.name
+    module = _defining_module()
+    package = "diffopt.numpy" if module.startswith("diffopt.numpy") else module
     if nargs == 1:
         def fn(x, /, out=None, **keywords):
             if out is not None or keywords:
-                _refuse_ufunc_keywords(name, out, keywords)
+                _refuse_ufunc_keywords(name, package, out, keywords)
             return bind(x)
     elif nargs == 2:
         def fn(x, y, /, out=None, **keywords):
             if out is not None or keywords:
-                _refuse_ufunc_keywords(name, out, keywords)
+                _refuse_ufunc_keywords(name, package, out, keywords)
             return bind(x, y)
     else:
         def fn(*args, out=None, **keywords):
             if out is not None or keywords:
-                _refuse_ufunc_keywords(name, out, keywords)
+                _refuse_ufunc_keywords(name, package, out, keywords)
             return bind(*args)
     fn.__name__ = fn.__qualname__ = name
-    fn.__module__ = _defining_module()  # where doctest looks for the docstring's examples
+    fn.__module__ = module  # where doctest looks for the docstring's examples
     fn.__doc__ = doc
     fn.primitive = prim
     return fn
