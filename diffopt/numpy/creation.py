@@ -92,17 +92,29 @@ def asarray(a, dtype=None):
 
 
 def shape(a) -> tuple:
-    """``numpy.shape`` for plain and traced values."""
+    """``numpy.shape`` for plain and traced values.
+
+    >>> shape(np.ones((2, 3)))
+    (2, 3)
+    """
     return a.shape if isinstance(a, Tracer) else _np_shape(a)
 
 
 def ndim(a) -> int:
-    """``numpy.ndim`` for plain and traced values."""
+    """``numpy.ndim`` for plain and traced values.
+
+    >>> ndim(np.ones((2, 3)))
+    2
+    """
     return len(shape(a))
 
 
 def size(a) -> int:
-    """``numpy.size`` for plain and traced values."""
+    """``numpy.size`` for plain and traced values.
+
+    >>> size(np.ones((2, 3)))
+    6
+    """
     return int(np.prod(shape(a), dtype=np.int64))
 
 

@@ -14,7 +14,7 @@ import scipy.special as _sc
 from ..core.batching import batch_elementwise
 from ..core.primitive import Primitive
 from ..core.trace import Tracer, concrete
-from ._define import elementwise, public
+from ._define import elementwise, example_doc, public
 
 _LOG2 = float(np.log(2.0))
 _LOG10 = float(np.log(10.0))
@@ -167,7 +167,8 @@ def _i1_over_x(x):
 
 # numpy.i0 (NumPy's own values; it refuses complex input); i0' = i1 and i1' = i0 - i1 / x.
 i0 = elementwise("i0", np.i0, lambda ans, x: _i1(x), example="i0(0.0)  # 1.0")
-_i1 = elementwise("i1", _sc.i1, lambda ans, x: i0(x) - _i1_over_x(x))
+_i1 = elementwise("i1", _sc.i1, lambda ans, x: i0(x) - _i1_over_x(x),
+                  example="_i1(0.5)  # 0.2578...")
 
 # --- piecewise: zero or one-sided derivatives ------------------------------------------------
 _zero = lambda ans, *args, **params: zeros_like_value(ans)  # noqa: E731
@@ -346,47 +347,57 @@ def _iscomplex(x) -> bool:
 
 
 # --- comparisons and predicates: no derivative, but they batch --------------------------------
-def _nondiff(name, impl, nargs):
+def _nondiff(name, impl, nargs, example=None):
     prim = Primitive(name, impl, differentiable=False)
     prim.defbatch(batch_elementwise)
-    return public(prim, name, f"``numpy.{name}`` on traced values (no derivative).", nargs)
+    doc = f"``numpy.{name}`` on plain and traced values (no derivative)." + example_doc(example)
+    return public(prim, name, doc, nargs)
 
 
-equal = _nondiff("equal", np.equal, 2)
-not_equal = _nondiff("not_equal", np.not_equal, 2)
-less = _nondiff("less", np.less, 2)
-less_equal = _nondiff("less_equal", np.less_equal, 2)
-greater = _nondiff("greater", np.greater, 2)
-greater_equal = _nondiff("greater_equal", np.greater_equal, 2)
-logical_and = _nondiff("logical_and", np.logical_and, 2)
-logical_or = _nondiff("logical_or", np.logical_or, 2)
-logical_xor = _nondiff("logical_xor", np.logical_xor, 2)
-logical_not = _nondiff("logical_not", np.logical_not, 1)
-bitwise_and = _nondiff("bitwise_and", np.bitwise_and, 2)
-bitwise_or = _nondiff("bitwise_or", np.bitwise_or, 2)
-bitwise_xor = _nondiff("bitwise_xor", np.bitwise_xor, 2)
-invert = _nondiff("invert", np.invert, 1)
-isnan = _nondiff("isnan", np.isnan, 1)
-isfinite = _nondiff("isfinite", np.isfinite, 1)
-isinf = _nondiff("isinf", np.isinf, 1)
-signbit = _nondiff("signbit", np.signbit, 1)
-gcd = _nondiff("gcd", np.gcd, 2)
-lcm = _nondiff("lcm", np.lcm, 2)
-left_shift = _nondiff("left_shift", np.left_shift, 2)
-right_shift = _nondiff("right_shift", np.right_shift, 2)
-bitwise_count = _nondiff("bitwise_count", getattr(np, "bitwise_count", None), 1)  # NumPy >= 2.0
+equal = _nondiff("equal", np.equal, 2, "equal(1.0, 1.0)  # True")
+not_equal = _nondiff("not_equal", np.not_equal, 2, "not_equal(1.0, 2.0)  # True")
+less = _nondiff("less", np.less, 2, "less(1.0, 2.0)  # True")
+less_equal = _nondiff("less_equal", np.less_equal, 2, "less_equal(2.0, 2.0)  # True")
+greater = _nondiff("greater", np.greater, 2, "greater(1.0, 2.0)  # False")
+greater_equal = _nondiff("greater_equal", np.greater_equal, 2, "greater_equal(2.0, 2.0)  # True")
+logical_and = _nondiff("logical_and", np.logical_and, 2, "logical_and(True, False)  # False")
+logical_or = _nondiff("logical_or", np.logical_or, 2, "logical_or(True, False)  # True")
+logical_xor = _nondiff("logical_xor", np.logical_xor, 2, "logical_xor(True, True)  # False")
+logical_not = _nondiff("logical_not", np.logical_not, 1, "logical_not(False)  # True")
+bitwise_and = _nondiff("bitwise_and", np.bitwise_and, 2, "bitwise_and(12, 10)  # 8")
+bitwise_or = _nondiff("bitwise_or", np.bitwise_or, 2, "bitwise_or(12, 10)  # 14")
+bitwise_xor = _nondiff("bitwise_xor", np.bitwise_xor, 2, "bitwise_xor(12, 10)  # 6")
+invert = _nondiff("invert", np.invert, 1, "invert(np.uint8(1))  # 254")
+isnan = _nondiff("isnan", np.isnan, 1, "isnan(np.nan)  # True")
+isfinite = _nondiff("isfinite", np.isfinite, 1, "isfinite(np.inf)  # False")
+isinf = _nondiff("isinf", np.isinf, 1, "isinf(-np.inf)  # True")
+signbit = _nondiff("signbit", np.signbit, 1, "signbit(-0.0)  # True")
+gcd = _nondiff("gcd", np.gcd, 2, "gcd(12, 18)  # 6")
+lcm = _nondiff("lcm", np.lcm, 2, "lcm(4, 6)  # 12")
+left_shift = _nondiff("left_shift", np.left_shift, 2, "left_shift(1, 3)  # 8")
+right_shift = _nondiff("right_shift", np.right_shift, 2, "right_shift(8, 2)  # 2")
+bitwise_count = _nondiff("bitwise_count", getattr(np, "bitwise_count", None), 1,  # NumPy >= 2
+                         "bitwise_count(7)  # 3")
 _nonzero_p = Primitive("nonzero", np.nonzero, differentiable=False, multiple_results=True)
 
 
 def zeros_like_value(x):
-    """Zeros shaped like ``x`` as a constant (no derivative, but batched under vmap)."""
+    """Zeros shaped like ``x`` as a constant (no derivative, but batched under vmap).
+
+    >>> zeros_like_value(np.ones(2))
+    array([0., 0.])
+    """
     from .creation import zeros_like
 
     return zeros_like(x)
 
 
 def nonzero(a):
-    """``numpy.nonzero`` on traced values (indices, no derivative)."""
+    """``numpy.nonzero`` on plain and traced values (indices, no derivative).
+
+    >>> nonzero(np.array([0.0, 2.0, 3.0]))
+    (array([1, 2]),)
+    """
     return _nonzero_p.bind(a)
 
 

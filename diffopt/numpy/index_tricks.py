@@ -253,6 +253,6 @@ def unravel_index(indices, shape, order: str = "C") -> tuple:
     return tuple(reversed(out)) if order == "C" else tuple(out)
 
 
-__all__ = ["AxisConcatenator", "r_", "c_", "s_", "index_exp", "ix_", "diag_indices",
+__all__ = ["r_", "c_", "s_", "index_exp", "ix_", "diag_indices",
     "diag_indices_from", "mask_indices", "tril_indices", "tril_indices_from", "triu_indices",
     "triu_indices_from", "ravel_multi_index", "unravel_index"]
