@@ -322,6 +322,15 @@ amax, amin = max, min
 
 
 # --- var, std ------------------------------------------------------------------------------------
+def ddof_of(ddof, correction):
+    """The degrees of freedom removed, from NumPy's ``ddof`` or the array API's ``correction``."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError("ddof and correction can't be provided simultaneously.")
+    return correction
+
+
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
     """Differentiable ``numpy.var``: ``sum(|a - mean|**2) / (n - ddof)``, real for complex ``a``.
 
@@ -329,10 +338,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
     1.66667
     """
     _no_out(out, "var")
-    if correction is not None:
-        if ddof != 0:
-            raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
+    ddof = ddof_of(ddof, correction)
     a = _cast(as_array(a), dtype)
     shape = vspace.shape_of(a)
     axis = _normalize_axis(axis, len(shape), strict=True)

@@ -59,6 +59,7 @@ from .reductions import (
     argmin,
     cumprod,
     cumsum,
+    ddof_of,
     keepdims_shape,
     max,
     mean,
@@ -457,10 +458,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     1.0
     """
     _no_out(out, "nanvar")
-    if correction is not None:
-        if ddof != 0:
-            raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
+    ddof = ddof_of(ddof, correction)
     a = as_array(a)
     out_dtype = _mean_dtype(a, dtype)
     arr = _filled(a, where, 0)
