@@ -7,6 +7,7 @@ from numpy.exceptions import AxisError
 
 import diffopt
 import diffopt.numpy as dnp
+from diffopt import grad, vmap
 from diffopt.numerical import check_grads
 
 RNG = np.random.default_rng(0)
@@ -329,3 +330,52 @@ def test_lists_of_traced_values():
 def test_python_lists(name):
     data = [[1.0, 4.0, 2.0], [3.0, 0.5, 2.5]]
     np.testing.assert_allclose(getattr(dnp, name)(data, axis=-1), getattr(np, name)(data, axis=-1))
+
+
+# --- NumPy's where= and initial= ------------------------------------------------------------------
+_R = np.random.default_rng(3)
+_X = _R.standard_normal((3, 4))
+_MASK = _R.random((3, 4)) > 0.3
+_XI = _R.integers(-5, 5, (3, 4))
+WHERE_INITIAL = [
+    ("sum", dict(where=_MASK)), ("sum", dict(where=_MASK, initial=2.5, axis=1)),
+    ("sum", dict(initial=1, axis=0, keepdims=True)), ("prod", dict(where=_MASK, axis=0)),
+    ("prod", dict(initial=2.0)), ("max", dict(where=_MASK, initial=-1.0, axis=1)),
+    ("min", dict(where=_MASK, initial=5.0, axis=0)), ("max", dict(initial=10.0)),
+    ("mean", dict(where=_MASK, axis=1)), ("mean", dict(where=_MASK)),
+    ("var", dict(where=_MASK, axis=1, ddof=1)), ("std", dict(where=_MASK, axis=0, keepdims=True)),
+    ("all", dict(where=_MASK)), ("any", dict(where=_MASK, axis=1)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", WHERE_INITIAL)
+def test_where_and_initial_match_numpy(name, kwargs):
+    inputs = (_X > 0,) if name in ("all", "any") else (_X, _XI)
+    for a in inputs:
+        got, want = getattr(dnp, name)(a, **kwargs), getattr(np, name)(a, **kwargs)
+        assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    if name not in ("all", "any"):
+        check_grads(lambda v: getattr(dnp, name)(v, **kwargs), (_X,), order=2)
+
+
+def test_initial_of_max_and_min():
+    for shape, axis in (((0, 3), 0), ((2, 0), 1)):  # an empty slice gives initial
+        for keepdims in (False, True):
+            got = dnp.max(np.zeros(shape), axis=axis, initial=1.5, keepdims=keepdims)
+            np.testing.assert_array_equal(got, np.max(np.zeros(shape), axis=axis, initial=1.5,
+                                                      keepdims=keepdims))
+    # initial takes the derivative where it wins; a where mask needs an initial, as in NumPy
+    np.testing.assert_array_equal(grad(lambda v: dnp.max(v, initial=0.5))(np.array([0.1, 0.2])),
+                                  [0.0, 0.0])
+    with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
+        dnp.max(_X, where=_MASK)
+
+
+def test_where_under_vmap_matches_a_loop():
+    with np.errstate(invalid="ignore"):
+        got = vmap(lambda v: dnp.mean(v, where=v > 0))(_X)
+        want = [np.mean(v, where=v > 0) for v in _X]
+    np.testing.assert_allclose(got, want)
+    np.testing.assert_allclose(dnp.var(_X, axis=1, mean=np.mean(_X, axis=1, keepdims=True)),
+                               np.var(_X, axis=1, mean=np.mean(_X, axis=1, keepdims=True)))

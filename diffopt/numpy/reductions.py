@@ -26,7 +26,19 @@ from ..core.primitive import Primitive
 from ._define import no_out as _no_out
 from .backend import as_array
 from .creation import ones_like
-from .elementwise import astype, imag, isnan, not_equal, real, sqrt, square, subtract, where
+from .elementwise import (
+    astype,
+    imag,
+    isnan,
+    maximum,
+    minimum,
+    not_equal,
+    real,
+    sqrt,
+    square,
+    subtract,
+    where,
+)
 from .indexing import diagonal
 from .shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -153,34 +165,76 @@ def _cast(a, dtype):
     return a if dtype is None else astype(a, dtype)
 
 
-def sum(a, axis=None, dtype=None, out=None, keepdims: bool = False):  # noqa: A001
-    """Differentiable ``numpy.sum``.
+def _masked(a, mask, fill):
+    """``a`` where a reduction's ``where=`` mask is True and ``fill`` (the reduction's identity)
+    elsewhere: NumPy's ``where=`` of sum, prod, max, min, mean, var, std, all and any."""
+    a = as_array(a)
+    if mask is True:
+        return a
+    return where(broadcast_to(as_array(mask), vspace.shape_of(a)), a, fill)
+
+
+def _kept(mask, shape, axis, keepdims):
+    """How many entries of each reduced slice ``mask`` keeps (``where=``), shaped as the result."""
+    return _sum.bind(astype(broadcast_to(as_array(mask), shape), np.int64),
+                     axis=_normalize_axis(axis, len(shape), strict=True), keepdims=bool(keepdims))
+
+
+def identity_of(dtype, top: bool):
+    """The identity of ``min`` (``top``) or ``max`` for ``dtype``: its largest or smallest value."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc":
+        return np.inf if top else -np.inf
+    if dtype.kind == "b":
+        return bool(top)
+    info = np.iinfo(dtype)
+    return info.max if top else info.min
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims: bool = False, initial=None,  # noqa: A001
+        where=True):
+    """Differentiable ``numpy.sum`` (``initial`` is added; ``where=False`` entries count as 0).
 
     >>> sum(np.ones((2, 3)), axis=0)
     array([2., 2., 2.])
+    >>> float(sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10.0))
+    15.0
     """
     if out is not None:
         _no_out(out, "sum")
-    if axis is None and dtype is None and hasattr(a, "shape"):  # the common call, kept cheap
+    if axis is None and dtype is None and initial is None and where is True \
+            and hasattr(a, "shape"):  # the common call, kept cheap
         return _sum.bind(a, axis=None, keepdims=bool(keepdims))
-    return _reduce(_sum, _cast(as_array(a), dtype), axis, keepdims)
+    r = _reduce(_sum, _cast(_masked(a, where, 0), dtype), axis, keepdims)
+    return r if initial is None else r + _same_dtype(as_array(initial), r)
+
+
+def _same_dtype(x, like):
+    """``x`` in ``like``'s dtype (NumPy casts a reduction's ``initial`` to the result's)."""
+    dtype = getattr(like, "dtype", None)
+    return x if dtype is None or x.dtype == dtype else astype(x, dtype)
 
 
 def sum_axes(x, axes, keepdims: bool):
     return _sum.bind(x, axis=tuple(axes), keepdims=keepdims)
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims: bool = False):
-    """Differentiable ``numpy.mean``.
+def mean(a, axis=None, dtype=None, out=None, keepdims: bool = False, *, where=True):
+    """Differentiable ``numpy.mean`` (``where=``: the mean of the entries where it is True).
 
     >>> float(mean(np.array([1.0, 2.0, 3.0])))
     2.0
+    >>> float(mean(np.array([1.0, 2.0, 6.0]), where=np.array([True, False, True])))
+    3.5
     """
     _no_out(out, "mean")
     a = as_array(a)
     shape = vspace.shape_of(a)
-    n = _count(shape, _normalize_axis(axis, len(shape), strict=True))
-    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims) / n
+    if where is True:
+        n = _count(shape, _normalize_axis(axis, len(shape), strict=True))
+    else:
+        n = _kept(where, shape, axis, keepdims)
+    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims, where=where) / n
 
 
 # --- cumsum, cumprod -----------------------------------------------------------------------------
@@ -263,14 +317,16 @@ _prod.defvjp(lambda g, ans, x, axis, keepdims: expand_reduced(
 _prod.defbatch(_batch_reduction)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims: bool = False):
-    """Differentiable ``numpy.prod``; derivatives are exact where ``a`` has zeros.
+def prod(a, axis=None, dtype=None, out=None, keepdims: bool = False, initial=None, where=True):
+    """Differentiable ``numpy.prod``; derivatives are exact where ``a`` has zeros
+    (``initial`` multiplies; ``where=False`` entries count as 1).
 
     >>> prod(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)
     array([ 2., 12.])
     """
     _no_out(out, "prod")
-    return _reduce(_prod, _cast(as_array(a), dtype), axis, keepdims)
+    r = _reduce(_prod, _cast(_masked(a, where, 1), dtype), axis, keepdims)
+    return r if initial is None else r * _same_dtype(as_array(initial), r)
 
 
 # --- max, min ------------------------------------------------------------------------------------
@@ -298,24 +354,50 @@ _max = _extremum("max", np.max)
 _min = _extremum("min", np.min)
 
 
-def max(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
+def _extremum_call(prim, top: bool, a, axis, out, keepdims, initial, mask):
+    """max (``top`` False) or min of ``a``, with NumPy's ``initial`` and ``where=``: masked
+    entries take the identity, and ``initial`` joins every slice (and is the result of an empty
+    one); the derivative goes to ``initial`` where it wins."""
+    name = "min" if top else "max"
+    _no_out(out, name)
+    a = as_array(a)
+    if initial is None:
+        if mask is not True:
+            raise ValueError(f"reduction operation '{'minimum' if top else 'maximum'}' does not "
+                             "have an identity, so to use a where mask one has to specify "
+                             "'initial'")
+        return _reduce(prim, a, axis, keepdims)
+    shape = vspace.shape_of(a)
+    axes = _normalize_axis(axis, len(shape))
+    dtype = a.dtype
+    if _count(shape, axes) == 0:  # an empty slice: the result is initial
+        out_shape = keepdims_shape(shape, axes) if keepdims else tuple(
+            d for i, d in enumerate(shape) if axes is not None and i not in axes)
+        return astype(broadcast_to(as_array(initial), out_shape), dtype)
+    r = _reduce(prim, _masked(a, mask, identity_of(dtype, top)), axis, keepdims)
+    return (minimum if top else maximum)(r, _same_dtype(as_array(initial), r))
+
+
+def max(a, axis=None, out=None, keepdims: bool = False, initial=None,  # noqa: A001 - NumPy's
+        where=True):
     """Differentiable ``numpy.max``: the derivative is shared evenly among tied maxima.
 
     >>> float(max(np.array([1.0, 3.0, 3.0])))  # 3.0; gradient [0., 0.5, 0.5]
     3.0
+    >>> float(max(np.array([1.0, 3.0]), where=np.array([True, False]), initial=0.0))
+    1.0
     """
-    _no_out(out, "max")
-    return _reduce(_max, a, axis, keepdims)
+    return _extremum_call(_max, False, a, axis, out, keepdims, initial, where)
 
 
-def min(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
+def min(a, axis=None, out=None, keepdims: bool = False, initial=None,  # noqa: A001 - NumPy's
+        where=True):
     """Differentiable ``numpy.min``: the derivative is shared evenly among tied minima.
 
     >>> min(np.array([[1.0, 3.0], [0.0, 2.0]]), axis=0)
     array([0., 2.])
     """
-    _no_out(out, "min")
-    return _reduce(_min, a, axis, keepdims)
+    return _extremum_call(_min, True, a, axis, out, keepdims, initial, where)
 
 
 amax, amin = max, min
@@ -331,8 +413,10 @@ def ddof_of(ddof, correction):
     return correction
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
-    """Differentiable ``numpy.var``: ``sum(|a - mean|**2) / (n - ddof)``, real for complex ``a``.
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, where=True,
+        mean=None, correction=None):
+    """Differentiable ``numpy.var``: ``sum(|a - mean|**2) / (n - ddof)``, real for complex ``a``
+    (``where=``: over the entries where it is True; ``mean``: a precomputed mean, kept dims).
 
     >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
     1.66667
@@ -342,9 +426,17 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, c
     a = _cast(as_array(a), dtype)
     shape = vspace.shape_of(a)
     axis = _normalize_axis(axis, len(shape), strict=True)
-    d = a - mean(a, axis=axis, keepdims=True)
+    m = _mean(a, axis=axis, keepdims=True, where=where) if mean is None else mean
+    d = a - m
     sq = square(real(d)) + square(imag(d)) if vspace.is_complex(d) else square(d)
-    return sum(sq, axis=axis, keepdims=keepdims) / builtins.max(_count(shape, axis) - ddof, 0)
+    if where is True:
+        n = builtins.max(_count(shape, axis) - ddof, 0)
+    else:
+        n = maximum(_kept(where, shape, axis, keepdims) - ddof, 0)
+    return sum(sq, axis=axis, keepdims=keepdims, where=where) / n
+
+
+_mean = mean  # var's keyword ``mean`` hides the function inside it
 
 
 def scalar_if_0d(x):
@@ -360,14 +452,16 @@ def safe_sqrt(v):
     return scalar_if_0d(where(positive, sqrt(where(positive, v, 1)), 0 * v))
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, correction=None):
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims: bool = False, *, where=True,
+        mean=None, correction=None):
     """Differentiable ``numpy.std``: the square root of ``var``. Where the variance is 0 (one
     element, or a constant slice) the derivative is taken as 0 (to every order), not infinite.
 
     >>> float(std(np.array([1.0, 3.0])))
     1.0
     """
-    return safe_sqrt(var(a, axis, dtype, out, ddof, keepdims, correction=correction))
+    return safe_sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean,
+                         correction=correction))
 
 
 # --- trace, diff ---------------------------------------------------------------------------------
@@ -489,24 +583,24 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
                          stable=stable)
 
 
-def all(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
+def all(a, axis=None, out=None, keepdims: bool = False, *, where=True):  # noqa: A001
     """``numpy.all`` on plain or traced values (a boolean, no derivative).
 
     >>> bool(all(np.array([1.0, 2.0]) > 0))
     True
     """
     _no_out(out, "all")
-    return _reduce(_all, a, axis, keepdims)
+    return _reduce(_all, _masked(a, where, True), axis, keepdims)
 
 
-def any(a, axis=None, out=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
+def any(a, axis=None, out=None, keepdims: bool = False, *, where=True):  # noqa: A001
     """``numpy.any`` on plain or traced values (a boolean, no derivative).
 
     >>> bool(any(np.array([1.0, -2.0]) < 0))
     True
     """
     _no_out(out, "any")
-    return _reduce(_any, a, axis, keepdims)
+    return _reduce(_any, _masked(a, where, False), axis, keepdims)
 
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum",

@@ -60,6 +60,7 @@ from .reductions import (
     cumprod,
     cumsum,
     ddof_of,
+    identity_of,
     keepdims_shape,
     max,
     mean,
@@ -490,19 +491,10 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
                             correction=correction))
 
 
-def _lowest(dtype, top: bool):
-    if dtype.kind in "fc":
-        return np.inf if top else -np.inf
-    if dtype.kind == "b":
-        return bool(top)
-    info = np.iinfo(dtype)
-    return info.max if top else info.min
-
-
 def _nan_extremum(name, reduce, combine, top, a, axis, out, keepdims, initial, where):
     _no_out(out, name)
     a = as_array(a)
-    r = reduce(_filled(a, where, _lowest(a.dtype, top)), axis=axis, keepdims=keepdims)
+    r = reduce(_filled(a, where, identity_of(a.dtype, top)), axis=axis, keepdims=keepdims)
     if initial is not None:
         return combine(r, initial)
     nd = len(_shape(a))
@@ -544,7 +536,7 @@ def _nan_arg(name, fn, top, a, axis, out, keepdims):
         nd = len(_shape(a))
         if np.any(concrete(all(nan, axis=axis) if nd else nan)):
             raise ValueError("All-NaN slice encountered")
-        a = _select(nan, _lowest(a.dtype, top), a)
+        a = _select(nan, identity_of(a.dtype, top), a)
     return fn(a, axis=axis, out=out, keepdims=keepdims)
 
 
