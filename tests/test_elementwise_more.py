@@ -482,3 +482,15 @@ def test_ufunc_keywords_are_refused_with_a_message(fn, args):
     with pytest.raises(TypeError, match=r"keyword dtype=; cast"):
         fn(*args, dtype=np.float32)
     assert fn(*args) == getattr(np, fn.__name__)(*args)
+
+
+def test_array_methods_of_traced_values():
+    x = np.array([3.0, 1.0, 2.0])
+    np.testing.assert_array_equal(grad(lambda v: dnp.sum(v.copy() ** 2))(x), 2 * x)
+    np.testing.assert_array_equal(grad(lambda v: v.ptp())(x), [1.0, -1.0, 0.0])
+    rows = np.sort(np.stack([x, x + 1]), axis=1)
+    np.testing.assert_array_equal(vmap(lambda v: v.searchsorted(2.5))(rows),
+                                  [np.searchsorted(r, 2.5) for r in rows])
+    for method, args in (("fill", (0.0,)), ("put", ([0], 1.0)), ("resize", ((2,),))):
+        with pytest.raises(TypeError, match=r"in place, and traced values are immutable.*\.at\["):
+            grad(lambda v, m=method, a=args: getattr(v, m)(*a) or dnp.sum(v))(x)

@@ -65,6 +65,19 @@ def _reduction(fn_name):
     return method
 
 
+def _in_place(name):
+    """``x.fill(...)``, ``x.put(...)``...: NumPy writes into the array; a traced value refuses."""
+
+    def method(self, *args, **kwargs):
+        raise TypeError(
+            f"x.{name}(...) writes into the array in place, and traced values are immutable. Use "
+            "the functional form: x.at[idx].set(v) (or diffopt.numpy.where) returns a new array."
+        )
+
+    method.__name__ = name
+    return method
+
+
 def _install():
     _trace.OPERATOR_UFUNCS.update(OPERATOR_UFUNCS)
     for name, fn in _BINARY.items():
@@ -94,9 +107,13 @@ def _install():
     Tracer.ravel = Tracer.flatten = lambda self: ravel(self)
     Tracer.squeeze = lambda self, axis=None: squeeze(self, axis)
     Tracer.swapaxes = lambda self, a, b: swapaxes(self, a, b)
+    Tracer.copy = lambda self, order="C": self  # traced values are immutable: a copy is itself
+    for name in ("fill", "put", "resize", "setfield"):
+        setattr(Tracer, name, _in_place(name))
     for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
                  "argmax", "argmin", "argsort", "clip", "round", "trace", "diagonal", "sort",
-                 "repeat", "take", "all", "any", "nonzero"):
+                 "repeat", "take", "all", "any", "nonzero", "ptp", "searchsorted", "compress",
+                 "choose"):
         setattr(Tracer, name, _reduction(name))
 
 
