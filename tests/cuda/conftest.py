@@ -18,7 +18,7 @@ def pytest_collection_modifyitems(config, items):
             continue
         compile_only = item.get_closest_marker("ptx") is not None
         if compile_only and not COMPILE:
-            reason = "compile-only CUDA checks run with DIFFOPT_CUDA_COMPILE=1, without the simulator"
+            reason = "compile-only CUDA checks run with DIFFOPT_CUDA_COMPILE=1, not the simulator"
         elif not compile_only and not SIMULATOR:
             reason = "CUDA tests run under NUMBA_ENABLE_CUDASIM=1 in their own process"
         else:
