@@ -37,7 +37,7 @@ def _shape_text(shape: tuple) -> str:
 
 def check_array(v, shape: tuple, stage: str, name: str) -> None:
     """``v`` is finite real numbers of shape ``shape`` (``None`` entries: any length >= 1)."""
-    a = np.asarray(v)
+    a = v if hasattr(v, "shape") and hasattr(v, "dtype") else np.asarray(v)  # CuPy stays CuPy
     if a.ndim != len(shape) or any(n is not None and m != n for m, n in zip(a.shape, shape)):
         raise ValueError(f"{stage}: {name} must have shape {_shape_text(shape)}, got {a.shape}")
     if a.dtype.kind not in "iuf":
