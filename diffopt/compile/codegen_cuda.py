@@ -111,7 +111,13 @@ _OTHER_ELEMENTWISE = {  # elementwise primitives with parameters, or not in the 
 
 
 def fusable(eqn) -> bool:
-    """Whether the equation can be one line of a fused kernel."""
+    """Whether the equation can be one line of a fused kernel.
+
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import make_graph
+    >>> [fusable(e) for e in make_graph(lambda x: dnp.floor(dnp.sin(x)))(1.0).eqns]
+    [True, False]
+    """
     if eqn.prim.multiple_results or len(eqn.outputs) != 1:
         return False
     if any(v.dtype.kind not in _KINDS for v in [*eqn.inputs, *eqn.outputs]
@@ -149,6 +155,12 @@ def partition(graph: Graph) -> list:
     across the reductions they do not depend on); then each joins the latest region placed after
     everything its inputs come from, if the shapes allow (one contains the other), else opens a
     new region.
+
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import make_graph
+    >>> g = make_graph(lambda x: dnp.exp(x) + dnp.sum(x) * dnp.sin(x))(np.ones(3))
+    >>> [type(s).__name__ if isinstance(s, Region) else s.prim.name for s in partition(g)]
+    ['sum', 'Region']
     """
     steps: list = []
     where: dict = {}  # id(var) -> index of the step defining it
@@ -253,7 +265,14 @@ class FusedKernel:
         return build(self.source, {"cuda": cuda, "math": math, "_np": np}, self.name)
 
     def signature(self) -> str:
-        """The numba signature of the kernel (``void(float32[:], float32[:])``), for compile_ptx."""
+        """The numba signature of the kernel, for ``cuda.compile_ptx``.
+
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import make_graph
+    >>> x = np.ones(3, np.float32)
+    >>> generate_cuda(make_graph(lambda x: dnp.exp(x) > 1)(x)).kernels[0].signature()
+    'void(boolean[:], float32[:])'
+    """
         arrays = [d for _, d in self.outputs] + [d for _, d in self.inputs] + \
             [np.asarray(c).dtype for c in self.constants]
         names = [_PTX_SIGNATURE_NAMES.get(np.dtype(d).name, np.dtype(d).name) for d in arrays]
@@ -277,7 +296,12 @@ class FusedKernel:
 
 
 def array_module():
-    """CuPy on a GPU, NumPy under the simulator (or without CUDA, for the array-module steps)."""
+    """CuPy on a GPU, NumPy under the simulator (or without CUDA, for the array-module steps).
+
+    >>> from diffopt import cuda
+    >>> array_module() is np or cuda.MODE == "gpu"
+    True
+    """
     from .. import cuda as dcuda
 
     if dcuda.MODE == "gpu":
@@ -421,7 +445,14 @@ class _DeviceConstant:
 
 
 def compile_plan(plan: Plan, name: str):
-    """The host function of ``plan``, warning once about the primitives run on the array module."""
+    """The host function of ``plan``, warning once about the primitives run on the array module.
+
+    >>> import diffopt.numpy as dnp
+    >>> from diffopt import make_graph
+    >>> plan = generate_cuda(make_graph(lambda x: dnp.sum(x))(np.ones(3)))
+    >>> float(compile_plan(plan, "jitted")(np.ones(3)))  # (no kernel: runs without CUDA)
+    3.0
+    """
     if plan.fallback:
         where = "CuPy" if array_module() is not np else "NumPy"
         names = ", ".join(map(repr, plan.fallback))

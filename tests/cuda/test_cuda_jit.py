@@ -91,6 +91,28 @@ def test_cuda_backend_gradients(f, dtype):
     _close(jvp(jitted, args, t), jvp(loss, args, t), dtype)
 
 
+@pytest.mark.parametrize("shape,full", [((), (2, 3)), ((3,), (2, 3)), ((2, 1), (2, 3)),
+                                        ((1, 3, 1), (2, 3, 4)), ((2, 1, 4), (2, 3, 4)),
+                                        ((5, 1, 1, 2), (5, 3, 4, 2)), ((4,), (1, 4))])
+def test_broadcast_index_arithmetic(shape, full):
+    from diffopt.compile.codegen_cuda import _index
+
+    expected = onp.broadcast_to(onp.arange(int(onp.prod(shape))).reshape(shape), full).ravel()
+    got = [eval(_index(shape, full, "i"), {"i": i}) for i in range(expected.size)]  # noqa: S307
+    onp.testing.assert_array_equal(got, expected)
+
+
+def test_broadcasting_in_three_dimensions_and_small_intermediates():
+    def f(x, y, z):
+        small = np.exp(z) * 2.0  # (4,): computed inside the (2, 3, 4) kernel, and returned
+        return np.tanh(x * y) + small - y / 3.0, small
+
+    x, y, z = rng.normal(size=(2, 1, 4)), rng.normal(size=(3, 1)), rng.normal(size=(4,))
+    jitted = diffopt.jit(f, backend="cuda")
+    _close(jitted(x, y, z), f(x, y, z), onp.float64)
+    assert len(generate_cuda(make_graph(f)(x, y, z)).kernels) == 1
+
+
 def test_an_elementwise_chain_is_one_kernel():
     x, y = _args(onp.float32)
     plan = generate_cuda(make_graph(chain)(x, y))
