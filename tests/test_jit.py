@@ -196,6 +196,14 @@ def test_control_flow_raises_clear_error():
 
 def test_bad_backend():
     with pytest.raises(ValueError, match="backend"):
+        jit(np.sin, backend="tpu")
+
+
+def test_cuda_backend_without_cuda_says_what_to_install(monkeypatch):
+    import diffopt.cuda
+
+    monkeypatch.setattr(diffopt.cuda, "MODE", None)  # (the tests under tests/cuda run it)
+    with pytest.raises(RuntimeError, match=r'jit\(backend="cuda"\) needs CUDA: install'):
         jit(np.sin, backend="cuda")
 
 

@@ -31,19 +31,44 @@ class NotLowerable(Exception):
 
 
 # --- lowering table -------------------------------------------------------------------------------
-_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**"}
-_UFUNCS = {
+OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**"}
+"""Binary primitives written as Python operators: ``a + b`` on arrays (Numba) and on scalars
+(the CUDA backend's fused kernels) alike."""
+
+_NAN = "{0} != {0}"  # (written only with plain names as operands: they may repeat)
+UFUNCS = {
+    # name: its scalar spelling with ``math.*`` for a CUDA kernel, or None where there is none
+    # ({0}, {1}: the operands; {T}: the cast to the compute dtype, for typed constants)
     # unary
-    "negative", "positive", "square", "sqrt", "cbrt", "reciprocal", "exp", "expm1", "exp2", "log",
-    "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
-    "tanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc", "sign", "floor",
-    "ceil", "rint",
-    "trunc", "conjugate", "absolute", "isnan", "isfinite", "isinf", "signbit", "logical_not",
+    "negative": "-{0}", "positive": "+{0}", "square": "{0} * {0}", "sqrt": "math.sqrt({0})",
+    "cbrt": None, "reciprocal": "{T}(1) / {0}", "exp": "math.exp({0})",
+    "expm1": "math.expm1({0})", "exp2": "math.exp2({0})", "log": "math.log({0})",
+    "log1p": "math.log1p({0})", "log2": "math.log2({0})", "log10": "math.log10({0})",
+    "sin": "math.sin({0})", "cos": "math.cos({0})", "tan": "math.tan({0})",
+    "arcsin": "math.asin({0})", "arccos": "math.acos({0})", "arctan": "math.atan({0})",
+    "sinh": "math.sinh({0})", "cosh": "math.cosh({0})", "tanh": "math.tanh({0})",
+    "arcsinh": "math.asinh({0})", "arccosh": "math.acosh({0})", "arctanh": "math.atanh({0})",
+    "deg2rad": "math.radians({0})", "rad2deg": "math.degrees({0})", "sinc": None,
+    "sign": f"({{0}} if {_NAN} else {{T}}(int({{0}} > {{T}}(0)) - int({{0}} < {{T}}(0))))",
+    "floor": None, "ceil": None, "rint": None, "trunc": None,  # (math.floor gives an int)
+    "conjugate": "{0}", "absolute": "abs({0})", "isnan": "math.isnan({0})",
+    "isfinite": "math.isfinite({0})", "isinf": "math.isinf({0})",
+    "signbit": "math.copysign({T}(1), {0}) < {T}(0)", "logical_not": "not {0}",
     # binary
-    "arctan2", "hypot", "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2",
-    "floor_divide", "remainder", "fmod", "float_power", "equal", "not_equal", "less",
-    "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor",
+    "arctan2": "math.atan2({0}, {1})", "hypot": "math.hypot({0}, {1})",
+    "maximum": f"({{0}} if {_NAN} or {{0}} > {{1}} else {{1}})",  # NaN wins, as in NumPy
+    "minimum": f"({{0}} if {_NAN} or {{0}} < {{1}} else {{1}})",
+    "fmax": "({0} if {1} != {1} or {0} > {1} else {1})",  # NaN loses
+    "fmin": "({0} if {1} != {1} or {0} < {1} else {1})",
+    "logaddexp": None, "logaddexp2": None, "floor_divide": None, "remainder": None,
+    "fmod": None, "float_power": None, "equal": "{0} == {1}", "not_equal": "{0} != {1}",
+    "less": "{0} < {1}", "less_equal": "{0} <= {1}", "greater": "{0} > {1}",
+    "greater_equal": "{0} >= {1}", "logical_and": "(bool({0}) and bool({1}))",
+    "logical_or": "(bool({0}) or bool({1}))", "logical_xor": "(bool({0}) != bool({1}))",
+    "bitwise_and": "{0} & {1}", "bitwise_or": "{0} | {1}", "bitwise_xor": "{0} ^ {1}",
 }
+"""The ufunc primitives: ``_np.{name}(...)`` in a Numba kernel, and the scalar spelling that the
+CUDA backend writes into its fused kernels (None: that primitive runs on the array module)."""
 
 
 def _is_basic_index(idx) -> bool:
@@ -232,19 +257,19 @@ LOWERINGS = {
     "round": _lower_round,
 }
 # results that may be written inline into their only consumer (elementwise work, and views)
-_INLINABLE = set(_OPERATORS) | _UFUNCS | {"where", "clip", "real", "imag", "getitem", "round",
-                                          "reshape"}
+_INLINABLE = set(OPERATORS) | set(UFUNCS) | {"where", "clip", "real", "imag", "getitem",
+                                              "round", "reshape"}
 
 
 def _lower(eqn, args):
     name = eqn.prim.name
     if eqn.prim.multiple_results:
         raise NotLowerable(name, "several results")
-    if name in _OPERATORS:
+    if name in OPERATORS:
         if eqn.params:
             raise NotLowerable(name, "parameters")
-        return f"{args[0]} {_OPERATORS[name]} {args[1]}"
-    if name in _UFUNCS:
+        return f"{args[0]} {OPERATORS[name]} {args[1]}"
+    if name in UFUNCS:
         if eqn.params:
             raise NotLowerable(name, "parameters")
         return f"_np.{name}({', '.join(args)})"
@@ -337,4 +362,4 @@ def generate_numba(graph: Graph, name: str = "jitted", unwrap=None) -> tuple[str
     return "\n".join(kernel) + "\n", wrapper, consts
 
 
-__all__ = ["generate_numba", "NotLowerable", "LOWERINGS"]
+__all__ = ["generate_numba", "NotLowerable", "LOWERINGS", "OPERATORS", "UFUNCS"]

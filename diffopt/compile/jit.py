@@ -3,7 +3,9 @@
 The NumPy backend generates one line per equation calling the primitive's implementation directly,
 which removes all tracing and dispatch overhead; the Numba backend compiles the whole graph into
 one ``numba.njit`` kernel (scalar programs become scalar arithmetic, elementwise expressions fuse
-into loops). Derivative programs compile like any other: ``jit(grad(f))``, ``jit(jacfwd(f))``.
+into loops); the CUDA backend compiles each region of elementwise equations into one fused
+numba-cuda kernel and runs the rest (reductions, other primitives) on CuPy (``codegen_cuda``).
+Derivative programs compile like any other: ``jit(grad(f))``, ``jit(jacfwd(f))``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..core.pytree import tree_flatten, tree_unflatten
 from .closure import Captured, ClosureChangedWarning
 from .codegen_numpy import build, generate_numpy
 
-BACKENDS = ("numpy", "numba")
+BACKENDS = ("numpy", "numba", "cuda")
 
 
 def _vjp_program(fun: Callable) -> Callable:
@@ -49,6 +51,8 @@ class _Compiled:
 def _leaf_key(x):
     if isinstance(x, np.ndarray) or isinstance(x, np.generic):
         return (x.shape, x.dtype)
+    if hasattr(x, "__cuda_array_interface__"):  # a CuPy array
+        return (type(x), x.shape, x.dtype)
     return type(x)
 
 
@@ -72,6 +76,10 @@ class Jitted:
             raise ValueError(f"unknown jit backend {backend!r}; use one of {BACKENDS}")
         if not callable(f):
             raise TypeError(f"jit needs a callable, got {type(f).__name__}")
+        if backend == "cuda":
+            from .. import cuda
+
+            cuda.require('jit(backend="cuda")')
         self.fun = f
         self.backend = backend
         self.compile_seconds = 0.0
@@ -170,6 +178,8 @@ class Jitted:
         if self.backend == "numba":
             unwrap = [isinstance(x, (np.ndarray, np.generic)) and x.ndim == 0 for x in leaves]
             compiled = self._compile_numba(graph, examples, unwrap)
+        elif self.backend == "cuda":
+            compiled = self._compile_cuda(graph)
         if compiled is None:
             t3 = time.perf_counter()
             source, namespace = generate_numpy(graph, self._fn_name())
@@ -213,6 +223,19 @@ class Jitted:
         return _Compiled(fn, graph, kernel_src + "\n" + wrapper_src, "numba")
 
 
+    def _compile_cuda(self, graph: Graph) -> _Compiled:
+        """One fused CUDA kernel per elementwise region; the rest on the array module."""
+        from .codegen_cuda import compile_plan, generate_cuda
+
+        name = self._fn_name()
+        t0 = time.perf_counter()
+        plan = generate_cuda(graph, name)
+        fn = compile_plan(plan, name)
+        self.timings["codegen"] = time.perf_counter() - t0
+        source = "\n".join([plan.source] + [k.source for k in plan.kernels])
+        return _Compiled(fn, graph, source, "cuda")
+
+
 def _check_outputs(graph: Graph, name: str) -> None:
     """Refuse a traced function whose result holds no arrays, or holds something not numeric."""
     if graph.out_tree.num_leaves == 0:
@@ -230,8 +253,10 @@ def _check_outputs(graph: Graph, name: str) -> None:
 
 
 def jit(f: Callable, backend: str = "numpy") -> Jitted:
-    """Compile ``f`` per argument signature to NumPy calls (``backend="numpy"``) or to one Numba
-    kernel (``backend="numba"``).
+    """Compile ``f`` per argument signature to NumPy calls (``backend="numpy"``), to one Numba
+    kernel (``backend="numba"``), or to one fused CUDA kernel per region of elementwise work
+    (``backend="cuda"``: on CuPy arrays on a GPU, on NumPy arrays under Numba's CUDA simulator;
+    reductions run on the array module, and other primitives too, with a warning naming them).
 
     Python control flow on traced values raises a TypeError inside ``jit``: use
     ``diffopt.numpy.where`` to select values, or call the function without ``jit``. A jitted
