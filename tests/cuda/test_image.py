@@ -121,6 +121,34 @@ def test_a_pipeline_on_cuda_equals_numpy_in_value_and_gradient():
                                        err_msg=f"{name}.{k}")
 
 
+def test_fit_on_cuda_follows_fit_on_numpy():
+    from diffopt.image import fit
+
+    pipe = Pipeline([white_balance, exposure])
+    target = pipe(RGB, {"white_balance": {"gains": np.array([1.6, 1.0, 1.2])}}, backend="numpy")
+    runs = {b: fit(pipe, RGB, target, method="l-bfgs-b", steps=6, trainable=["white_balance"],
+                   backend=b) for b in ("cuda", "numpy")}
+    np.testing.assert_allclose(runs["cuda"].params["white_balance"]["gains"],
+                               runs["numpy"].params["white_balance"]["gains"], rtol=1e-9)
+
+
+def test_jacrev_and_vmap_of_a_cuda_stage():
+    x = RGB[:2, :2]
+    jac = {b: diffopt.jacrev(lambda k, b=b: exposure(x, ev=k, backend=b))(0.4)
+           for b in ("cuda", "numpy")}
+    np.testing.assert_allclose(jac["cuda"], jac["numpy"], rtol=1e-12)
+    batch = np.stack([x, 2 * x])  # vmap runs the reference
+    np.testing.assert_allclose(diffopt.vmap(lambda v: gamma(v, backend="cuda"))(batch),
+                               gamma(batch.reshape(4, 2, 3), backend="numpy").reshape(batch.shape))
+
+
+def test_auto_keeps_numba_for_numpy_arrays():
+    from diffopt.image.stage import _resolve
+
+    assert _resolve("auto", RGB, True) == "numba"
+    assert _resolve("cuda", RGB, True) == "cuda"
+
+
 def test_backend_cuda_refuses_what_it_cannot_take():
     from diffopt.image import Stage
 
