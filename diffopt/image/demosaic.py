@@ -31,7 +31,19 @@ from diffopt.core import vspace
 from diffopt.numpy.backend import array_module
 
 from .checks import check_image, check_rgb
-from .device import F64, THREADS, block_add, cuda, device, gpu_kernels, launch, reflect, scalar
+from .device import (
+    F64,
+    THREADS,
+    block_add,
+    cuda,
+    device,
+    gpu_kernels,
+    launch,
+    pad_cuda,
+    reflect,
+    scalar,
+    unpad_cuda,
+)
 from .stage import Stage
 
 # --- the coefficient table --------------------------------------------------------------------
@@ -322,24 +334,9 @@ def _fold2(pb):
 def _demosaic_cuda():
     """Kernels on the mosaic ``(H, W)``, its padding ``(H + 4, W + 4)`` and ``(H, W, 3)``
     images, one thread per pixel (grid-stride over the flattened index)."""
-    mirror, site_class, sums = device(reflect), device(_site_class), device(_sums)
+    site_class, sums = device(_site_class), device(_sums)
     channel, sum_bar, gain_term, reduce = (device(_channel), device(_sum_bar),
                                            device(_gain_term), block_add())
-
-    @cuda.jit
-    def pad(x, p):
-        h, w = x.shape
-        for q in range(cuda.grid(1), p.size, cuda.gridsize(1)):
-            i, j = q // (w + 4), q % (w + 4)
-            p[i, j] = x[mirror(i - 2, h), mirror(j - 2, w)]
-
-    @cuda.jit
-    def unpad(pb, x_bar):
-        """The transpose of ``pad``: each padded position adds onto the pixel it mirrors."""
-        h, w = x_bar.shape
-        for q in range(cuda.grid(1), pb.size, cuda.gridsize(1)):
-            i, j = q // (w + 4), q % (w + 4)
-            cuda.atomic.add(x_bar, (mirror(i - 2, h), mirror(j - 2, w)), pb[i, j])
 
     @cuda.jit
     def forward(p, coef, out):
@@ -398,36 +395,32 @@ def _demosaic_cuda():
             part[cuda.threadIdx.x, r] = acc[r]
         reduce(part, bars)
 
-    return pad, unpad, forward, scatter, gains
+    return forward, scatter, gains
 
 
 def _pad2_cuda(x):
-    p = array_module(x).empty((x.shape[0] + 4, x.shape[1] + 4), x.dtype)
-    launch(_demosaic_cuda()[0], p.size, x, p)
-    return p
+    return pad_cuda(x[:, :, None], 2)[:, :, 0]
 
 
 def _demosaic_forward_cuda(x, coef):
     xp = array_module(x)
     out = xp.empty(x.shape + (3,), x.dtype)
-    launch(_demosaic_cuda()[2], x.size, _pad2_cuda(x), xp.asarray(coef), out)
+    launch(_demosaic_cuda()[0], x.size, _pad2_cuda(x), xp.asarray(coef), out)
     return out
 
 
 def _demosaic_vjp_cuda(g, coef):
     xp = array_module(g)
     h, w = g.shape[0], g.shape[1]
-    pb, x_bar = xp.zeros((h + 4, w + 4)), xp.zeros((h, w))
-    kernels = _demosaic_cuda()
-    launch(kernels[3], h * w, g, xp.asarray(coef), pb)
-    launch(kernels[1], pb.size, pb, x_bar)
-    return x_bar.astype(g.dtype)
+    pb = xp.zeros((h + 4, w + 4))
+    launch(_demosaic_cuda()[1], h * w, g, xp.asarray(coef), pb)
+    return unpad_cuda(pb[:, :, None], 2)[:, :, 0].astype(g.dtype)
 
 
 def _gain_bars_cuda(g, x):
     xp = array_module(x)
     bars = xp.zeros(3)
-    launch(_demosaic_cuda()[4], x.size, g, _pad2_cuda(x), xp.asarray(_GAIN_INDEX),
+    launch(_demosaic_cuda()[2], x.size, g, _pad2_cuda(x), xp.asarray(_GAIN_INDEX),
            xp.asarray(_GAIN_WEIGHTS), bars, reduce=True)
     return bars
 

@@ -65,6 +65,57 @@ def reflect(p, n):
     return p
 
 
+@scalar
+def tap(acc, w, v):
+    """One tap of a correlation: ``acc + w * v``."""
+    return acc + w * v
+
+
+@gpu_kernels
+def _padding():
+    mirror = device(reflect)
+
+    @cuda.jit
+    def pad(x, r, p):
+        """``p`` ``(H + 2r, W + 2r, C)`` <- ``x`` ``(H, W, C)`` reflect-padded by ``r``."""
+        h, w, c = x.shape
+        for q in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            i, j, k = q // ((w + 2 * r) * c), (q // c) % (w + 2 * r), q % c
+            p[i, j, k] = x[mirror(i - r, h), mirror(j - r, w), k]
+
+    @cuda.jit
+    def unpad(pb, r, x_bar):
+        """The transpose of ``pad``: each padded position adds (atomically) onto the pixel it
+        mirrors (``x_bar``: float64, zeroed)."""
+        h, w, c = x_bar.shape
+        for q in range(cuda.grid(1), pb.size, cuda.gridsize(1)):
+            i, j, k = q // ((w + 2 * r) * c), (q // c) % (w + 2 * r), q % c
+            cuda.atomic.add(x_bar, (mirror(i - r, h), mirror(j - r, w), k), pb[i, j, k])
+
+    return pad, unpad
+
+
+def pad_cuda(x, r: int):
+    """``x`` ``(H, W, C)`` reflect-padded by ``r`` (``np.pad(mode="reflect")``) by a kernel."""
+    from diffopt.numpy.backend import array_module
+
+    h, w, c = x.shape
+    p = array_module(x).empty((h + 2 * r, w + 2 * r, c), x.dtype)
+    launch(_padding()[0], p.size, x, r, p)
+    return p
+
+
+def unpad_cuda(pb, r: int):
+    """The transpose of :func:`pad_cuda`: ``(H, W, C)`` float64 from ``pb`` ``(H + 2r, W + 2r,
+    C)``."""
+    from diffopt.numpy.backend import array_module
+
+    hp, wp, c = pb.shape
+    x_bar = array_module(pb).zeros((hp - 2 * r, wp - 2 * r, c))
+    launch(_padding()[1], pb.size, pb, r, x_bar)
+    return x_bar
+
+
 @gpu_kernels
 def _reduction():
     def block_add(part, bars):
@@ -107,5 +158,5 @@ def launch(kernel, n: int, *args, reduce: bool = False) -> None:
 THREADS = dcuda.THREADS
 F64 = np.float64  # the dtype of shared and local arrays (numba-cuda takes NumPy dtypes)
 
-__all__ = ["cuda", "scalar", "device", "reflect", "gpu_kernels", "block_add", "launch", "THREADS",
-           "F64"]
+__all__ = ["cuda", "scalar", "device", "reflect", "tap", "pad_cuda", "unpad_cuda", "gpu_kernels",
+           "block_add", "launch", "THREADS", "F64"]

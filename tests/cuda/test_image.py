@@ -22,10 +22,12 @@ from diffopt.image import (  # noqa: E402
     demosaic_mhc,
     exposure,
     gamma,
+    gaussian_blur,
     mosaic,
     normalize,
     saturation,
     tone_curve,
+    unsharp_mask,
     white_balance,
 )
 
@@ -52,6 +54,9 @@ CASES = [
     (mosaic, RGB, {}),
     (demosaic_bilinear, RAW, {}),
     (demosaic_mhc, RAW, {"alpha": 0.4, "beta": 0.7, "gamma": 0.6}),
+    (gaussian_blur, RGB, {"sigma": 1.3}),
+    (gaussian_blur, RAW, {"sigma": 0.7}),
+    (unsharp_mask, RGB, {"amount": 0.6, "radius": 1.1}),
 ]
 IDS = [f"{s.name}-{x.ndim}d" for s, x, _ in CASES]
 
@@ -89,8 +94,8 @@ def test_forward_and_vjp_equal_the_reference(case):
         np.testing.assert_allclose(b, r, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", [CASES[2], CASES[5], CASES[8], CASES[12]],
-                         ids=[IDS[2], IDS[5], IDS[8], IDS[12]])
+@pytest.mark.parametrize("case", [CASES[i] for i in (2, 5, 8, 12, 13, 15)],
+                         ids=[IDS[i] for i in (2, 5, 8, 12, 13, 15)])
 def test_float32_images_stay_float32_and_match_the_numba_kernels(case):
     stage, x, params = case
     x32 = x.astype(np.float32)
@@ -100,13 +105,14 @@ def test_float32_images_stay_float32_and_match_the_numba_kernels(case):
 
 
 def test_a_pipeline_on_cuda_equals_numpy_in_value_and_gradient():
-    pipe = Pipeline([normalize, demosaic_mhc, white_balance, color_matrix, exposure, tone_curve,
-                     saturation, gamma])
+    pipe = Pipeline([normalize, demosaic_mhc, white_balance, color_matrix, gaussian_blur,
+                     exposure, tone_curve, saturation, gamma, unsharp_mask])
     params = {"normalize": {"black": 0.04, "white": 0.97},
               "white_balance": {"gains": np.array([1.8, 1.0, 1.3])},
               "color_matrix": {"matrix": np.eye(3) + 0.05},
               "exposure": {"ev": 0.3}, "tone_curve": {"slopes": np.linspace(1.4, 0.6, 8)},
-              "saturation": {"s": 1.2}, "gamma": {"g": 2.2}}
+              "saturation": {"s": 1.2}, "gamma": {"g": 2.2},
+              "gaussian_blur": {"sigma": 0.8}, "unsharp_mask": {"amount": 0.3}}
     np.testing.assert_allclose(pipe(RAW, params, backend="cuda"),
                                pipe(RAW, params, backend="numpy"), rtol=1e-12, atol=1e-13)
 
@@ -206,7 +212,11 @@ def test_every_kernel_compiles_to_ptx_for_cc_90():
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     compiled = {line.split()[0] for line in lines}
-    assert len(compiled) == 19, lines  # every kernel of every stage
-    # gamma's float32 forward kernel computes in float32 only (its constants in the image's dtype)
-    assert any(line.startswith("_gamma_cuda.<locals>.forward array(float32")
-               and line.endswith("f32-only") for line in lines), lines
+    assert len(compiled) == 23, lines  # every kernel of every stage
+    # float32 kernels whose arithmetic is all in the image's dtype have no f64 instruction (the
+    # others, like the Numba kernels, take float64 parameters or sum cotangents in float64)
+    for name in ("_gamma_cuda.<locals>.forward", "_blur_cuda.<locals>.hpass",
+                 "_padding.<locals>.pad", "_mosaic_cuda.<locals>.forward"):
+        assert f"{name} array(float32" in run.stdout
+        assert all(line.endswith("f32-only") for line in lines
+                   if line.startswith(f"{name} array(float32")), lines
