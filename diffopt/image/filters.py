@@ -15,11 +15,11 @@ touch the same row. The bilateral kernels work on a planar float64 copy ``(C, H 
 with a vectorisable ``exp`` (:func:`_exp_into`). The kernels take their parameters' derivatives
 (Gaussian taps, clamps) by forward mode through the reference's own helpers.
 
-The Gaussian blur and the unsharp mask also have CUDA kernels: the same passes (pad, horizontal
-and vertical correlation, their transposes, the fold) with the same taps (:func:`tap`), one thread
-per value, the weights' cotangents summed per block; the fold adds each padded position onto the
-pixel it mirrors with float64 atomics. The bilateral filter and ``conv2d`` have none yet:
-``backend="cuda"`` runs their references.
+The Gaussian blur, the unsharp mask and ``conv2d`` also have CUDA kernels: the same passes (pad,
+correlations, their transposes, the fold) with the same taps (:func:`tap`), one thread per value,
+the weights' cotangents summed per block; the fold adds each padded position onto the pixel it
+mirrors with float64 atomics. The bilateral filter has none yet: ``backend="cuda"`` runs its
+reference.
 """
 
 from __future__ import annotations
@@ -808,7 +808,7 @@ def _conv2d_forward_rows(xp, kernel, c, h, wd):
                 kab = kt[a, b]
                 src = xp[i + a, b * c:b * c + wc]
                 for m in range(wc):
-                    acc[m] += kab * src[m]
+                    acc[m] = tap(acc[m], kab, src[m])
     return out
 
 
@@ -833,24 +833,99 @@ def _conv2d_vjp_rows(g, xp, kernel, c):
                     src = xp[p, b * c:b * c + wc]
                     s = 0.0
                     for m in range(wc):
-                        dst[m] += kab * gi[m]
+                        dst[m] = tap(dst[m], kab, gi[m])
                         s += gi[m] * src[m]
                     rows[p, a, b] = s
     return xp_bar, rows.sum(axis=0)
 
 
-def _conv2d_forward(x, kernel):
-    x2, c = _rows(x)
-    xp = _pad(x2, kernel.shape[0] // 2, c)
-    return _conv2d_forward_rows(xp, kernel, c, x.shape[0], x.shape[1]).reshape(x.shape)
+CONV_MAX = 7  # the largest kernel side the CUDA kernels take (per-block sums in shared memory)
+_CONV_BINS = CONV_MAX * CONV_MAX
 
 
-def _conv2d_vjp(g, x, out, kernel):
-    x2, c = _rows(x)
-    g2 = g.reshape(x2.shape)
-    r = kernel.shape[0] // 2
-    xp_bar, kernel_bar = _conv2d_vjp_rows(g2, _pad(x2, r, c), kernel, c)
-    return _fold(_planes(xp_bar, c), r, g2, c).reshape(x.shape), kernel_bar
+@gpu_kernels
+def _conv2d_cuda():
+    tap_ = device(tap)
+
+    @cuda.jit
+    def forward(xp, kernel, c, out):
+        n, wc = kernel.shape[0], out.shape[1]
+        for q in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            i, m = q // wc, q % wc
+            s = kernel[0, 0] - kernel[0, 0]  # zero, in the image's dtype
+            for a in range(n):
+                for b in range(n):
+                    s = tap_(s, kernel[a, b], xp[i + a, b * c + m])
+            out[i, m] = s
+
+    @cuda.jit
+    def vjp(g, xp, kernel, c, xp_bar, bars):
+        """The padded image's cotangent (gathered per padded value) and the kernel's."""
+        n = kernel.shape[0]
+        h, wc = g.shape
+        wpc = xp.shape[1]
+        bins = cuda.shared.array(_CONV_BINS, F64)
+        for t in range(cuda.threadIdx.x, n * n, cuda.blockDim.x):
+            bins[t] = 0.0
+        cuda.syncthreads()
+        for q in range(cuda.grid(1), xp.size, cuda.gridsize(1)):
+            p, v = q // wpc, q % wpc
+            s = kernel[0, 0] - kernel[0, 0]
+            for a in range(n):
+                i = p - a
+                if 0 <= i < h:
+                    for b in range(n):
+                        m = v - b * c
+                        if 0 <= m < wc:
+                            s = tap_(s, kernel[a, b], g[i, m])
+                            cuda.atomic.add(bins, a * n + b, g[i, m] * xp[p, v])
+            xp_bar[p, v] = s
+        cuda.syncthreads()
+        for t in range(cuda.threadIdx.x, n * n, cuda.blockDim.x):
+            cuda.atomic.add(bars, t, bins[t])
+
+    return forward, vjp
+
+
+def _check_conv2d_cuda(kernel):
+    if kernel.shape[0] > CONV_MAX:
+        raise NotImplementedError(f"conv2d: backend='cuda' takes kernels up to {CONV_MAX} x "
+                                  f"{CONV_MAX}, got {kernel.shape}; use backend='numba'")
+
+
+def _conv2d_forward_rows_cuda(xp, kernel, c, h, wd):
+    _check_conv2d_cuda(kernel)
+    mod = array_module(xp)
+    out = mod.empty((h, wd * c), xp.dtype)
+    launch(_conv2d_cuda()[0], out.size, xp, mod.asarray(kernel, dtype=xp.dtype), c, out)
+    return out
+
+
+def _conv2d_vjp_rows_cuda(g, xp, kernel, c):
+    _check_conv2d_cuda(kernel)
+    mod = array_module(xp)
+    xp_bar, bars = mod.empty_like(xp), mod.zeros(kernel.size)
+    launch(_conv2d_cuda()[1], xp.size, g, xp, mod.asarray(kernel, dtype=xp.dtype), c, xp_bar,
+           bars, reduce=True)
+    return xp_bar, bars.reshape(kernel.shape)
+
+
+def _conv2d_kernels(pad, forward_rows, vjp_rows, fold):
+    """conv2d's kernels on its passes (the Numba or the CUDA ones)."""
+
+    def forward(x, kernel):
+        x2, c = _rows(x)
+        xp = pad(x2, kernel.shape[0] // 2, c)
+        return forward_rows(xp, kernel, c, x.shape[0], x.shape[1]).reshape(x.shape)
+
+    def vjp(g, x, out, kernel):
+        x2, c = _rows(x)
+        g2 = g.reshape(x2.shape)
+        r = kernel.shape[0] // 2
+        xp_bar, kernel_bar = vjp_rows(g2, pad(x2, r, c), kernel, c)
+        return fold(_planes(xp_bar, c), r, g2, c).reshape(x.shape), kernel_bar
+
+    return forward, vjp
 
 
 def _check_conv2d(x, kernel):
@@ -871,7 +946,10 @@ def _identity_kernel(k: int = 3) -> np.ndarray:
 
 
 conv2d = Stage("conv2d", {"kernel": _identity_kernel()}, _conv2d,
-               _check_conv2d).numba(_conv2d_forward, _conv2d_vjp)
+               _check_conv2d).numba(
+                   *_conv2d_kernels(_pad, _conv2d_forward_rows, _conv2d_vjp_rows, _fold)).cuda(
+                   *_conv2d_kernels(_pad_cuda_rows, _conv2d_forward_rows_cuda,
+                                    _conv2d_vjp_rows_cuda, _fold_cuda))
 
 
 __all__ = ["gaussian_blur", "bilateral", "unsharp_mask", "conv2d", "BLUR_RADIUS", "SIGMA_MIN",

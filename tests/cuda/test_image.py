@@ -18,6 +18,7 @@ from diffopt import cuda as dcuda  # noqa: E402
 from diffopt.image import (  # noqa: E402
     Pipeline,
     color_matrix,
+    conv2d,
     demosaic_bilinear,
     demosaic_mhc,
     exposure,
@@ -57,6 +58,8 @@ CASES = [
     (gaussian_blur, RGB, {"sigma": 1.3}),
     (gaussian_blur, RAW, {"sigma": 0.7}),
     (unsharp_mask, RGB, {"amount": 0.6, "radius": 1.1}),
+    (conv2d, RGB, {"kernel": RNG.normal(size=(3, 3))}),
+    (conv2d, RAW, {"kernel": RNG.normal(size=(5, 5))}),
 ]
 IDS = [f"{s.name}-{x.ndim}d" for s, x, _ in CASES]
 
@@ -94,8 +97,8 @@ def test_forward_and_vjp_equal_the_reference(case):
         np.testing.assert_allclose(b, r, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", [CASES[i] for i in (2, 5, 8, 12, 13, 15)],
-                         ids=[IDS[i] for i in (2, 5, 8, 12, 13, 15)])
+@pytest.mark.parametrize("case", [CASES[i] for i in (2, 5, 8, 12, 13, 15, 16)],
+                         ids=[IDS[i] for i in (2, 5, 8, 12, 13, 15, 16)])
 def test_float32_images_stay_float32_and_match_the_numba_kernels(case):
     stage, x, params = case
     x32 = x.astype(np.float32)
@@ -160,6 +163,8 @@ def test_backend_cuda_refuses_what_it_cannot_take():
 
     with pytest.raises(NotImplementedError, match="at most 64 segments"):
         tone_curve(RGB, slopes=np.ones(65), backend="cuda")
+    with pytest.raises(NotImplementedError, match="up to 7 x 7"):
+        conv2d(RNG.uniform(size=(10, 10)), kernel=np.ones((9, 9)) / 81, backend="cuda")
     double = Stage("double", {"k": 2.0}, lambda x, k: x * k)  # no kernels: its reference runs
     np.testing.assert_allclose(double(RGB, backend="cuda"), 2 * RGB)
     assert diffopt.grad(lambda k: dnp.sum(double(RGB, k=k, backend="cuda")))(3.0) == \
@@ -212,7 +217,7 @@ def test_every_kernel_compiles_to_ptx_for_cc_90():
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     compiled = {line.split()[0] for line in lines}
-    assert len(compiled) == 23, lines  # every kernel of every stage
+    assert len(compiled) == 25, lines  # every kernel of every stage
     # float32 kernels whose arithmetic is all in the image's dtype have no f64 instruction (the
     # others, like the Numba kernels, take float64 parameters or sum cotangents in float64)
     for name in ("_gamma_cuda.<locals>.forward", "_blur_cuda.<locals>.hpass",
