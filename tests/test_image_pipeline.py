@@ -7,6 +7,7 @@ from scipy.ndimage import correlate1d
 
 import diffopt
 import diffopt.numpy as dnp
+from diffopt import cuda as dcuda
 from diffopt.image import Pipeline, Stage, fit, white_balance
 from diffopt.image.metrics import SSIM_RADIUS, _window, psnr, ssim
 
@@ -62,7 +63,10 @@ def test_stage_errors():
     with pytest.raises(TypeError, match="no parameter"):
         white_balance(IMG, gain=GAINS)
     with pytest.raises(ValueError, match="unknown backend"):
-        white_balance(IMG, backend="cuda")
+        white_balance(IMG, backend="opencl")
+    if dcuda.MODE is None:  # no GPU, no simulator: backend="cuda" says what it needs
+        with pytest.raises(RuntimeError, match="needs CUDA"):
+            white_balance(IMG, backend="cuda")
     with pytest.raises(TypeError, match="CuPy arrays"):
         white_balance(IMG, backend="cupy")
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):

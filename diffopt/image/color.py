@@ -2,8 +2,12 @@
 
 Images are ``(H, W, 3)`` float32 or float64 arrays (linear RGB unless a stage says otherwise);
 the stages that act on each value alone (``normalize``, ``exposure``, ``tone_curve``, ``gamma``)
-also take ``(H, W)`` raw mosaics. A stage returns the dtype it was given. Kernels loop over rows
-in parallel (``prange``) and accumulate parameter cotangents per row in float64, summed at the end.
+also take ``(H, W)`` raw mosaics. A stage returns the dtype it was given. Each stage's per-value
+or per-pixel math is a scalar function (:func:`diffopt.image.device.scalar`) that both its Numba
+and its CUDA kernels call. Numba kernels loop over rows in parallel (``prange``) and accumulate
+parameter cotangents per row in float64, summed at the end; CUDA kernels are grid-stride loops
+over the values (or pixels) of the flattened image, with per-thread float64 sums reduced per
+block (:func:`diffopt.image.device.block_add`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import numpy as np
 from numba import prange
 
 import diffopt.numpy as dnp
+from diffopt.numpy.backend import array_module
 
 from .checks import check_array, check_image, check_positive, check_rgb, check_scalar, check_vector
+from .device import F64, THREADS, block_add, cuda, device, gpu_kernels, launch, scalar
 from .stage import Stage
 
 _LN2 = math.log(2.0)
@@ -47,13 +53,25 @@ def _white_balance(x, gains):
     return x * dnp.astype(gains, x.dtype)
 
 
+@scalar
+def _gain(v, k):
+    """``v`` times the gain ``k``."""
+    return v * k
+
+
+@scalar
+def _gain_vjp(g, v, k):
+    """``(v_bar, k_bar)`` of :func:`_gain` for the cotangent ``g``."""
+    return g * k, g * v
+
+
 @numba.njit(cache=True, parallel=True)
 def _white_balance_forward(x, gains):
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
             for c in range(3):
-                out[i, j, c] = x[i, j, c] * gains[c]
+                out[i, j, c] = _gain(x[i, j, c], gains[c])
     return out
 
 
@@ -64,14 +82,54 @@ def _white_balance_vjp(g, x, out, gains):
     for i in prange(x.shape[0]):
         r = gr = b = 0.0  # (local sums: adding into rows[i, c] per pixel is 4x slower)
         for j in range(x.shape[1]):
-            x_bar[i, j, 0] = g[i, j, 0] * gains[0]
-            x_bar[i, j, 1] = g[i, j, 1] * gains[1]
-            x_bar[i, j, 2] = g[i, j, 2] * gains[2]
-            r += g[i, j, 0] * x[i, j, 0]
-            gr += g[i, j, 1] * x[i, j, 1]
-            b += g[i, j, 2] * x[i, j, 2]
+            x_bar[i, j, 0], t = _gain_vjp(g[i, j, 0], x[i, j, 0], gains[0])
+            r += t
+            x_bar[i, j, 1], t = _gain_vjp(g[i, j, 1], x[i, j, 1], gains[1])
+            gr += t
+            x_bar[i, j, 2], t = _gain_vjp(g[i, j, 2], x[i, j, 2], gains[2])
+            b += t
         rows[i, 0], rows[i, 1], rows[i, 2] = r, gr, b
     return x_bar, rows.sum(axis=0)
+
+
+@gpu_kernels
+def _white_balance_cuda():
+    gain, gain_vjp, reduce = device(_gain), device(_gain_vjp), block_add()
+
+    @cuda.jit
+    def forward(x, gains, out):
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            out[i] = gain(x[i], gains[i % 3])
+
+    @cuda.jit
+    def vjp(g, x, gains, x_bar, bars):
+        part = cuda.shared.array((THREADS, 3), F64)
+        acc = cuda.local.array(3, F64)
+        for c in range(3):
+            acc[c] = 0.0
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            c = i % 3
+            x_bar[i], t = gain_vjp(g[i], x[i], gains[c])
+            acc[c] += t
+        for c in range(3):
+            part[cuda.threadIdx.x, c] = acc[c]
+        reduce(part, bars)
+
+    return forward, vjp
+
+
+def _white_balance_forward_cuda(x, gains):
+    out = array_module(x).empty_like(x)
+    launch(_white_balance_cuda()[0], x.size, x.reshape(-1), gains, out.reshape(-1))
+    return out
+
+
+def _white_balance_vjp_cuda(g, x, out, gains):
+    xp = array_module(x)
+    x_bar, bars = xp.empty_like(x), xp.zeros(3)
+    launch(_white_balance_cuda()[1], x.size, g.reshape(-1), x.reshape(-1), gains,
+           x_bar.reshape(-1), bars, reduce=True)
+    return x_bar, bars
 
 
 def _check_white_balance(x, gains):
@@ -80,16 +138,28 @@ def _check_white_balance(x, gains):
 
 
 white_balance = Stage("white_balance", {"gains": np.ones(3)}, _white_balance,
-                      _check_white_balance).numba(_white_balance_forward, _white_balance_vjp)
+                      _check_white_balance).numba(_white_balance_forward, _white_balance_vjp).cuda(
+                          _white_balance_forward_cuda, _white_balance_vjp_cuda)
 
 
 # --- affine kernels shared by normalize and exposure: (x - shift) * scale --------------------
+@scalar
+def _affine(v, shift, scale):
+    return (v - shift) * scale
+
+
+@scalar
+def _affine_vjp_value(g, o, scale):
+    """``(v_bar, g * o)`` of :func:`_affine` (``o``: its value) for the cotangent ``g``."""
+    return g * scale, g * o
+
+
 @numba.njit(cache=True, parallel=True)
 def _affine_forward(x, shift, scale):
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            out[i, j] = (x[i, j] - shift) * scale
+            out[i, j] = _affine(x[i, j], shift, scale)
     return out
 
 
@@ -101,12 +171,50 @@ def _affine_vjp(g, out, scale):
     for i in prange(g.shape[0]):
         sg = sgo = 0.0  # the row's sums in registers, stored once
         for j in range(g.shape[1]):
-            x_bar[i, j] = g[i, j] * scale
+            x_bar[i, j], t = _affine_vjp_value(g[i, j], out[i, j], scale)
             sg += g[i, j]
-            sgo += g[i, j] * out[i, j]
+            sgo += t
         rows[i, 0], rows[i, 1] = sg, sgo
     s = rows.sum(axis=0)
     return x_bar, s[0], s[1]
+
+
+@gpu_kernels
+def _affine_cuda():
+    affine, affine_vjp, reduce = device(_affine), device(_affine_vjp_value), block_add()
+
+    @cuda.jit
+    def forward(x, shift, scale, out):
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            out[i] = affine(x[i], shift, scale)
+
+    @cuda.jit
+    def vjp(g, out, scale, x_bar, bars):
+        part = cuda.shared.array((THREADS, 2), F64)
+        sg = sgo = 0.0
+        for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+            x_bar[i], t = affine_vjp(g[i], out[i], scale)
+            sg += g[i]
+            sgo += t
+        part[cuda.threadIdx.x, 0] = sg
+        part[cuda.threadIdx.x, 1] = sgo
+        reduce(part, bars)
+
+    return forward, vjp
+
+
+def _affine_forward_cuda(x, shift, scale):
+    out = array_module(x).empty_like(x)
+    launch(_affine_cuda()[0], x.size, x.reshape(-1), shift, scale, out.reshape(-1))
+    return out
+
+
+def _affine_vjp_cuda(g, out, scale):
+    xp = array_module(g)
+    x_bar, bars = xp.empty_like(g), xp.zeros(2)
+    launch(_affine_cuda()[1], g.size, g.reshape(-1), out.reshape(-1), scale, x_bar.reshape(-1),
+           bars, reduce=True)
+    return x_bar, float(bars[0]), float(bars[1])
 
 
 # --- normalize: black and white levels ------------------------------------------------------
@@ -126,17 +234,18 @@ def _normalize(x, black, white):
     return (x - b) / (dnp.astype(white, x.dtype) - b)
 
 
-def _normalize_forward(x, black, white):
-    return _affine_forward(x, black, 1.0 / (white - black))
+def _normalize_kernels(affine_forward, affine_vjp):
+    """normalize's kernels on the affine ones (the Numba or the CUDA pair)."""
 
+    def forward(x, black, white):
+        return affine_forward(x, black, 1.0 / (white - black))
 
-def _normalize_vjp(g, x, out, black, white):
-    a = 1.0 / (white - black)
-    x_bar, sg, sgo = _affine_vjp(g, out, a)
-    return x_bar, a * (sgo - sg), -a * sgo
+    def vjp(g, x, out, black, white):
+        a = 1.0 / (white - black)
+        x_bar, sg, sgo = affine_vjp(g, out, a)
+        return x_bar, a * (sgo - sg), -a * sgo
 
-
-_normalize_kernels = _on_rows(_normalize_forward, _normalize_vjp)
+    return forward, vjp
 
 
 def _check_normalize(x, black, white):
@@ -149,7 +258,9 @@ def _check_normalize(x, black, white):
 
 
 normalize = Stage("normalize", {"black": 0.0, "white": 1.0}, _normalize,
-                  _check_normalize).numba(*_normalize_kernels)
+                  _check_normalize).numba(
+                      *_on_rows(*_normalize_kernels(_affine_forward, _affine_vjp))).cuda(
+                      *_normalize_kernels(_affine_forward_cuda, _affine_vjp_cuda))
 
 
 # --- exposure: a gain of 2 ** ev ------------------------------------------------------------
@@ -163,16 +274,17 @@ def _exposure(x, ev):
     return x * dnp.astype(dnp.exp2(ev), x.dtype)
 
 
-def _exposure_forward(x, ev):
-    return _affine_forward(x, 0.0, 2.0**ev)
+def _exposure_kernels(affine_forward, affine_vjp):
+    """exposure's kernels on the affine ones (the Numba or the CUDA pair)."""
 
+    def forward(x, ev):
+        return affine_forward(x, 0.0, 2.0**ev)
 
-def _exposure_vjp(g, x, out, ev):
-    x_bar, _, sgo = _affine_vjp(g, out, 2.0**ev)
-    return x_bar, _LN2 * sgo
+    def vjp(g, x, out, ev):
+        x_bar, _, sgo = affine_vjp(g, out, 2.0**ev)
+        return x_bar, _LN2 * sgo
 
-
-_exposure_kernels = _on_rows(_exposure_forward, _exposure_vjp)
+    return forward, vjp
 
 
 def _check_exposure(x, ev):
@@ -181,7 +293,9 @@ def _check_exposure(x, ev):
 
 
 exposure = Stage("exposure", {"ev": 0.0}, _exposure,
-                 _check_exposure).numba(*_exposure_kernels)
+                 _check_exposure).numba(
+                     *_on_rows(*_exposure_kernels(_affine_forward, _affine_vjp))).cuda(
+                     *_exposure_kernels(_affine_forward_cuda, _affine_vjp_cuda))
 
 
 # --- colour matrix: out = x @ M.T per pixel -------------------------------------------------
@@ -232,14 +346,27 @@ def white_preserving_matrix(off_diagonal):
     return dnp.stack(rows)
 
 
+@scalar
+def _matvec(m, r, g, b):
+    """``m @ (r, g, b)`` for a ``(3, 3)`` array ``m``."""
+    return (m[0, 0] * r + m[0, 1] * g + m[0, 2] * b, m[1, 0] * r + m[1, 1] * g + m[1, 2] * b,
+            m[2, 0] * r + m[2, 1] * g + m[2, 2] * b)
+
+
+@scalar
+def _matvec_t(m, r, g, b):
+    """``m.T @ (r, g, b)``: :func:`_matvec`'s VJP in the pixel."""
+    return (m[0, 0] * r + m[1, 0] * g + m[2, 0] * b, m[0, 1] * r + m[1, 1] * g + m[2, 1] * b,
+            m[0, 2] * r + m[1, 2] * g + m[2, 2] * b)
+
+
 @numba.njit(cache=True, parallel=True)
 def _color_matrix_forward(x, matrix):
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            r, g, b = x[i, j, 0], x[i, j, 1], x[i, j, 2]
-            for c in range(3):
-                out[i, j, c] = matrix[c, 0] * r + matrix[c, 1] * g + matrix[c, 2] * b
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = _matvec(matrix, x[i, j, 0], x[i, j, 1],
+                                                               x[i, j, 2])
     return out
 
 
@@ -250,13 +377,56 @@ def _color_matrix_vjp(g, x, out, matrix):
     for i in prange(x.shape[0]):
         acc = np.zeros((3, 3))  # the row's sums, stored once
         for j in range(x.shape[1]):
-            for c in range(3):
-                x_bar[i, j, c] = (g[i, j, 0] * matrix[0, c] + g[i, j, 1] * matrix[1, c]
-                                  + g[i, j, 2] * matrix[2, c])
+            x_bar[i, j, 0], x_bar[i, j, 1], x_bar[i, j, 2] = _matvec_t(
+                matrix, g[i, j, 0], g[i, j, 1], g[i, j, 2])
+            for c in range(3):  # the matrix's cotangent: the outer product g x^T
                 for d in range(3):
                     acc[c, d] += g[i, j, c] * x[i, j, d]
         rows[i] = acc
     return x_bar, rows.sum(axis=0)
+
+
+@gpu_kernels
+def _color_matrix_cuda():
+    matvec, matvec_t, reduce = device(_matvec), device(_matvec_t), block_add()
+
+    @cuda.jit
+    def forward(x, matrix, out):
+        for i in range(cuda.grid(1), x.size // 3, cuda.gridsize(1)):
+            q = 3 * i
+            out[q], out[q + 1], out[q + 2] = matvec(matrix, x[q], x[q + 1], x[q + 2])
+
+    @cuda.jit
+    def vjp(g, x, matrix, x_bar, bars):
+        part = cuda.shared.array((THREADS, 9), F64)
+        acc = cuda.local.array(9, F64)
+        for c in range(9):
+            acc[c] = 0.0
+        for i in range(cuda.grid(1), x.size // 3, cuda.gridsize(1)):
+            q = 3 * i
+            x_bar[q], x_bar[q + 1], x_bar[q + 2] = matvec_t(matrix, g[q], g[q + 1], g[q + 2])
+            for c in range(3):
+                for d in range(3):
+                    acc[3 * c + d] += g[q + c] * x[q + d]
+        for c in range(9):
+            part[cuda.threadIdx.x, c] = acc[c]
+        reduce(part, bars)
+
+    return forward, vjp
+
+
+def _color_matrix_forward_cuda(x, matrix):
+    out = array_module(x).empty_like(x)
+    launch(_color_matrix_cuda()[0], x.size // 3, x.reshape(-1), matrix, out.reshape(-1))
+    return out
+
+
+def _color_matrix_vjp_cuda(g, x, out, matrix):
+    xp = array_module(x)
+    x_bar, bars = xp.empty_like(x), xp.zeros(9)
+    launch(_color_matrix_cuda()[1], x.size // 3, g.reshape(-1), x.reshape(-1), matrix,
+           x_bar.reshape(-1), bars, reduce=True)
+    return x_bar, bars.reshape(3, 3)
 
 
 def _check_color_matrix(x, matrix):
@@ -265,7 +435,8 @@ def _check_color_matrix(x, matrix):
 
 
 color_matrix = Stage("color_matrix", {"matrix": np.eye(3)}, _color_matrix,
-                     _check_color_matrix).numba(_color_matrix_forward, _color_matrix_vjp)
+                     _check_color_matrix).numba(_color_matrix_forward, _color_matrix_vjp).cuda(
+                         _color_matrix_forward_cuda, _color_matrix_vjp_cuda)
 
 
 # --- tone curve: monotone piecewise linear with K segments ----------------------------------
@@ -351,54 +522,144 @@ def srgb_slopes(slopes, g) -> np.ndarray:
     return k_count * np.diff(shown, prepend=0.0)
 
 
-@numba.njit(cache=True)
-def _segment(t, k_count):
-    """The segment ``t = K x`` falls in (0 below 1, K - 1 from K - 1 up, and for NaN)."""
+@scalar
+def _segment(v, k_count):
+    """``(k, t - k)``: the segment ``t = K v`` falls in (0 below 1, K - 1 from K - 1 up, and for
+    NaN) and the position in it."""
+    t = v * k_count
     if t < 1.0:
-        return 0
-    if t < k_count - 1:
-        return int(t)
-    return k_count - 1
+        k = 0
+    elif t < k_count - 1:
+        k = int(t)
+    else:
+        k = k_count - 1
+    return k, t - k
+
+
+@scalar
+def _tone_value(base_k, a_k, frac, k_count):
+    """The curve at ``frac`` into segment ``k`` (``base_k``: the curve at its start, times K)."""
+    return (base_k + a_k * frac) / k_count
+
+
+@scalar
+def _tone_vjp_value(g, a_k, frac):
+    """``(v_bar, slope_bar)``: the value's and segment ``k``'s slope's cotangent (times K)."""
+    return g * a_k, g * frac
+
+
+def _tone_tables(slopes):
+    """``(a, base)``: the slopes' magnitudes and the curve at each knot ``k``, times K (the
+    slopes' array module, float64)."""
+    xp = array_module(slopes)
+    a = xp.abs(slopes)
+    base = xp.zeros_like(a)
+    base[1:] = xp.cumsum(a[:-1])
+    return a, base
+
+
+def _tone_slopes_bar(slopes, s):
+    """The slopes' cotangent from ``s``: per segment the sum of ``g (t - k)``, then of ``g``;
+    a segment's slope also moves every value above it (by the whole of its segment)."""
+    xp = array_module(s)
+    k_count = slopes.shape[0]
+    counts = s[k_count:]
+    above = xp.cumsum(counts[::-1])[::-1] - counts
+    return xp.sign(slopes) * (s[:k_count] + above) / k_count
 
 
 @numba.njit(cache=True, parallel=True)
-def _tone_curve_forward(x, slopes):
-    k_count = slopes.shape[0]
-    a = np.abs(slopes)
-    base = np.zeros(k_count)  # the curve at t = k, times K
-    for k in range(1, k_count):
-        base[k] = base[k - 1] + a[k - 1]
+def _tone_forward_kernel(x, a, base):
+    k_count = a.shape[0]
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            t = x[i, j] * k_count
-            k = _segment(t, k_count)
-            out[i, j] = (base[k] + a[k] * (t - k)) / k_count
+            k, frac = _segment(x[i, j], k_count)
+            out[i, j] = _tone_value(base[k], a[k], frac, k_count)
     return out
 
 
 @numba.njit(cache=True, parallel=True)
-def _tone_curve_vjp(g, x, out, slopes):
-    k_count = slopes.shape[0]
-    a = np.abs(slopes)
+def _tone_vjp_kernel(g, x, a):
+    """``x_bar`` and the per-segment sums of ``g (t - k)``, then of ``g`` (float64)."""
+    k_count = a.shape[0]
     x_bar = np.empty_like(x)
     rows = np.zeros((x.shape[0], 2 * k_count))  # per segment: sum g * (t - k), sum g
     for i in prange(x.shape[0]):
         acc = np.zeros(2 * k_count)  # the row's sums, stored once (4x faster than in rows)
         for j in range(x.shape[1]):
-            t = x[i, j] * k_count
-            k = _segment(t, k_count)
-            x_bar[i, j] = g[i, j] * a[k]
-            acc[k] += g[i, j] * (t - k)
+            k, frac = _segment(x[i, j], k_count)
+            x_bar[i, j], t = _tone_vjp_value(g[i, j], a[k], frac)
+            acc[k] += t
             acc[k_count + k] += g[i, j]
         rows[i] = acc
-    s = rows.sum(axis=0)
-    slopes_bar = np.empty(k_count)
-    above = 0.0  # sum of g over the segments after k: they hold the whole of segment k
-    for k in range(k_count - 1, -1, -1):
-        slopes_bar[k] = np.sign(slopes[k]) * (s[k] + above) / k_count
-        above += s[k_count + k]
-    return x_bar, slopes_bar
+    return x_bar, rows.sum(axis=0)
+
+
+def _tone_curve_forward(x, slopes):
+    return _tone_forward_kernel(x, *_tone_tables(slopes))
+
+
+def _tone_curve_vjp(g, x, out, slopes):
+    x_bar, s = _tone_vjp_kernel(g, x, _tone_tables(slopes)[0])
+    return x_bar, _tone_slopes_bar(slopes, s)
+
+
+TONE_MAX = 64  # the most segments the CUDA kernels take (per-block sums in shared memory)
+_TONE_BINS = 2 * TONE_MAX
+
+
+@gpu_kernels
+def _tone_curve_cuda():
+    segment, value, vjp_value = device(_segment), device(_tone_value), device(_tone_vjp_value)
+
+    @cuda.jit
+    def forward(x, a, base, out):
+        k_count = a.size
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            k, frac = segment(x[i], k_count)
+            out[i] = value(base[k], a[k], frac, k_count)
+
+    @cuda.jit
+    def vjp(g, x, a, x_bar, bars):
+        k_count = a.size
+        bins = cuda.shared.array(_TONE_BINS, F64)  # the block's sums, as the Numba rows
+        for t in range(cuda.threadIdx.x, 2 * k_count, cuda.blockDim.x):
+            bins[t] = 0.0
+        cuda.syncthreads()
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            k, frac = segment(x[i], k_count)
+            x_bar[i], t = vjp_value(g[i], a[k], frac)
+            cuda.atomic.add(bins, k, t)
+            cuda.atomic.add(bins, k_count + k, g[i])
+        cuda.syncthreads()
+        for t in range(cuda.threadIdx.x, 2 * k_count, cuda.blockDim.x):
+            cuda.atomic.add(bars, t, bins[t])
+
+    return forward, vjp
+
+
+def _check_tone_cuda(slopes):
+    if slopes.shape[0] > TONE_MAX:
+        raise NotImplementedError(f"tone_curve: backend='cuda' takes at most {TONE_MAX} "
+                                  f"segments, got {slopes.shape[0]}; use backend='numba'")
+
+
+def _tone_curve_forward_cuda(x, slopes):
+    _check_tone_cuda(slopes)
+    a, base = _tone_tables(slopes)
+    out = array_module(x).empty_like(x)
+    launch(_tone_curve_cuda()[0], x.size, x.reshape(-1), a, base, out.reshape(-1))
+    return out
+
+
+def _tone_curve_vjp_cuda(g, x, out, slopes):
+    _check_tone_cuda(slopes)
+    xp = array_module(x)
+    x_bar, s = xp.empty_like(x), xp.zeros(2 * slopes.shape[0])
+    launch(_tone_curve_cuda()[1], x.size, g.reshape(-1), x.reshape(-1), _tone_tables(slopes)[0],
+           x_bar.reshape(-1), s, reduce=True)
+    return x_bar, _tone_slopes_bar(slopes, s)
 
 
 def _check_tone_curve(x, slopes):
@@ -407,7 +668,8 @@ def _check_tone_curve(x, slopes):
 
 
 tone_curve = Stage("tone_curve", {"slopes": np.ones(8)}, _tone_curve,
-                   _check_tone_curve).numba(*_on_rows(_tone_curve_forward, _tone_curve_vjp))
+                   _check_tone_curve).numba(*_on_rows(_tone_curve_forward, _tone_curve_vjp)).cuda(
+                       _tone_curve_forward_cuda, _tone_curve_vjp_cuda)
 
 
 # --- saturation: blend with the luminance ---------------------------------------------------
@@ -426,14 +688,29 @@ def _saturation(x, s):
     return lum + dnp.astype(s, x.dtype) * (x - lum)
 
 
+@scalar
+def _saturate(s, r, g, b):
+    """The pixel ``(r, g, b)`` blended with its luminance by ``s``."""
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return lum + s * (r - lum), lum + s * (g - lum), lum + s * (b - lum)
+
+
+@scalar
+def _saturate_vjp(s, g0, g1, g2, r, g, b):
+    """:func:`_saturate`'s cotangents ``(r_bar, g_bar, b_bar, s_bar)`` for ``(g0, g1, g2)``."""
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    gsum = (1.0 - s) * (g0 + g1 + g2)
+    return (s * g0 + 0.2126 * gsum, s * g1 + 0.7152 * gsum, s * g2 + 0.0722 * gsum,
+            g0 * (r - lum) + g1 * (g - lum) + g2 * (b - lum))
+
+
 @numba.njit(cache=True, parallel=True)
 def _saturation_forward(x, s):
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            lum = 0.2126 * x[i, j, 0] + 0.7152 * x[i, j, 1] + 0.0722 * x[i, j, 2]
-            for c in range(3):
-                out[i, j, c] = lum + s * (x[i, j, c] - lum)
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = _saturate(s, x[i, j, 0], x[i, j, 1],
+                                                                 x[i, j, 2])
     return out
 
 
@@ -444,15 +721,50 @@ def _saturation_vjp(g, x, out, s):
     for i in prange(x.shape[0]):
         acc = 0.0
         for j in range(x.shape[1]):
-            lum = 0.2126 * x[i, j, 0] + 0.7152 * x[i, j, 1] + 0.0722 * x[i, j, 2]
-            gsum = (1.0 - s) * (g[i, j, 0] + g[i, j, 1] + g[i, j, 2])
-            x_bar[i, j, 0] = s * g[i, j, 0] + 0.2126 * gsum
-            x_bar[i, j, 1] = s * g[i, j, 1] + 0.7152 * gsum
-            x_bar[i, j, 2] = s * g[i, j, 2] + 0.0722 * gsum
-            for c in range(3):
-                acc += g[i, j, c] * (x[i, j, c] - lum)
+            x_bar[i, j, 0], x_bar[i, j, 1], x_bar[i, j, 2], t = _saturate_vjp(
+                s, g[i, j, 0], g[i, j, 1], g[i, j, 2], x[i, j, 0], x[i, j, 1], x[i, j, 2])
+            acc += t
         rows[i] = acc
     return x_bar, rows.sum()
+
+
+@gpu_kernels
+def _saturation_cuda():
+    saturate, saturate_vjp, reduce = device(_saturate), device(_saturate_vjp), block_add()
+
+    @cuda.jit
+    def forward(x, s, out):
+        for i in range(cuda.grid(1), x.size // 3, cuda.gridsize(1)):
+            q = 3 * i
+            out[q], out[q + 1], out[q + 2] = saturate(s, x[q], x[q + 1], x[q + 2])
+
+    @cuda.jit
+    def vjp(g, x, s, x_bar, bars):
+        part = cuda.shared.array((THREADS, 1), F64)
+        acc = 0.0
+        for i in range(cuda.grid(1), x.size // 3, cuda.gridsize(1)):
+            q = 3 * i
+            x_bar[q], x_bar[q + 1], x_bar[q + 2], t = saturate_vjp(
+                s, g[q], g[q + 1], g[q + 2], x[q], x[q + 1], x[q + 2])
+            acc += t
+        part[cuda.threadIdx.x, 0] = acc
+        reduce(part, bars)
+
+    return forward, vjp
+
+
+def _saturation_forward_cuda(x, s):
+    out = array_module(x).empty_like(x)
+    launch(_saturation_cuda()[0], x.size // 3, x.reshape(-1), s, out.reshape(-1))
+    return out
+
+
+def _saturation_vjp_cuda(g, x, out, s):
+    xp = array_module(x)
+    x_bar, bars = xp.empty_like(x), xp.zeros(1)
+    launch(_saturation_cuda()[1], x.size // 3, g.reshape(-1), x.reshape(-1), s,
+           x_bar.reshape(-1), bars, reduce=True)
+    return x_bar, float(bars[0])
 
 
 def _check_saturation(x, s):
@@ -461,7 +773,8 @@ def _check_saturation(x, s):
 
 
 saturation = Stage("saturation", {"s": 1.0}, _saturation,
-                   _check_saturation).numba(_saturation_forward, _saturation_vjp)
+                   _check_saturation).numba(_saturation_forward, _saturation_vjp).cuda(
+                       _saturation_forward_cuda, _saturation_vjp_cuda)
 
 
 # --- gamma: sRGB encoding with a learnable exponent -----------------------------------------
@@ -520,17 +833,34 @@ def _gamma_numbers(dtype, g: float):
                     dtype=dtype)
 
 
+@scalar
+def _gamma_value(v, p, knee, slope, a, b, zero):
+    """The encoded value of ``v`` (the constants: :func:`_gamma_numbers`)."""
+    v = max(v, zero)
+    if v <= knee:
+        return slope * v
+    return a * v**p - b  # v > the knee: the reference's floor under the power is inactive
+
+
+@scalar
+def _gamma_vjp_value(c, v, o, p, knee, slope, a, b, zero, ds_dg):
+    """``(v_bar, share)`` for the cotangent ``c`` of the value ``o`` of ``v``: ``share`` is
+    ``v``'s term of ``sum(c * 1.055 v ** p * log v)`` (``g``'s cotangent, times ``-g²``)."""
+    if not zero <= v:  # clamped (or NaN): no gradient
+        return zero, zero
+    if v <= knee:
+        return c * slope, c * v * ds_dg
+    power = o + b  # 1.055 v ** p
+    return c * p * power / v, c * power * math.log(v)
+
+
 @numba.njit(cache=True, parallel=True)
 def _gamma_forward_kernel(x, numbers):
     p, knee, slope, a, b, zero, _ = numbers
     out = np.empty_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            v = max(x[i, j], zero)
-            if v <= knee:
-                out[i, j] = slope * v
-            else:  # v > the knee: the reference's floor under the power is inactive
-                out[i, j] = a * v**p - b
+            out[i, j] = _gamma_value(x[i, j], p, knee, slope, a, b, zero)
     return out
 
 
@@ -543,29 +873,62 @@ def _gamma_vjp_kernel(c, x, out, numbers):
     for i in prange(x.shape[0]):
         acc = 0.0
         for j in range(x.shape[1]):
-            v = x[i, j]
-            share = 0.0  # this value's term of the sum (a conditional += trips Numba's parfors)
-            if not zero <= v:  # clamped (or NaN): no gradient
-                x_bar[i, j] = zero
-            elif v <= knee:
-                x_bar[i, j] = c[i, j] * slope
-                share = c[i, j] * v * ds_dg
-            else:
-                power = out[i, j] + b  # 1.055 v ** p
-                x_bar[i, j] = c[i, j] * p * power / v
-                share = c[i, j] * power * math.log(v)
+            x_bar[i, j], share = _gamma_vjp_value(c[i, j], x[i, j], out[i, j], p, knee, slope,
+                                                  a, b, zero, ds_dg)
             acc += share
         rows[i] = acc
     return x_bar, rows.sum()
 
 
-def _gamma_forward(x, g):
-    return _gamma_forward_kernel(x, _gamma_numbers(x.dtype, g))
+@gpu_kernels
+def _gamma_cuda():
+    value, vjp_value, reduce = device(_gamma_value), device(_gamma_vjp_value), block_add()
+
+    @cuda.jit
+    def forward(x, n, out):
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            out[i] = value(x[i], n[0], n[1], n[2], n[3], n[4], n[5])
+
+    @cuda.jit
+    def vjp(c, x, out, n, x_bar, bars):
+        part = cuda.shared.array((THREADS, 1), F64)
+        acc = 0.0
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            x_bar[i], share = vjp_value(c[i], x[i], out[i], n[0], n[1], n[2], n[3], n[4], n[5],
+                                        n[6])
+            acc += share
+        part[cuda.threadIdx.x, 0] = acc
+        reduce(part, bars)
+
+    return forward, vjp
 
 
-def _gamma_vjp(c, x, out, g):
-    x_bar, s = _gamma_vjp_kernel(c, x, out, _gamma_numbers(x.dtype, g))
-    return x_bar, -s / (g * g)  # d(x ** (1 / g))/dg = -x ** (1 / g) log(x) / g**2
+def _gamma_vjp_cuda_kernel(c, x, out, numbers):
+    xp = array_module(x)
+    x_bar, bars = xp.empty_like(x), xp.zeros(1)
+    launch(_gamma_cuda()[1], x.size, c.reshape(-1), x.reshape(-1), out.reshape(-1),
+           xp.asarray(numbers), x_bar.reshape(-1), bars, reduce=True)
+    return x_bar, float(bars[0])
+
+
+def _gamma_kernels(forward_kernel, vjp_kernel):
+    """gamma's kernels on those taking its constants (the Numba or the CUDA pair)."""
+
+    def forward(x, g):
+        return forward_kernel(x, _gamma_numbers(x.dtype, g))
+
+    def vjp(c, x, out, g):
+        x_bar, s = vjp_kernel(c, x, out, _gamma_numbers(x.dtype, g))
+        return x_bar, -s / (g * g)  # d(x ** (1 / g))/dg = -x ** (1 / g) log(x) / g**2
+
+    return forward, vjp
+
+
+def _gamma_forward_cuda_kernel(x, numbers):
+    xp = array_module(x)
+    out = xp.empty_like(x)
+    launch(_gamma_cuda()[0], x.size, x.reshape(-1), xp.asarray(numbers), out.reshape(-1))
+    return out
 
 
 def _check_gamma(x, g):
@@ -576,7 +939,8 @@ def _check_gamma(x, g):
 
 GAMMA_MIN = 0.1  # the least exponent fit tries (the stage takes any g > 0)
 gamma = Stage("gamma", {"g": 2.4}, _gamma, _check_gamma, bounds={"g": (GAMMA_MIN, np.inf)}).numba(
-    *_on_rows(_gamma_forward, _gamma_vjp))
+    *_on_rows(*_gamma_kernels(_gamma_forward_kernel, _gamma_vjp_kernel))).cuda(
+    *_gamma_kernels(_gamma_forward_cuda_kernel, _gamma_vjp_cuda_kernel))
 
 
 __all__ = ["white_balance", "normalize", "exposure", "color_matrix", "normalize_rows",

@@ -14,7 +14,10 @@ says which; the reference and the Numba kernels both read it (as ``TABLE``). The
 the mosaic is the transposed operation: each site scatters its cotangent back through the same
 sums into the padded mosaic (blocks of rows in two passes, so no two threads share a row), and
 the reflected border folds back onto the pixels it mirrors; the gains' cotangents are summed per
-row in float64.
+row in float64. The CUDA kernels call the same scalar functions (the sums, each channel's and each
+gain's combination of them, the transposed coefficients): one thread per pixel over the padded
+mosaic, the VJP scattering with float64 atomics into the padded cotangent and from it onto the
+pixels each padded position mirrors.
 """
 
 from __future__ import annotations
@@ -25,8 +28,22 @@ from numba import prange
 
 import diffopt.numpy as dnp
 from diffopt.core import vspace
+from diffopt.numpy.backend import array_module
 
 from .checks import check_image, check_rgb
+from .device import (
+    F64,
+    THREADS,
+    block_add,
+    cuda,
+    device,
+    gpu_kernels,
+    launch,
+    pad_cuda,
+    reflect,
+    scalar,
+    unpad_cuda,
+)
 from .stage import Stage
 
 # --- the coefficient table --------------------------------------------------------------------
@@ -156,8 +173,7 @@ def _pad2(x):
     h, w = x.shape
     p = np.empty((h + 4, w + 4), dtype=x.dtype)
     for i in range(h + 4):
-        r = abs(i - 2)
-        r = 2 * (h - 1) - r if r >= h else r
+        r = reflect(i - 2, h)
         p[i, 2:w + 2] = x[r]
         p[i, 0] = x[r, 2]
         p[i, 1] = x[r, 1]
@@ -166,7 +182,7 @@ def _pad2(x):
     return p
 
 
-@numba.njit(cache=True, inline="always")
+@scalar
 def _sums(p, i, j):
     """The six neighbourhood sums (``SUMS``) at padded position ``(i, j)``, as float64."""
     m = np.float64(p[i, j])
@@ -178,6 +194,32 @@ def _sums(p, i, j):
     return m, h1, v1, dg, h2, v2
 
 
+@scalar
+def _site_class(i, j):
+    """The class of site ``(i, j)`` (``CLASSES``: R, G in an R row, G in a B row, B)."""
+    return 2 * (i & 1) + (j & 1)
+
+
+@scalar
+def _channel(coef, k, c, s):
+    """Channel ``c`` at a site of class ``k`` from its sums ``s``."""
+    return (coef[k, 0, c] * s[0] + coef[k, 1, c] * s[1] + coef[k, 2, c] * s[2]
+            + coef[k, 3, c] * s[3] + coef[k, 4, c] * s[4] + coef[k, 5, c] * s[5])
+
+
+@scalar
+def _sum_bar(coef, k, m, g0, g1, g2):
+    """The cotangent of sum ``m`` at a site of class ``k`` for its channels' ``(g0, g1, g2)``."""
+    return coef[k, m, 0] * g0 + coef[k, m, 1] * g1 + coef[k, m, 2] * g2
+
+
+@scalar
+def _gain_term(weights, k, t, s):
+    """Correction ``t`` of a site of class ``k`` (``_gain_terms``) from its sums ``s``."""
+    return (weights[k, t, 0] * s[0] + weights[k, t, 1] * s[1] + weights[k, t, 2] * s[2]
+            + weights[k, t, 3] * s[3] + weights[k, t, 4] * s[4] + weights[k, t, 5] * s[5])
+
+
 @numba.njit(cache=True, parallel=True)
 def _demosaic_forward(x, coef):
     h, w = x.shape
@@ -185,12 +227,10 @@ def _demosaic_forward(x, coef):
     out = np.empty((h, w, 3), dtype=x.dtype)
     for i in prange(h):
         for j in range(w):
-            k = 2 * (i & 1) + (j & 1)
+            k = _site_class(i, j)
             s = _sums(p, i + 2, j + 2)
             for c in range(3):
-                out[i, j, c] = (coef[k, 0, c] * s[0] + coef[k, 1, c] * s[1]
-                                + coef[k, 2, c] * s[2] + coef[k, 3, c] * s[3]
-                                + coef[k, 4, c] * s[4] + coef[k, 5, c] * s[5])
+                out[i, j, c] = _channel(coef, k, c, s)
     return out
 
 
@@ -208,29 +248,28 @@ def _demosaic_vjp(g, coef):
             start = (2 * b + parity) * _BLOCK
             for i in range(start, min(start + _BLOCK, h)):
                 for j in range(w):
-                    k = 2 * (i & 1) + (j & 1)
+                    k = _site_class(i, j)
                     g0 = np.float64(g[i, j, 0])
                     g1 = np.float64(g[i, j, 1])
                     g2 = np.float64(g[i, j, 2])
                     a, c = i + 2, j + 2
-                    t = coef[k, 0, 0] * g0 + coef[k, 0, 1] * g1 + coef[k, 0, 2] * g2
-                    pb[a, c] += t
-                    t = coef[k, 1, 0] * g0 + coef[k, 1, 1] * g1 + coef[k, 1, 2] * g2
+                    pb[a, c] += _sum_bar(coef, k, 0, g0, g1, g2)
+                    t = _sum_bar(coef, k, 1, g0, g1, g2)
                     pb[a, c - 1] += t
                     pb[a, c + 1] += t
-                    t = coef[k, 2, 0] * g0 + coef[k, 2, 1] * g1 + coef[k, 2, 2] * g2
+                    t = _sum_bar(coef, k, 2, g0, g1, g2)
                     pb[a - 1, c] += t
                     pb[a + 1, c] += t
-                    t = coef[k, 3, 0] * g0 + coef[k, 3, 1] * g1 + coef[k, 3, 2] * g2
+                    t = _sum_bar(coef, k, 3, g0, g1, g2)
                     pb[a - 1, c - 1] += t
                     pb[a - 1, c + 1] += t
                     pb[a + 1, c - 1] += t
                     pb[a + 1, c + 1] += t
-                    t = coef[k, 4, 0] * g0 + coef[k, 4, 1] * g1 + coef[k, 4, 2] * g2
+                    t = _sum_bar(coef, k, 4, g0, g1, g2)
                     if t != 0.0:
                         pb[a, c - 2] += t
                         pb[a, c + 2] += t
-                    t = coef[k, 5, 0] * g0 + coef[k, 5, 1] * g1 + coef[k, 5, 2] * g2
+                    t = _sum_bar(coef, k, 5, g0, g1, g2)
                     if t != 0.0:
                         pb[a - 2, c] += t
                         pb[a + 2, c] += t
@@ -266,19 +305,15 @@ def _gain_bars(g, x, index, weights):
     rows = np.zeros((h, 3))
     for i in prange(h):
         for jp in range(2):
-            k = 2 * (i & 1) + jp
+            k = _site_class(i, jp)
             c0 = index[k, 0, 1]
             c1 = index[k, 1, 1]
             z0 = 0.0
             z1 = 0.0
             for j in range(jp, w, 2):
                 s = _sums(p, i + 2, j + 2)
-                z0 += g[i, j, c0] * (weights[k, 0, 0] * s[0] + weights[k, 0, 1] * s[1]
-                                     + weights[k, 0, 2] * s[2] + weights[k, 0, 3] * s[3]
-                                     + weights[k, 0, 4] * s[4] + weights[k, 0, 5] * s[5])
-                z1 += g[i, j, c1] * (weights[k, 1, 0] * s[0] + weights[k, 1, 1] * s[1]
-                                     + weights[k, 1, 2] * s[2] + weights[k, 1, 3] * s[3]
-                                     + weights[k, 1, 4] * s[4] + weights[k, 1, 5] * s[5])
+                z0 += g[i, j, c0] * _gain_term(weights, k, 0, s)
+                z1 += g[i, j, c1] * _gain_term(weights, k, 1, s)
             rows[i, index[k, 0, 0]] += z0
             rows[i, index[k, 1, 0]] += z1
     return rows.sum(axis=0)
@@ -294,24 +329,126 @@ def _fold2(pb):
         pb[:, dst] += pb[:, src]
 
 
+# --- CUDA kernels -------------------------------------------------------------------------------
+@gpu_kernels
+def _demosaic_cuda():
+    """Kernels on the mosaic ``(H, W)``, its padding ``(H + 4, W + 4)`` and ``(H, W, 3)``
+    images, one thread per pixel (grid-stride over the flattened index)."""
+    site_class, sums = device(_site_class), device(_sums)
+    channel, sum_bar, gain_term, reduce = (device(_channel), device(_sum_bar),
+                                           device(_gain_term), block_add())
+
+    @cuda.jit
+    def forward(p, coef, out):
+        h, w = out.shape[0], out.shape[1]
+        for q in range(cuda.grid(1), h * w, cuda.gridsize(1)):
+            i, j = q // w, q % w
+            k = site_class(i, j)
+            s = sums(p, i + 2, j + 2)
+            for c in range(3):
+                out[i, j, c] = channel(coef, k, c, s)
+
+    @cuda.jit
+    def scatter(g, coef, pb):
+        """Each site's cotangent through the sums into the padded mosaic (float64 atomics)."""
+        h, w = g.shape[0], g.shape[1]
+        for q in range(cuda.grid(1), h * w, cuda.gridsize(1)):
+            i, j = q // w, q % w
+            k = site_class(i, j)
+            g0, g1, g2 = np.float64(g[i, j, 0]), np.float64(g[i, j, 1]), np.float64(g[i, j, 2])
+            a, c = i + 2, j + 2
+            cuda.atomic.add(pb, (a, c), sum_bar(coef, k, 0, g0, g1, g2))
+            t = sum_bar(coef, k, 1, g0, g1, g2)
+            cuda.atomic.add(pb, (a, c - 1), t)
+            cuda.atomic.add(pb, (a, c + 1), t)
+            t = sum_bar(coef, k, 2, g0, g1, g2)
+            cuda.atomic.add(pb, (a - 1, c), t)
+            cuda.atomic.add(pb, (a + 1, c), t)
+            t = sum_bar(coef, k, 3, g0, g1, g2)
+            cuda.atomic.add(pb, (a - 1, c - 1), t)
+            cuda.atomic.add(pb, (a - 1, c + 1), t)
+            cuda.atomic.add(pb, (a + 1, c - 1), t)
+            cuda.atomic.add(pb, (a + 1, c + 1), t)
+            t = sum_bar(coef, k, 4, g0, g1, g2)
+            if t != 0.0:
+                cuda.atomic.add(pb, (a, c - 2), t)
+                cuda.atomic.add(pb, (a, c + 2), t)
+            t = sum_bar(coef, k, 5, g0, g1, g2)
+            if t != 0.0:
+                cuda.atomic.add(pb, (a - 2, c), t)
+                cuda.atomic.add(pb, (a + 2, c), t)
+
+    @cuda.jit
+    def gains(g, p, index, weights, bars):
+        part = cuda.shared.array((THREADS, 3), F64)
+        acc = cuda.local.array(3, F64)
+        for r in range(3):
+            acc[r] = 0.0
+        h, w = g.shape[0], g.shape[1]
+        for q in range(cuda.grid(1), h * w, cuda.gridsize(1)):
+            i, j = q // w, q % w
+            k = site_class(i, j)
+            s = sums(p, i + 2, j + 2)
+            for t in range(2):
+                acc[index[k, t, 0]] += g[i, j, index[k, t, 1]] * gain_term(weights, k, t, s)
+        for r in range(3):
+            part[cuda.threadIdx.x, r] = acc[r]
+        reduce(part, bars)
+
+    return forward, scatter, gains
+
+
+def _pad2_cuda(x):
+    return pad_cuda(x[:, :, None], 2)[:, :, 0]
+
+
+def _demosaic_forward_cuda(x, coef):
+    xp = array_module(x)
+    out = xp.empty(x.shape + (3,), x.dtype)
+    launch(_demosaic_cuda()[0], x.size, _pad2_cuda(x), xp.asarray(coef), out)
+    return out
+
+
+def _demosaic_vjp_cuda(g, coef):
+    xp = array_module(g)
+    h, w = g.shape[0], g.shape[1]
+    pb = xp.zeros((h + 4, w + 4))
+    launch(_demosaic_cuda()[1], h * w, g, xp.asarray(coef), pb)
+    return unpad_cuda(pb[:, :, None], 2)[:, :, 0].astype(g.dtype)
+
+
+def _gain_bars_cuda(g, x):
+    xp = array_module(x)
+    bars = xp.zeros(3)
+    launch(_demosaic_cuda()[2], x.size, g, _pad2_cuda(x), xp.asarray(_GAIN_INDEX),
+           xp.asarray(_GAIN_WEIGHTS), bars, reduce=True)
+    return bars
+
+
+def _demosaic_kernels(forward, vjp, gain_bars):
+    """The bilinear and MHC stages' kernels on a demosaicking forward/VJP pair and the gains'
+    VJP (the Numba or the CUDA ones)."""
+
+    def bilinear_forward(x):
+        return forward(x, _BILINEAR)
+
+    def bilinear_vjp(g, x, out):
+        return (vjp(g, _BILINEAR),)
+
+    def mhc_forward(x, alpha, beta, gamma):
+        return forward(x, _coefficients((alpha, beta, gamma)))
+
+    def mhc_vjp(g, x, out, alpha, beta, gamma):
+        bars = gain_bars(g, x)
+        return (vjp(g, _coefficients((alpha, beta, gamma))), *(float(b) for b in bars))
+
+    return (bilinear_forward, bilinear_vjp), (mhc_forward, mhc_vjp)
+
+
 _BILINEAR = _coefficients(())
-
-
-def _bilinear_forward(x):
-    return _demosaic_forward(x, _BILINEAR)
-
-
-def _bilinear_vjp(g, x, out):
-    return (_demosaic_vjp(g, _BILINEAR),)
-
-
-def _mhc_forward(x, alpha, beta, gamma):
-    return _demosaic_forward(x, _coefficients((alpha, beta, gamma)))
-
-
-def _mhc_vjp(g, x, out, alpha, beta, gamma):
-    bars = _gain_bars(g, x, _GAIN_INDEX, _GAIN_WEIGHTS)
-    return (_demosaic_vjp(g, _coefficients((alpha, beta, gamma))), *(float(b) for b in bars))
+_NUMBA = _demosaic_kernels(_demosaic_forward, _demosaic_vjp,
+                           lambda g, x: _gain_bars(g, x, _GAIN_INDEX, _GAIN_WEIGHTS))
+_CUDA = _demosaic_kernels(_demosaic_forward_cuda, _demosaic_vjp_cuda, _gain_bars_cuda)
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -338,10 +475,10 @@ def _check_mhc(x, **gains):
 
 
 demosaic_bilinear = Stage("demosaic_bilinear", {}, _bilinear,
-                          _check_bilinear).numba(_bilinear_forward, _bilinear_vjp)
+                          _check_bilinear).numba(*_NUMBA[0]).cuda(*_CUDA[0])
 
 demosaic_mhc = Stage("demosaic_mhc", dict(zip(GAINS, (0.5, 0.625, 0.75))), _mhc,
-                     _check_mhc).numba(_mhc_forward, _mhc_vjp)
+                     _check_mhc).numba(*_NUMBA[1]).cuda(*_CUDA[1])
 
 
 # --- mosaic: RGB -> RGGB ------------------------------------------------------------------------
@@ -362,13 +499,19 @@ def _mosaic(image):
     return out
 
 
+@scalar
+def _bayer_channel(i, j):
+    """The channel that RGGB samples at pixel ``(i, j)`` (``_BAYER``)."""
+    return (i & 1) + (j & 1)
+
+
 @numba.njit(cache=True, parallel=True)
 def _mosaic_forward(x):
     h, w = x.shape[0], x.shape[1]
     out = np.empty((h, w), dtype=x.dtype)
     for i in prange(h):
         for j in range(w):
-            out[i, j] = x[i, j, (i & 1) + (j & 1)]
+            out[i, j] = x[i, j, _bayer_channel(i, j)]
     return out
 
 
@@ -377,7 +520,40 @@ def _mosaic_vjp(g, x, out):
     x_bar = np.zeros_like(x)
     for i in prange(x.shape[0]):
         for j in range(x.shape[1]):
-            x_bar[i, j, (i & 1) + (j & 1)] = g[i, j]
+            x_bar[i, j, _bayer_channel(i, j)] = g[i, j]
+    return (x_bar,)
+
+
+@gpu_kernels
+def _mosaic_cuda():
+    bayer_channel = device(_bayer_channel)
+
+    @cuda.jit
+    def forward(x, out):
+        h, w = out.shape
+        for q in range(cuda.grid(1), h * w, cuda.gridsize(1)):
+            i, j = q // w, q % w
+            out[i, j] = x[i, j, bayer_channel(i, j)]
+
+    @cuda.jit
+    def vjp(g, x_bar):
+        h, w = g.shape
+        for q in range(cuda.grid(1), h * w, cuda.gridsize(1)):
+            i, j = q // w, q % w
+            x_bar[i, j, bayer_channel(i, j)] = g[i, j]
+
+    return forward, vjp
+
+
+def _mosaic_forward_cuda(x):
+    out = array_module(x).empty(x.shape[:2], x.dtype)
+    launch(_mosaic_cuda()[0], out.size, x, out)
+    return out
+
+
+def _mosaic_vjp_cuda(g, x, out):
+    x_bar = array_module(x).zeros_like(x)
+    launch(_mosaic_cuda()[1], g.size, g, x_bar)
     return (x_bar,)
 
 
@@ -385,7 +561,8 @@ def _check_rgb_mosaic(x):
     check_rgb(x, "mosaic")
 
 
-mosaic = Stage("mosaic", {}, _mosaic, _check_rgb_mosaic).numba(_mosaic_forward, _mosaic_vjp)
+mosaic = Stage("mosaic", {}, _mosaic, _check_rgb_mosaic).numba(_mosaic_forward, _mosaic_vjp).cuda(
+    _mosaic_forward_cuda, _mosaic_vjp_cuda)
 
 
 __all__ = ["demosaic_bilinear", "demosaic_mhc", "mosaic"]

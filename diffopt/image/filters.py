@@ -14,11 +14,19 @@ in the bilateral VJP, which scatters in five phases of rows five apart so that n
 touch the same row. The bilateral kernels work on a planar float64 copy ``(C, H + 4, W + 4)``
 with a vectorisable ``exp`` (:func:`_exp_into`). The kernels take their parameters' derivatives
 (Gaussian taps, clamps) by forward mode through the reference's own helpers.
+
+The Gaussian blur, the unsharp mask and ``conv2d`` also have CUDA kernels: the same passes (pad,
+correlations, their transposes, the fold) with the same taps (:func:`tap`), one thread per value,
+the weights' cotangents summed per block; the fold adds each padded position onto the pixel it
+mirrors with float64 atomics. The bilateral filter has none yet: ``backend="cuda"`` runs its
+reference.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -26,8 +34,21 @@ from numba import prange
 
 import diffopt
 import diffopt.numpy as dnp
+from diffopt.numpy.backend import array_module
 
 from .checks import check_image
+from .device import (
+    F64,
+    THREADS,
+    block_add,
+    cuda,
+    device,
+    gpu_kernels,
+    launch,
+    pad_cuda,
+    tap,
+    unpad_cuda,
+)
 from .stage import Stage
 
 BLUR_RADIUS = 3  # Gaussian taps -3..3 whatever sigma, so that the blur is differentiable in sigma
@@ -220,7 +241,7 @@ def _hpass(xp, w, c, wd):
             wk = wt[k]
             src = xp[p, k * c:k * c + wc]
             for m in range(wc):
-                acc[m] += wk * src[m]
+                acc[m] = tap(acc[m], wk, src[m])
     return t
 
 
@@ -237,7 +258,7 @@ def _vpass(t, w, x, alpha, beta):
             wk = wt[k]
             src = t[i + k]
             for m in range(wc):
-                acc[m] += wk * src[m]
+                acc[m] = tap(acc[m], wk, src[m])
         if alpha != 0.0 or beta != 1.0:
             xi = x[i]
             for m in range(wc):
@@ -265,7 +286,7 @@ def _separable_vjp(g, xp, w, c, wd):
             wk = wt[k]
             src = xp[p, k * c:k * c + wc]
             for m in range(wc):
-                t[m] += wk * src[m]
+                t[m] = tap(t[m], wk, src[m])
         t_bar = np.zeros(wc, xp.dtype)
         for a in range(n):
             i = p - a
@@ -274,7 +295,7 @@ def _separable_vjp(g, xp, w, c, wd):
                 gi = g[i]
                 s = 0.0
                 for m in range(wc):
-                    t_bar[m] += wa * gi[m]
+                    t_bar[m] = tap(t_bar[m], wa, gi[m])
                     s += gi[m] * t[m]
                 rows_v[p, a] = s
         acc = xp_bar[p]
@@ -285,7 +306,7 @@ def _separable_vjp(g, xp, w, c, wd):
             src = xp[p, b * c:b * c + wc]
             s = 0.0
             for m in range(wc):
-                dst[m] += wb * t_bar[m]
+                dst[m] = tap(dst[m], wb, t_bar[m])
                 s += t_bar[m] * src[m]
             rows_h[p, b] = s
         if r <= p < h + r:
@@ -298,34 +319,181 @@ def _separable_vjp(g, xp, w, c, wd):
     return xp_bar, rows_v.sum(axis=0), rows_h.sum(axis=0), gx.sum()
 
 
-def _blend_blur(x, sigma: float, alpha: float, beta: float):
-    """``alpha * x + beta * gaussian_blur(x, sigma)`` by the kernels."""
+# The CUDA passes, with the signatures of the Numba ones (images as rows (H, W c)).
+_TAPS = 2 * BLUR_RADIUS + 1
+
+
+@gpu_kernels
+def _blur_cuda():
+    tap_, reduce = device(tap), block_add()
+
+    @cuda.jit
+    def hpass(xp, w, c, t):
+        wc = t.shape[1]
+        for q in range(cuda.grid(1), t.size, cuda.gridsize(1)):
+            p, m = q // wc, q % wc
+            s = w[0] * xp[p, m]
+            for k in range(1, w.size):
+                s = tap_(s, w[k], xp[p, k * c + m])
+            t[p, m] = s
+
+    @cuda.jit
+    def vpass(t, w, x, alpha, beta, out):
+        wc = out.shape[1]
+        for q in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            i, m = q // wc, q % wc
+            s = w[0] * t[i, m]
+            for k in range(1, w.size):
+                s = tap_(s, w[k], t[i + k, m])
+            if alpha != 0.0 or beta != 1.0:
+                s = alpha * x[i, m] + beta * s
+            out[i, m] = s
+
+    @cuda.jit
+    def vpass_vjp(g, t, w, t_bar, bars):
+        """``t_bar`` (the vertical pass transposed) and the taps' cotangents through it."""
+        part = cuda.shared.array((THREADS, _TAPS), F64)
+        acc = cuda.local.array(_TAPS, F64)
+        for a in range(_TAPS):
+            acc[a] = 0.0
+        h, wc = g.shape
+        for q in range(cuda.grid(1), t.size, cuda.gridsize(1)):
+            p, m = q // wc, q % wc
+            s = w[0] - w[0]  # zero, in the image's dtype
+            for a in range(w.size):
+                if 0 <= p - a < h:
+                    s = tap_(s, w[a], g[p - a, m])
+                    acc[a] += g[p - a, m] * t[p, m]
+            t_bar[p, m] = s
+        for a in range(_TAPS):
+            part[cuda.threadIdx.x, a] = acc[a]
+        reduce(part, bars)
+
+    @cuda.jit
+    def hpass_vjp(t_bar, xp, w, c, xp_bar, bars):
+        """The padded image's cotangent (the horizontal pass transposed) and the taps'."""
+        part = cuda.shared.array((THREADS, _TAPS), F64)
+        acc = cuda.local.array(_TAPS, F64)
+        for b in range(_TAPS):
+            acc[b] = 0.0
+        wc, wpc = t_bar.shape[1], xp.shape[1]
+        for q in range(cuda.grid(1), xp.size, cuda.gridsize(1)):
+            p, v = q // wpc, q % wpc
+            s = w[0] - w[0]
+            for b in range(w.size):
+                m = v - b * c
+                if 0 <= m < wc:
+                    s = tap_(s, w[b], t_bar[p, m])
+                    acc[b] += t_bar[p, m] * xp[p, v]
+            xp_bar[p, v] = s
+        for b in range(_TAPS):
+            part[cuda.threadIdx.x, b] = acc[b]
+        reduce(part, bars)
+
+    return hpass, vpass, vpass_vjp, hpass_vjp
+
+
+def _pad_cuda_rows(x2, r: int, c: int):
+    h, w = x2.shape[0], x2.shape[1] // c
+    return pad_cuda(x2.reshape(h, w, c), r).reshape(h + 2 * r, (w + 2 * r) * c)
+
+
+def _hpass_cuda(xp, w, c, wd):
+    t = array_module(xp).empty((xp.shape[0], wd * c), xp.dtype)
+    launch(_blur_cuda()[0], t.size, xp, array_module(xp).asarray(w, dtype=xp.dtype), c, t)
+    return t
+
+
+def _vpass_cuda(t, w, x, alpha, beta):
+    out = array_module(x).empty_like(x)
+    launch(_blur_cuda()[1], out.size, t, array_module(x).asarray(w, dtype=x.dtype), x, alpha,
+           beta, out)
+    return out
+
+
+def _separable_vjp_cuda(g, xp, w, c, wd):
+    """As :func:`_separable_vjp`, in three kernels (the horizontal pass recomputed)."""
+    mod = array_module(xp)
+    wt = mod.asarray(w, dtype=xp.dtype)
+    t = _hpass_cuda(xp, w, c, wd)
+    t_bar, w_v = mod.empty_like(t), mod.zeros(len(w))
+    launch(_blur_cuda()[2], t.size, g, t, wt, t_bar, w_v, reduce=True)
+    xp_bar, w_h = mod.empty_like(xp), mod.zeros(len(w))
+    launch(_blur_cuda()[3], xp.size, t_bar, xp, wt, c, xp_bar, w_h, reduce=True)
+    r = len(w) // 2
+    gx = mod.sum(g * xp[r:r + g.shape[0], r * c:r * c + g.shape[1]], dtype=np.float64)
+    return xp_bar, _host(w_v), _host(w_h), float(gx)
+
+
+def _host(a):
+    """A small device array as a NumPy one (for the host's arithmetic on the taps)."""
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _fold_cuda(xp_bar, r: int, base2, c: int, alpha: float = 0.0, beta: float = 1.0):
+    """As :func:`_fold`: ``alpha * base2 + beta * (xp_bar folded onto the image)``."""
+    fold = unpad_cuda(xp_bar, r).reshape(base2.shape)
+    out = beta * fold if alpha == 0.0 else alpha * base2.astype(np.float64) + beta * fold
+    return out.astype(base2.dtype)
+
+
+class _Passes(NamedTuple):
+    """The blur's passes on one executor (the Numba kernels or the CUDA ones)."""
+
+    pad: Callable
+    hpass: Callable
+    vpass: Callable
+    separable_vjp: Callable
+    fold: Callable
+
+
+_NUMBA_PASSES = _Passes(_pad, _hpass, _vpass, _separable_vjp, _fold)
+_CUDA_PASSES = _Passes(_pad_cuda_rows, _hpass_cuda, _vpass_cuda, _separable_vjp_cuda, _fold_cuda)
+
+
+def _blend_blur(x, sigma: float, alpha: float, beta: float, ex: _Passes = _NUMBA_PASSES):
+    """``alpha * x + beta * gaussian_blur(x, sigma)`` by the kernels of ``ex``."""
     x2, c = _rows(x)
     w = np.asarray(_gaussian_weights(float(sigma)))
-    t = _hpass(_pad(x2, BLUR_RADIUS, c), w, c, x.shape[1])
-    return _vpass(t, w, x2, alpha, beta).reshape(x.shape)
+    t = ex.hpass(ex.pad(x2, BLUR_RADIUS, c), w, c, x.shape[1])
+    return ex.vpass(t, w, x2, alpha, beta).reshape(x.shape)
 
 
-def _blend_blur_vjp(g, x, sigma: float, alpha: float, beta: float):
+def _blend_blur_vjp(g, x, sigma: float, alpha: float, beta: float,
+                    ex: _Passes = _NUMBA_PASSES):
     """The VJP of :func:`_blend_blur` in ``x`` and ``sigma``, and ``(sum(g x), sum(g blur(x)))``
     (the cotangents of ``alpha`` and ``beta``)."""
     x2, c = _rows(x)
     g2 = g.reshape(x2.shape)
     w, dw = _value_and_derivative(_gaussian_weights, sigma)
-    xp = _pad(x2, BLUR_RADIUS, c)
-    xp_bar, w_v, w_h, gx = _separable_vjp(g2, xp, w, c, x.shape[1])
-    x_bar = _fold(_planes(xp_bar, c), BLUR_RADIUS, g2, c, alpha, beta).reshape(x.shape)
+    xp = ex.pad(x2, BLUR_RADIUS, c)
+    xp_bar, w_v, w_h, gx = ex.separable_vjp(g2, xp, w, c, x.shape[1])
+    x_bar = ex.fold(_planes(xp_bar, c), BLUR_RADIUS, g2, c, alpha, beta).reshape(x.shape)
     sigma_bar = beta * float(dw @ (w_v + w_h))
     return x_bar, sigma_bar, float(gx), float(w @ w_v)
 
 
-def _gaussian_blur_forward(x, sigma):
-    return _blend_blur(x, sigma, 0.0, 1.0)
+def _blur_kernels(ex: _Passes):
+    """The Gaussian blur's and the unsharp mask's kernels on the passes of ``ex``."""
+
+    def blur_forward(x, sigma):
+        return _blend_blur(x, sigma, 0.0, 1.0, ex)
+
+    def blur_vjp(g, x, out, sigma):
+        x_bar, sigma_bar, _, _ = _blend_blur_vjp(g, x, sigma, 0.0, 1.0, ex)
+        return x_bar, sigma_bar
+
+    def unsharp_forward(x, amount, radius):
+        return _blend_blur(x, radius, 1.0 + amount, -amount, ex)
+
+    def unsharp_vjp(g, x, out, amount, radius):
+        x_bar, radius_bar, gx, gblur = _blend_blur_vjp(g, x, radius, 1.0 + amount, -amount, ex)
+        return x_bar, gx - gblur, radius_bar
+
+    return (blur_forward, blur_vjp), (unsharp_forward, unsharp_vjp)
 
 
-def _gaussian_blur_vjp(g, x, out, sigma):
-    x_bar, sigma_bar, _, _ = _blend_blur_vjp(g, x, sigma, 0.0, 1.0)
-    return x_bar, sigma_bar
+_NUMBA_BLUR, _CUDA_BLUR = _blur_kernels(_NUMBA_PASSES), _blur_kernels(_CUDA_PASSES)
 
 
 def _check_gaussian_blur(x, sigma):
@@ -335,8 +503,8 @@ def _check_gaussian_blur(x, sigma):
 
 
 gaussian_blur = Stage("gaussian_blur", {"sigma": 1.0}, _gaussian_blur, _check_gaussian_blur,
-                      bounds={"sigma": (0.0, np.inf)}).numba(_gaussian_blur_forward,
-                                                             _gaussian_blur_vjp)
+                      bounds={"sigma": (0.0, np.inf)}).numba(*_NUMBA_BLUR[0]).cuda(
+                          *_CUDA_BLUR[0])
 
 
 # --- unsharp mask ---------------------------------------------------------------------------
@@ -356,15 +524,6 @@ def _unsharp_mask(x, amount=0.0, radius=1.0):
     return x + a * (x - _gaussian_blur(x, radius))
 
 
-def _unsharp_mask_forward(x, amount, radius):
-    return _blend_blur(x, radius, 1.0 + amount, -amount)
-
-
-def _unsharp_mask_vjp(g, x, out, amount, radius):
-    x_bar, radius_bar, gx, gblur = _blend_blur_vjp(g, x, radius, 1.0 + amount, -amount)
-    return x_bar, gx - gblur, radius_bar
-
-
 def _check_unsharp_mask(x, amount, radius):
     check_image(x, "unsharp_mask")
     _check_size(x, BLUR_RADIUS, "unsharp_mask")
@@ -374,7 +533,7 @@ def _check_unsharp_mask(x, amount, radius):
 
 unsharp_mask = Stage("unsharp_mask", {"amount": 0.0, "radius": 1.0}, _unsharp_mask,
                      _check_unsharp_mask, bounds={"radius": (0.0, np.inf)}).numba(
-                         _unsharp_mask_forward, _unsharp_mask_vjp)
+                         *_NUMBA_BLUR[1]).cuda(*_CUDA_BLUR[1])
 
 
 # --- bilateral filter -----------------------------------------------------------------------
@@ -649,7 +808,7 @@ def _conv2d_forward_rows(xp, kernel, c, h, wd):
                 kab = kt[a, b]
                 src = xp[i + a, b * c:b * c + wc]
                 for m in range(wc):
-                    acc[m] += kab * src[m]
+                    acc[m] = tap(acc[m], kab, src[m])
     return out
 
 
@@ -674,24 +833,99 @@ def _conv2d_vjp_rows(g, xp, kernel, c):
                     src = xp[p, b * c:b * c + wc]
                     s = 0.0
                     for m in range(wc):
-                        dst[m] += kab * gi[m]
+                        dst[m] = tap(dst[m], kab, gi[m])
                         s += gi[m] * src[m]
                     rows[p, a, b] = s
     return xp_bar, rows.sum(axis=0)
 
 
-def _conv2d_forward(x, kernel):
-    x2, c = _rows(x)
-    xp = _pad(x2, kernel.shape[0] // 2, c)
-    return _conv2d_forward_rows(xp, kernel, c, x.shape[0], x.shape[1]).reshape(x.shape)
+CONV_MAX = 7  # the largest kernel side the CUDA kernels take (per-block sums in shared memory)
+_CONV_BINS = CONV_MAX * CONV_MAX
 
 
-def _conv2d_vjp(g, x, out, kernel):
-    x2, c = _rows(x)
-    g2 = g.reshape(x2.shape)
-    r = kernel.shape[0] // 2
-    xp_bar, kernel_bar = _conv2d_vjp_rows(g2, _pad(x2, r, c), kernel, c)
-    return _fold(_planes(xp_bar, c), r, g2, c).reshape(x.shape), kernel_bar
+@gpu_kernels
+def _conv2d_cuda():
+    tap_ = device(tap)
+
+    @cuda.jit
+    def forward(xp, kernel, c, out):
+        n, wc = kernel.shape[0], out.shape[1]
+        for q in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            i, m = q // wc, q % wc
+            s = kernel[0, 0] - kernel[0, 0]  # zero, in the image's dtype
+            for a in range(n):
+                for b in range(n):
+                    s = tap_(s, kernel[a, b], xp[i + a, b * c + m])
+            out[i, m] = s
+
+    @cuda.jit
+    def vjp(g, xp, kernel, c, xp_bar, bars):
+        """The padded image's cotangent (gathered per padded value) and the kernel's."""
+        n = kernel.shape[0]
+        h, wc = g.shape
+        wpc = xp.shape[1]
+        bins = cuda.shared.array(_CONV_BINS, F64)
+        for t in range(cuda.threadIdx.x, n * n, cuda.blockDim.x):
+            bins[t] = 0.0
+        cuda.syncthreads()
+        for q in range(cuda.grid(1), xp.size, cuda.gridsize(1)):
+            p, v = q // wpc, q % wpc
+            s = kernel[0, 0] - kernel[0, 0]
+            for a in range(n):
+                i = p - a
+                if 0 <= i < h:
+                    for b in range(n):
+                        m = v - b * c
+                        if 0 <= m < wc:
+                            s = tap_(s, kernel[a, b], g[i, m])
+                            cuda.atomic.add(bins, a * n + b, g[i, m] * xp[p, v])
+            xp_bar[p, v] = s
+        cuda.syncthreads()
+        for t in range(cuda.threadIdx.x, n * n, cuda.blockDim.x):
+            cuda.atomic.add(bars, t, bins[t])
+
+    return forward, vjp
+
+
+def _check_conv2d_cuda(kernel):
+    if kernel.shape[0] > CONV_MAX:
+        raise NotImplementedError(f"conv2d: backend='cuda' takes kernels up to {CONV_MAX} x "
+                                  f"{CONV_MAX}, got {kernel.shape}; use backend='numba'")
+
+
+def _conv2d_forward_rows_cuda(xp, kernel, c, h, wd):
+    _check_conv2d_cuda(kernel)
+    mod = array_module(xp)
+    out = mod.empty((h, wd * c), xp.dtype)
+    launch(_conv2d_cuda()[0], out.size, xp, mod.asarray(kernel, dtype=xp.dtype), c, out)
+    return out
+
+
+def _conv2d_vjp_rows_cuda(g, xp, kernel, c):
+    _check_conv2d_cuda(kernel)
+    mod = array_module(xp)
+    xp_bar, bars = mod.empty_like(xp), mod.zeros(kernel.size)
+    launch(_conv2d_cuda()[1], xp.size, g, xp, mod.asarray(kernel, dtype=xp.dtype), c, xp_bar,
+           bars, reduce=True)
+    return xp_bar, bars.reshape(kernel.shape)
+
+
+def _conv2d_kernels(pad, forward_rows, vjp_rows, fold):
+    """conv2d's kernels on its passes (the Numba or the CUDA ones)."""
+
+    def forward(x, kernel):
+        x2, c = _rows(x)
+        xp = pad(x2, kernel.shape[0] // 2, c)
+        return forward_rows(xp, kernel, c, x.shape[0], x.shape[1]).reshape(x.shape)
+
+    def vjp(g, x, out, kernel):
+        x2, c = _rows(x)
+        g2 = g.reshape(x2.shape)
+        r = kernel.shape[0] // 2
+        xp_bar, kernel_bar = vjp_rows(g2, pad(x2, r, c), kernel, c)
+        return fold(_planes(xp_bar, c), r, g2, c).reshape(x.shape), kernel_bar
+
+    return forward, vjp
 
 
 def _check_conv2d(x, kernel):
@@ -712,7 +946,10 @@ def _identity_kernel(k: int = 3) -> np.ndarray:
 
 
 conv2d = Stage("conv2d", {"kernel": _identity_kernel()}, _conv2d,
-               _check_conv2d).numba(_conv2d_forward, _conv2d_vjp)
+               _check_conv2d).numba(
+                   *_conv2d_kernels(_pad, _conv2d_forward_rows, _conv2d_vjp_rows, _fold)).cuda(
+                   *_conv2d_kernels(_pad_cuda_rows, _conv2d_forward_rows_cuda,
+                                    _conv2d_vjp_rows_cuda, _fold_cuda))
 
 
 __all__ = ["gaussian_blur", "bilateral", "unsharp_mask", "conv2d", "BLUR_RADIUS", "SIGMA_MIN",

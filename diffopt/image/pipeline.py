@@ -24,6 +24,9 @@ from .stage import Stage
 class Pipeline:
     """``Pipeline([stage, ...])``; ``pipeline(raw, params=None, backend="auto")`` runs the stages
     in order. ``params`` may name only some stages and parameters: the rest keep their defaults.
+    ``backend`` goes to every stage (see :mod:`diffopt.image.stage`): ``"numba"`` and ``"cuda"``
+    run each stage's kernels where it has them (``"cuda"``: on CuPy arrays on a GPU, on NumPy
+    arrays under Numba's CUDA simulator) and its reference where it has none.
 
     >>> from diffopt.image import demosaic_bilinear, gamma, normalize, white_balance
     >>> pipe = Pipeline([normalize, demosaic_bilinear, white_balance, gamma])
@@ -125,6 +128,7 @@ def fit(pipeline: Pipeline, raw, target, params0=None, method: str = "adam", *,
     pipeline's output shape; a custom ``loss(output, target)`` receives ``target`` as given.
     Without a parameterization, methods that take bounds (L-BFGS-B) keep each parameter in its
     stage's ``bounds`` (a blur width >= 0, a gamma >= 0.1), where the stage's check accepts it.
+    ``backend``: the pipeline's (``"cuda"`` with ``raw`` and ``target`` as CuPy arrays on a GPU).
     Returns the optimizer's ``OptimizeResult``: ``x`` the optimised variables, ``params`` the
     full pipeline parameters. If the loss, the callback or Ctrl-C interrupts the fit, the
     exception propagates carrying that result for the last accepted iterate as ``exc.result``.
