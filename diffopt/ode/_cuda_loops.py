@@ -27,6 +27,7 @@ from diffopt.ode._scalar import (
 
 # --- placeholders: defined by the generated module (see diffopt.ode._loops) ------------------
 rhs_into = stages = tableau_sum = error_norm = all_finite = set_row = p_row = cuda = None
+adjoint_into = pbar_zero = pbar_store = None
 ADAPTIVE = False
 S = 0
 E = None
@@ -114,3 +115,31 @@ def integrate_kernel(y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, keep,
                          ts, hs, ys, status, n_steps, n_rej, t_f, y_f, nfev, clipped, cause,
                          t_bad, h_bad)
 
+
+
+def backward_thread(b, ts, hs, ys, n_steps, clipped, p, cst, gt, gy, K, Y, kbar, W, y0_bar,
+                    t0_bar, t_end_bar, pbar_rows):
+    """:func:`diffopt.ode._loops.backward` of trajectory ``b`` (no events: the cotangents of
+    ``(t_final, y_final)`` only), by :func:`diffopt.ode._loops.adjoint_into` over its saved
+    steps, into row ``b`` of the outputs."""
+    pb = p_row(p, b)
+    Wb = W[b]
+    ybar, scratch, yb = Wb[0], Wb[1], Wb[2]
+    for k in range(ybar.shape[0]):
+        ybar[k] = gy[b, k]
+    t0b, teb, pbar = adjoint_into(ts[b], hs[b], ys[b], n_steps[b], clipped[b], pb, cst, ybar,
+                                  ys[b], False, pbar_zero(pb), K[b], Y[b], kbar[b], scratch, yb)
+    for k in range(ybar.shape[0]):
+        y0_bar[b, k] = ybar[k]
+    t0_bar[b] = t0b
+    t_end_bar[b] = teb + gt[b]  # (t_final = t_end)
+    pbar_store(pbar_rows, b, pbar)
+    return 0
+
+
+def backward_kernel(ts, hs, ys, n_steps, clipped, p, cst, gt, gy, K, Y, kbar, W, y0_bar, t0_bar,
+                    t_end_bar, pbar_rows):
+    """One thread per trajectory."""
+    for b in range(cuda.grid(1), ys.shape[0], cuda.gridsize(1)):
+        backward_thread(b, ts, hs, ys, n_steps, clipped, p, cst, gt, gy, K, Y, kbar, W, y0_bar,
+                        t0_bar, t_end_bar, pbar_rows)

@@ -12,12 +12,19 @@ Device code cannot allocate: the per-thread stages and states are rows of preall
 indexed by the trajectory (``K[b, stage, dim]``). The first step of an adaptive method is chosen
 on the host, as the Numba path chooses it.
 
+Reverse mode is the compiled batch's discrete adjoint (:func:`diffopt.ode._loops.adjoint_into`,
+one thread per trajectory), over step histories saved by the forward kernel in preallocated
+``(B, max_steps + 1, n)`` arrays (no checkpointing: memory ``B * (max_steps + 1) * (n + 2)``
+floats, so give a tight ``max_steps`` for large batches).
+
 Runs today: fixed (``euler``, ``rk4``) and adaptive (``bosh3``, ``dopri5``, ``tsit5``) methods,
-forward values, flat states (``y0`` of shape ``(B, n)``), per-trajectory start and end times and
-parameters. Refused with ``NotImplementedError`` (never a wrong number): events, reverse-mode
-derivatives (the discrete adjoint runs on ``backend="numba"``), ``saveat``, unbatched solves,
-other state shapes, right-hand sides using NumPy functions with no device code here. On a GPU the
-inputs are copied to the device and the results come back as NumPy arrays.
+values and reverse-mode derivatives with respect to ``y0``, the span's times and scalar
+arguments (shared or per trajectory), flat states (``y0`` of shape ``(B, n)``), per-trajectory
+start and end times and parameters. Refused with ``NotImplementedError`` (never a wrong number):
+events, derivatives with respect to array arguments, forward mode and second derivatives,
+``saveat``, the other adjoints, unbatched solves, other state shapes, right-hand sides using NumPy
+functions with no device code here. On a GPU the inputs are copied to the device and the results
+come back as NumPy arrays.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from diffopt import cuda as dcuda
 from . import _cuda_loops
 
 WHAT = 'solve(backend="cuda")'
+KERNELS = ("integrate_kernel", "backward_kernel")
 
 
 def _ufuncs() -> dict:
@@ -136,7 +144,7 @@ def module(problem):
     exec(compile(full, f"<{name}>", "exec"), mod.__dict__)
     for attr, value in list(vars(mod).items()):
         if inspect.isfunction(value) and value.__module__ == name:
-            setattr(mod, attr, cuda.jit(value) if attr == "integrate_kernel" else
+            setattr(mod, attr, cuda.jit(value) if attr in KERNELS else
                     cuda.jit(device=True)(value))
     sys.modules[name] = mod
     _MODULES[problem.module.__name__] = mod
@@ -161,9 +169,10 @@ class Executor:
     def integrate_batch(self, lo, hi, y0s, t0s, t_ends, h0s, p, cst, rtol, atol, max_steps, keep,
                         status, n_steps, n_rej, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
                         slope, cause, t_bad, h_bad, i_bad):
-        if keep:
-            raise NotImplementedError(f"{WHAT}: derivatives (the discrete adjoint) are not on "
-                                      "CUDA yet; use backend='numba'")
+        if keep and not all(self.problem.scalar_leaf):
+            raise NotImplementedError(f"{WHAT}: derivatives with respect to array arguments "
+                                      "(scalars, shared or per trajectory, only); use "
+                                      "backend='numba'")
         nb, d = y0s.shape
         s = self.problem.tab.n_stages
         K, Y, W = np.zeros((nb, s + 1, d)), np.zeros((nb, s, d)), np.zeros((nb, 6, d))
@@ -176,8 +185,20 @@ class Executor:
         none = np.zeros(nb + 1, np.int64)
         return none, np.zeros(0, np.int64), np.zeros(0), np.zeros((0, d)), None, ts, hs, ys
 
-    def backward_batch(self, *args):
-        raise NotImplementedError(f"{WHAT}: derivatives are not on CUDA yet")
+    def backward_batch(self, lo, hi, kept, n_steps, ev, theta, clipped, t_r, g_c, slope, p, cst,
+                       gt, gy, y0_bar, t0_bar, t_end_bar, pbar_rows):
+        """The discrete adjoint of every trajectory kept by :meth:`integrate_batch`."""
+        ts, hs, ys = kept[5], kept[6], kept[7]
+        nb, _, d = ys.shape
+        s = self.problem.tab.n_stages
+        K, Y, kbar = np.zeros((nb, s + 1, d)), np.zeros((nb, s, d)), np.zeros((nb, s, d))
+        W = np.zeros((nb, 3, d))
+        # (copies: the kernel's array arguments are copied back, so they must be writable)
+        gt = np.array(np.broadcast_to(np.asarray(gt, dtype=float), (nb,)))
+        gy = np.array(gy, dtype=float)
+        dcuda.launch(self.module.backward_kernel, nb, ts, hs, ys, n_steps, clipped, p, cst, gt,
+                     gy, K, Y, kbar, W, y0_bar, t0_bar, t_end_bar, pbar_rows)
+        return 0
 
 
 __all__ = ["Executor", "module", "DEVICE_UFUNCS"]

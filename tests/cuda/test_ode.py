@@ -68,15 +68,39 @@ def test_what_is_not_on_cuda_is_refused(option):
               **kw)
 
 
-def test_derivatives_are_refused_until_the_adjoint_is_on_cuda():
+def loss(backend, method):
+    def f(y0, t_end, k, c):
+        fun = oscillator_rows if backend == "numpy" else oscillator
+        dt = 0.02 if method in ("euler", "rk4") else None
+        sol = solve(fun, y0, (0.0, t_end), (k, c), method=method, dt=dt, batched=True,
+                    backend=backend, rtol=1e-6, atol=1e-9)
+        return dnp.sum(sol.y_final * np.array([1.0, -2.0])) + dnp.sum(sol.t_final ** 2)
+
+    return f
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4", "dopri5"])
+def test_gradients_equal_numba_and_numpy(method):
     import diffopt
 
-    def loss(y0):
-        return dnp.sum(solve(oscillator, y0, (0.0, 0.3), (K, 0.3), method="rk4", dt=0.1,
-                             batched=True, backend="cuda").y_final)
+    args = (Y0, T_END, K, 0.3)
+    gpu, cpu, ref = (diffopt.grad(loss(b, method), argnums=(0, 1, 2, 3))(*args)
+                     for b in ("cuda", "numba", "numpy"))
+    for a, b, r in zip(gpu, cpu, ref):
+        np.testing.assert_array_equal(a, b)  # the same adjoint
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12)
 
-    with pytest.raises(NotImplementedError, match="derivatives"):
-        diffopt.grad(loss)(Y0)
+
+def test_derivatives_wrt_array_arguments_are_refused():
+    import diffopt
+
+    def f(y0):
+        sol = solve(lambda t, y, w: -w * y, y0, (0.0, 0.3), (np.ones(2),), method="rk4",
+                    dt=0.1, batched=True, backend="cuda")
+        return dnp.sum(sol.y_final)
+
+    with pytest.raises(NotImplementedError, match="array arguments"):
+        diffopt.grad(f)(Y0)
 
 
 def test_right_hand_sides_without_device_code_are_refused():
@@ -118,6 +142,13 @@ for method in ("rk4", "tsit5"):
             np.zeros((nb, d)), i8, np.zeros(nb, bool), i8, f, f)
     ptx, _ = cuda.compile_ptx(mod.integrate_kernel.py_func,
                               tuple(numba.typeof(a) for a in args), cc=(9, 0))
+    assert ".target sm_90" in ptx
+    back = (np.zeros((nb, 5)), np.zeros((nb, 5)), np.zeros((nb, 5, d)), i8, np.zeros(nb, bool),
+            (np.ones(nb), 0.3), pr.cst, f, np.zeros((nb, d)), np.zeros((nb, s + 1, d)),
+            np.zeros((nb, s, d)), np.zeros((nb, s, d)), np.zeros((nb, 3, d)), np.zeros((nb, d)),
+            f, f, (f, f))
+    ptx, _ = cuda.compile_ptx(mod.backward_kernel.py_func,
+                              tuple(numba.typeof(a) for a in back), cc=(9, 0))
     assert ".target sm_90" in ptx
     print(method, "ok", len(ptx))
 """
