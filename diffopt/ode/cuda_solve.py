@@ -24,7 +24,7 @@ start and end times and parameters. Refused with ``NotImplementedError`` (never 
 events, derivatives with respect to array arguments, forward mode and second derivatives,
 ``saveat``, the other adjoints, unbatched solves, other state shapes, right-hand sides using NumPy
 functions with no device code here. On a GPU the inputs are copied to the device and the results
-come back as NumPy arrays.
+come back as NumPy arrays (the step histories of reverse mode stay on the device).
 """
 
 from __future__ import annotations
@@ -173,32 +173,64 @@ class Executor:
             raise NotImplementedError(f"{WHAT}: derivatives with respect to array arguments "
                                       "(scalars, shared or per trajectory, only); use "
                                       "backend='numba'")
+        from numba import cuda
+
         nb, d = y0s.shape
         s = self.problem.tab.n_stages
-        K, Y, W = np.zeros((nb, s + 1, d)), np.zeros((nb, s, d)), np.zeros((nb, 6, d))
         rows = max_steps + 1 if keep else 1
-        ts, hs, ys = np.zeros((nb, rows)), np.zeros((nb, rows)), np.zeros((nb, rows, d))
-        dcuda.launch(self.module.integrate_kernel, nb, y0s, t0s, t_ends, h0s, p, cst,
+        K, Y, W, ts, hs, ys = (cuda.device_array(shape) for shape in (
+            (nb, s + 1, d), (nb, s, d), (nb, 6, d), (nb, rows), (nb, rows), (nb, rows, d)))
+        outs = (status, n_steps, n_rej, t_f, y_f, nfev, clipped, cause, t_bad, h_bad)
+        on_device = _to_device(outs)
+        dcuda.launch(self.module.integrate_kernel, nb, *_to_device((y0s, t0s, t_ends, h0s, p, cst)),
                      float(rtol), float(atol), int(max_steps), bool(keep), K, Y, W, ts, hs, ys,
-                     status, n_steps, n_rej, t_f, y_f, nfev, clipped, cause, t_bad, h_bad)
+                     *on_device)
+        _to_host(on_device, outs)
         ev[:], theta[:], i_bad[:] = -1, 1.0, -1
         none = np.zeros(nb + 1, np.int64)
+        # (the step histories stay on the device, for backward_batch)
         return none, np.zeros(0, np.int64), np.zeros(0), np.zeros((0, d)), None, ts, hs, ys
 
     def backward_batch(self, lo, hi, kept, n_steps, ev, theta, clipped, t_r, g_c, slope, p, cst,
                        gt, gy, y0_bar, t0_bar, t_end_bar, pbar_rows):
         """The discrete adjoint of every trajectory kept by :meth:`integrate_batch`."""
+        from numba import cuda
+
         ts, hs, ys = kept[5], kept[6], kept[7]
         nb, _, d = ys.shape
         s = self.problem.tab.n_stages
-        K, Y, kbar = np.zeros((nb, s + 1, d)), np.zeros((nb, s, d)), np.zeros((nb, s, d))
-        W = np.zeros((nb, 3, d))
-        # (copies: the kernel's array arguments are copied back, so they must be writable)
-        gt = np.array(np.broadcast_to(np.asarray(gt, dtype=float), (nb,)))
-        gy = np.array(gy, dtype=float)
-        dcuda.launch(self.module.backward_kernel, nb, ts, hs, ys, n_steps, clipped, p, cst, gt,
-                     gy, K, Y, kbar, W, y0_bar, t0_bar, t_end_bar, pbar_rows)
+        K, Y, kbar, W = (cuda.device_array(shape) for shape in (
+            (nb, s + 1, d), (nb, s, d), (nb, s, d), (nb, 3, d)))
+        gt = np.broadcast_to(np.asarray(gt, dtype=float), (nb,))
+        outs = (y0_bar, t0_bar, t_end_bar, pbar_rows)
+        on_device = _to_device(outs)
+        dcuda.launch(self.module.backward_kernel, nb, ts, hs, ys,
+                     *_to_device((n_steps, clipped, p, cst, gt, gy)), K, Y, kbar, W, *on_device)
+        _to_host(on_device, outs)
         return 0
+
+
+def _to_device(x):
+    """``x`` (arrays, in tuples) on the device, on the launch stream."""
+    from numba import cuda
+
+    if isinstance(x, tuple):
+        return tuple(_to_device(v) for v in x)
+    if isinstance(x, np.ndarray):
+        return cuda.to_device(np.ascontiguousarray(x), stream=dcuda.stream())
+    return x
+
+
+def _to_host(on_device, host, top: bool = True):
+    """Copy the device arrays ``on_device`` back into the host arrays ``host`` (alike tuples),
+    and wait for them."""
+    for d_x, x in zip(on_device, host):
+        if isinstance(x, tuple):
+            _to_host(d_x, x, False)
+        else:
+            d_x.copy_to_host(x, stream=dcuda.stream())
+    if top and dcuda.MODE == "gpu":
+        dcuda.stream().synchronize()
 
 
 __all__ = ["Executor", "module", "DEVICE_UFUNCS"]
