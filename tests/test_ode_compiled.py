@@ -563,3 +563,17 @@ def test_non_finite_state():
         with pytest.raises(ODESolveError, match="non-finite"):
             diffopt.grad(lambda y: dnp.sum(solve(fun, y, (0.0, 10.0), args, backend="numba",
                                                  **kw).y_final))(y0)
+
+
+def test_cuda_backend_without_cuda_says_what_to_install():
+    from diffopt import cuda
+
+    y0 = np.ones((2, 1))
+    if cuda.MODE is not None:
+        pytest.skip("CUDA runs here (tests/cuda tests it)")
+    with pytest.raises(RuntimeError, match="needs CUDA"):
+        solve(lambda t, y: -y, y0, (0.0, 1.0), method="rk4", dt=0.1, batched=True,
+              backend="cuda")
+    # ("auto" picks CUDA only for CuPy arrays on a GPU)
+    sol = solve(lambda t, y: -y, y0, (0.0, 1.0), method="rk4", dt=0.1, batched=True)
+    assert sol.y_final.shape == (2, 1)

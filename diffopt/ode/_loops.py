@@ -50,8 +50,8 @@ S = M = 0
 ADAPTIVE = HERMITE = False
 ALPHA = BETA = 0.0
 # inlined by Numba: 25% off a small step
-INLINE = ("set_row", "tableau_sum", "stages", "select", "branch", "plan", "lands_on_end",
-          "stop_before_step", "judge", "pi_factor", "larger")
+INLINE = ("set_row", "dot", "add_row", "tableau_sum", "stages", "select", "branch", "plan",
+          "lands_on_end", "stop_before_step", "judge", "pi_factor", "larger")
 
 
 def rhs(t, y, p, cst):
@@ -293,6 +293,20 @@ def integrate(y0, t0, t_end, h0, p, cst, rtol, atol, max_steps):
             slope, log_i[:n_log], log_t[:n_log], log_y[:n_log], cause, t_bad, h_bad, i_bad)
 
 
+def dot(a, b):
+    """``a . b`` of two rows, summed in order (no BLAS: the CUDA executor runs it too)."""
+    acc = 0.0
+    for k in range(a.shape[0]):
+        acc += a[k] * b[k]
+    return acc
+
+
+def add_row(a, b):
+    """``a += b`` for rows, in place."""
+    for k in range(a.shape[0]):
+        a[k] += b[k]
+
+
 def step_vjp(t, h, y, p, cst, ybar, K, Y, kbar, y_new, yb, pbar, need_h):
     """Pull ``ybar`` (the cotangent of the step's new state) back through one step from
     ``(t, y)`` of size ``h``, in place: ``ybar`` becomes the step start's cotangent. Returns
@@ -303,42 +317,34 @@ def step_vjp(t, h, y, p, cst, ybar, K, Y, kbar, y_new, yb, pbar, need_h):
         stages(t, h, y, K[S], p, cst, K, Y, y_new)
     else:  # (one stage, at y: its slope would serve h_bar only)
         set_row(Y, 0, y)
-    kbar[:] = 0.0
     h_bar = 0.0
     for i in range(S):
-        if B[i] != 0.0:
-            for k in range(y.shape[0]):
-                kbar[i, k] = h * B[i] * ybar[k]
-            if need_h:
-                h_bar += B[i] * np.dot(K[i], ybar)
+        for k in range(y.shape[0]):
+            kbar[i, k] = h * B[i] * ybar[k] if B[i] != 0.0 else 0.0
+        if B[i] != 0.0 and need_h:
+            h_bar += B[i] * dot(K[i], ybar)
     t_bar = 0.0
     for i in range(S - 1, -1, -1):
         tb, pb = rhs_vjp_into(t + C[i] * h, Y[i], kbar[i], p, cst, yb)
         pbar = pbar_add(pbar, pb)
         t_bar += tb
         h_bar += C[i] * tb
-        ybar += yb
+        add_row(ybar, yb)
         for j in range(i):
             if A[i, j] != 0.0:
                 for k in range(y.shape[0]):
                     kbar[j, k] += h * A[i, j] * yb[k]
                 if need_h:
-                    h_bar += A[i, j] * np.dot(K[j], yb)
+                    h_bar += A[i, j] * dot(K[j], yb)
     return t_bar, h_bar, pbar
 
 
-def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
-    """The discrete adjoint of the first ``n_steps`` steps: ``ybar`` is the cotangent of
-    ``ys[n_steps]`` and ``ys_bar`` those of the saved states; the last step's size depends on
-    ``t_end`` when ``clipped``. Returns ``(y0_bar, t0_bar, t_end_bar, p_bar)`` (``p_bar``
-    added to the one given)."""
-    d = ys.shape[1]
-    K = np.empty((S + 1, d))
-    Y = np.empty((S, d))
-    kbar = np.empty((S, d))
-    scratch = np.empty(d)
-    yb = np.empty(d)
-    ybar = ybar.copy()
+def adjoint_into(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, with_ys_bar, pbar, K, Y,
+                 kbar, scratch, yb):
+    """The discrete adjoint of the first ``n_steps`` steps, in the scratch rows given: ``ybar``
+    (the cotangent of ``ys[n_steps]``) becomes ``y0``'s, ``ys_bar`` (read ``with_ys_bar``) are
+    the saved states' cotangents; the last step's size depends on ``t_end`` when ``clipped``.
+    Returns ``(t0_bar, t_end_bar, p_bar)`` (``p_bar`` added to the one given)."""
     t0_bar = 0.0
     t_end_bar = 0.0
     for k in range(n_steps - 1, -1, -1):
@@ -349,7 +355,19 @@ def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
         if last:
             t_end_bar += hb
             t0_bar -= hb
-        ybar += ys_bar[k]
+        if with_ys_bar:
+            add_row(ybar, ys_bar[k])
+    return t0_bar, t_end_bar, pbar
+
+
+def adjoint(ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, pbar):
+    """:func:`adjoint_into` with its own scratch. Returns ``(y0_bar, t0_bar, t_end_bar,
+    p_bar)``."""
+    d = ys.shape[1]
+    ybar = ybar.copy()
+    t0_bar, t_end_bar, pbar = adjoint_into(
+        ts, hs, ys, n_steps, clipped, p, cst, ybar, ys_bar, True, pbar, np.empty((S + 1, d)),
+        np.empty((S, d)), np.empty((S, d)), np.empty(d), np.empty(d))
     return ybar, t0_bar, t_end_bar, pbar
 
 

@@ -275,7 +275,7 @@ def stack_states(ys, shape0):
 
 # --- input checks ---------------------------------------------------------------------------
 ADJOINTS = ("auto", "direct", "checkpoint", "backsolve", "forward")
-BACKENDS = ("auto", "numpy", "numba")
+BACKENDS = ("auto", "numpy", "numba", "cuda")
 
 
 def choice(value, options: tuple, what: str):

@@ -422,10 +422,11 @@ def _backward(run: Run, g):
 
 
 def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, events: tuple,
-                   saveat, max_steps: int, adjoint: str, batched: bool):
+                   saveat, max_steps: int, adjoint: str, batched: bool, executor=None):
     """:func:`diffopt.ode.solve` with ``backend="numba"`` (see the module docstring); raises
     :class:`NotCompilable` for what the compiled path does not run (``solve`` then runs the
-    NumPy path)."""
+    NumPy path). ``executor(problem)``: the batch loops' executor when not the Numba module's
+    (:class:`diffopt.ode.cuda_solve.Executor`)."""
     if saveat is not None or adjoint not in ("auto", "direct"):
         raise NotCompilable("saveat and the other adjoints run the NumPy path", warn=False)
     y0 = y0 if batched and isinstance(y0, Tracer) else as_state(y0)
@@ -450,7 +451,9 @@ def solve_compiled(fun, y0, t_span, args, tab: Tableau, *, dt, rtol, atol, event
     opts = (dt, float(rtol), float(atol), status.check_max_steps(max_steps))
     if batched:
         return _solve_batch(fun, y0_c, t0_c, t_end_c, leaves_c, tree, tab, events, opts,
-                            inputs, top)
+                            inputs, top, executor)
+    if executor is not None:
+        raise NotCompilable("unbatched solves run on the CPU", warn=False)
     problem = get_problem(fun, events, tab, y0_c, tree_unflatten(tree, leaves_c))
     if problem is None:
         raise NotCompilable("the problem did not compile", warn=False)  # (warned once)
@@ -500,9 +503,11 @@ def _solution(run: Run, outs, max_steps: int):
         status=int(run.status), message=_message(run, max_steps), event_log=run.log)
 
 
-def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top):
+def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, top,
+                 executor=None):
     """The batched compiled solve: each row is integrated by the single-trajectory loop (rows in
-    parallel); reverse mode keeps each row's steps and runs its discrete adjoint."""
+    parallel, or by ``executor(problem)``'s loops); reverse mode keeps each row's steps and runs
+    its discrete adjoint."""
     if y0.ndim < 1 or y0.shape[0] == 0:
         raise ValueError(f"a batched y0 needs a leading batch axis, got shape {y0.shape}")
     nb = y0.shape[0]
@@ -521,6 +526,8 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         raise NotCompilable("the problem did not compile", warn=False)  # (warned once)
     dt, rtol, atol, max_steps = opts
     m = problem.module
+    loops = m if executor is None else executor(problem)
+    row_chunks = _chunks if executor is None else loops.chunks
 
     def plain(y0_v, t0_v, t_end_v, leaf_v):
         p = _params(problem, leaf_v)
@@ -542,8 +549,8 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
         theta, t_r, g_c, slope, t_f = (np.zeros(nb) for _ in range(5))
         clipped = np.zeros(nb, dtype=bool)
         y_f = np.zeros_like(args[0])
-        chunks = _chunks(nb)
-        kept = _in_threads(m.integrate_batch, chunks, args + (
+        chunks = row_chunks(nb)
+        kept = _in_threads(loops.integrate_batch, chunks, args + (
             top is not None, status, n_steps, n_rej, t_f, y_f, ev, nfev, theta, clipped, t_r, g_c,
             slope, failures.cause, failures.t, failures.h, failures.event))
         message = failures.messages(t_f, ev, max_steps, args[2], bool(problem.terminal))
@@ -560,7 +567,7 @@ def _solve_batch(fun, y0, t0, t_end, leaves, tree, tab, events, opts, inputs, to
                      for x, bl in zip(args[4], problem.batched_leaf))
         y0_bar, t0_bar, t_end_bar = np.zeros_like(args[0]), np.zeros(nb), np.zeros(nb)
         gy = np.ascontiguousarray(gy.reshape(nb, -1))
-        _in_threads(m.backward_batch, chunks,
+        _in_threads(loops.backward_batch, chunks,
                     [(k, n_steps, ev, theta, clipped, t_r, g_c, slope, args[4], args[5], gt, gy,
                       y0_bar, t0_bar, t_end_bar, rows) for k in kept])
         pbar = [r.reshape(np.shape(x)) if bl else r.sum(axis=0)

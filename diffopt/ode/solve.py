@@ -63,6 +63,9 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     see :mod:`diffopt.ode.compiled`: the first solve of a problem compiles it, later ones and later
     processes reuse it; ``saveat``, forward mode, second derivatives and the other adjoints run
     the NumPy path, and so does a right-hand side that cannot compile, with a warning saying why).
+    ``backend="cuda"`` (``batched=True`` only): one CUDA thread per trajectory, generated from the
+    same loops and kernels as ``"numba"`` (see :mod:`diffopt.ode.cuda_solve`: what it runs, and
+    what it refuses with ``NotImplementedError``); ``"auto"`` picks it for CuPy inputs on a GPU.
     ``batched=True``: ``y0`` has a leading batch axis and many trajectories are integrated at once
     (any method, each trajectory with its own steps, step control and events, terminal or logged;
     ``saveat`` common to all; see :func:`diffopt.ode.eager.solve_batch`), giving a
@@ -77,6 +80,12 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
     backend = choice(backend, BACKENDS, "backend")
     adjoint = choice(adjoint, ADJOINTS, "adjoint")
     max_steps = check_max_steps(max_steps)
+    if backend == "auto" and _on_gpu(y0):
+        backend = "cuda"
+    if backend == "cuda":
+        return _solve_cuda(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol,
+                           events=as_events(events), saveat=saveat, max_steps=max_steps,
+                           adjoint=adjoint, batched=batched)
     if backend == "numba":
         try:
             return solve_compiled(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol,
@@ -97,6 +106,37 @@ def solve(fun: Callable, y0, t_span: Sequence, args: tuple = (), method: str = "
                            max_steps=max_steps, save_steps=True)
     return solve_eager(fun, y0, t_span, args, tab, dt=dt, rtol=rtol, atol=atol, events=events,
                        saveat=saveat, max_steps=max_steps)
+
+
+def _on_gpu(y0) -> bool:
+    """Whether ``y0`` is a CuPy array and CUDA kernels run on a GPU here."""
+    from diffopt import cuda
+
+    return cuda.MODE == "gpu" and type(y0).__module__.split(".")[0] == "cupy"
+
+
+def _solve_cuda(fun, y0, t_span, args, tab, **options):
+    """``solve(backend="cuda")``: the compiled batch on :class:`.cuda_solve.Executor`; what it
+    does not run raises ``NotImplementedError`` (no fallback: the caller asked for the GPU)."""
+    from diffopt import cuda
+
+    cuda.require('solve(backend="cuda")')
+    from .cuda_solve import Executor
+
+    refuse = {"events": options["events"], "saveat": options["saveat"] is not None,
+              "adjoint=" + repr(options["adjoint"]): options["adjoint"] not in ("auto", "direct"),
+              "batched=False": not options["batched"]}
+    for name, used in refuse.items():
+        if used:
+            raise NotImplementedError(f'solve(backend="cuda") does not run {name} yet; use '
+                                      'backend="numba" or "numpy"')
+    if type(y0).__module__.split(".")[0] == "cupy":
+        y0 = y0.get()
+    try:
+        return solve_compiled(fun, y0, t_span, args, tab, executor=Executor, **options)
+    except NotCompilable as e:
+        raise NotImplementedError(f'solve(backend="cuda"): {e}; use backend="numba" or '
+                                  '"numpy"') from e
 
 
 __all__ = ["solve", "Solution", "ODESolveError"]
