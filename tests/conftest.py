@@ -13,3 +13,20 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 if "1" not in (os.environ.get("NUMBA_ENABLE_CUDASIM"), os.environ.get("DIFFOPT_CUDA_COMPILE")):
     collect_ignore = ["cuda"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/test_cuda_simulator.py's tests, which wait for the CUDA test processes, run last."""
+    items.sort(key=lambda item: getattr(getattr(item, "module", None), "__name__", "")
+               == "test_cuda_simulator")
+
+
+def pytest_collection_finish(session):
+    """Start the CUDA test processes as soon as the run is known to include
+    tests/test_cuda_simulator.py: they then run beside the main suite (on the second core of a
+    2-core machine) instead of after it, and its tests, last, wait for them."""
+    for item in session.items:
+        start = getattr(getattr(item, "module", None), "start_in_background", None)
+        if start is not None:
+            start()
+            return
