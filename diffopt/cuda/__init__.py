@@ -83,10 +83,13 @@ def stream():
     return cuda.external_stream(cupy.cuda.get_current_stream().ptr)
 
 
-def launch(kernel, n: int, *args) -> None:
-    """Run a grid-stride ``kernel`` over ``n`` items: ``kernel[blocks, threads, stream](*args)``."""
+def launch(kernel, n: int, *args, max_blocks: int | None = None) -> None:
+    """Run a grid-stride ``kernel`` over ``n`` items: ``kernel[blocks, threads, stream](*args)``
+    (at most ``max_blocks`` blocks, e.g. for kernels that sum per block, then atomically)."""
     require("a CUDA kernel")
     blocks, threads = grid(n)
+    if max_blocks is not None:
+        blocks = min(blocks, max_blocks)
     kernel[blocks, threads, stream()](*args)
 
 

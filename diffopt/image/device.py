@@ -148,11 +148,7 @@ def launch(kernel, n: int, *args, reduce: bool = False) -> None:
     if record is not None:
         record.append((kernel, args))
         return
-    dcuda.require("a CUDA kernel")
-    blocks, threads = dcuda.grid(n)
-    if reduce:
-        blocks = min(blocks, REDUCE_BLOCKS)
-    kernel[blocks, threads, dcuda.stream()](*args)
+    dcuda.launch(kernel, n, *args, max_blocks=REDUCE_BLOCKS if reduce else None)
 
 
 THREADS = dcuda.THREADS
